@@ -1,0 +1,172 @@
+//! Argument validation at the native boundary.
+//!
+//! The TS layer validates too, but the binding is callable directly (`require('corio/index.js')`)
+//! and must never crash or misbehave on bad input: every argument is read from its raw
+//! `napi_value` here, and a wrong type or range throws `TypeError`/`RangeError` naming it.
+
+use std::ptr;
+
+use napi::{sys, JsValue, Unknown};
+
+use crate::errors::{range_error, type_error};
+use crate::js;
+
+/// Largest integer a JS number holds exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+pub(crate) fn raw(v: &Unknown<'_>) -> sys::napi_value {
+    v.value().value
+}
+
+fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
+    let mut t = 0;
+    // SAFETY: JS thread; `v` is a live argument of the current call.
+    unsafe { sys::napi_typeof(env, v, &mut t) };
+    t
+}
+
+fn is_nullish(env: sys::napi_env, v: sys::napi_value) -> bool {
+    v.is_null() || matches!(type_of(env, v), sys::ValueType::napi_undefined | sys::ValueType::napi_null)
+}
+
+fn number(env: sys::napi_env, v: sys::napi_value, name: &str, expected: &str) -> napi::Result<f64> {
+    if v.is_null() || type_of(env, v) != sys::ValueType::napi_number {
+        return Err(type_error(env, name, "of type number"));
+    }
+    let mut n = 0.0;
+    // SAFETY: `v` is a number.
+    unsafe { sys::napi_get_value_double(env, v, &mut n) };
+    if n.is_nan() {
+        return Err(range_error(env, name, expected));
+    }
+    Ok(n)
+}
+
+/// An integer in `min..=max`.
+pub(crate) fn int_in(env: sys::napi_env, v: &Unknown<'_>, name: &str, min: f64, max: f64) -> napi::Result<f64> {
+    let expected = format!("an integer >= {min} and <= {max}");
+    let n = number(env, raw(v), name, &expected)?;
+    if n.fract() != 0.0 || n < min || n > max {
+        return Err(range_error(env, name, &expected));
+    }
+    Ok(n)
+}
+
+/// An optional integer (`undefined`/`null` → `None`).
+pub(crate) fn opt_int_in(env: sys::napi_env, v: &Unknown<'_>, name: &str, min: f64, max: f64) -> napi::Result<Option<f64>> {
+    if is_nullish(env, raw(v)) {
+        return Ok(None);
+    }
+    int_in(env, v, name, min, max).map(Some)
+}
+
+/// An op id: a non-negative safe integer, `undefined`/`null` = 0 (not cancellable).
+pub(crate) fn op_id(env: sys::napi_env, v: &Unknown<'_>) -> napi::Result<u64> {
+    Ok(opt_int_in(env, v, "opId", 0.0, MAX_SAFE_INTEGER)?.unwrap_or(0.0) as u64)
+}
+
+/// A TCP port, 0..=65535.
+pub(crate) fn port(env: sys::napi_env, v: &Unknown<'_>) -> napi::Result<u16> {
+    Ok(int_in(env, v, "port", 0.0, 65535.0)? as u16)
+}
+
+pub(crate) fn boolean(env: sys::napi_env, v: sys::napi_value, name: &str) -> napi::Result<bool> {
+    if v.is_null() || type_of(env, v) != sys::ValueType::napi_boolean {
+        return Err(type_error(env, name, "of type boolean"));
+    }
+    let mut b = false;
+    // SAFETY: `v` is a boolean.
+    unsafe { sys::napi_get_value_bool(env, v, &mut b) };
+    Ok(b)
+}
+
+/// An optional boolean (`undefined`/`null` → `None`).
+pub(crate) fn opt_boolean(env: sys::napi_env, v: sys::napi_value, name: &str) -> napi::Result<Option<bool>> {
+    if is_nullish(env, v) {
+        return Ok(None);
+    }
+    boolean(env, v, name).map(Some)
+}
+
+/// A string (UTF-8), at most `max` bytes.
+pub(crate) fn string(env: sys::napi_env, v: &Unknown<'_>, name: &str, max: usize) -> napi::Result<String> {
+    let v = raw(v);
+    if v.is_null() || type_of(env, v) != sys::ValueType::napi_string {
+        return Err(type_error(env, name, "of type string"));
+    }
+    let mut len = 0usize;
+    // SAFETY: `v` is a string; first call queries the length.
+    unsafe { sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len) };
+    if len > max {
+        return Err(range_error(env, name, &format!("a string of at most {max} bytes")));
+    }
+    let mut buf = vec![0u8; len + 1];
+    let mut written = 0usize;
+    // SAFETY: `buf` has room for `len` bytes plus the terminating NUL napi writes.
+    unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
+    buf.truncate(written);
+    String::from_utf8(buf).map_err(|_| type_error(env, name, "a valid string"))
+}
+
+/// A `Uint8Array` (or `Buffer`): its bytes, valid only until JS runs again.
+pub(crate) fn bytes<'a>(env: sys::napi_env, v: &Unknown<'_>, name: &str) -> napi::Result<&'a [u8]> {
+    // SAFETY: JS thread; `v` is a live argument.
+    match unsafe { js::u8_array(env, raw(v)) } {
+        Some((_, 0)) => Ok(&[]),
+        // SAFETY: `p` points to `len` bytes of the live typed array; the caller copies them
+        // before returning to JS (the borrow never crosses an await or a JS call).
+        Some((p, len)) => Ok(unsafe { std::slice::from_raw_parts(p, len) }),
+        None => Err(type_error(env, name, "an instance of Uint8Array")),
+    }
+}
+
+/// A `Uint8Array`: its current length and a strong reference to it (for reads, whose bytes are
+/// copied in at completion).
+pub(crate) fn u8_array_ref(env: sys::napi_env, v: &Unknown<'_>, name: &str) -> napi::Result<(usize, sys::napi_ref)> {
+    let v = raw(v);
+    // SAFETY: JS thread; `v` is a live argument.
+    let Some((_, len)) = (unsafe { js::u8_array(env, v) }) else {
+        return Err(type_error(env, name, "an instance of Uint8Array"));
+    };
+    let mut r = ptr::null_mut();
+    // SAFETY: as above; the reference is deleted when the op settles (or by the env at teardown).
+    if unsafe { sys::napi_create_reference(env, v, 1, &mut r) } != sys::Status::napi_ok {
+        return Err(napi::Error::from_reason("corio: napi_create_reference failed"));
+    }
+    Ok((len, r))
+}
+
+/// An optional plain object's property (`undefined` if absent or not an object).
+pub(crate) fn prop(env: sys::napi_env, obj: &Unknown<'_>, name: &str, key: &str) -> napi::Result<sys::napi_value> {
+    let o = raw(obj);
+    if is_nullish(env, o) {
+        // SAFETY: JS thread.
+        return Ok(unsafe { js::undefined(env) });
+    }
+    if type_of(env, o) != sys::ValueType::napi_object {
+        return Err(type_error(env, name, "of type object"));
+    }
+    let mut v = ptr::null_mut();
+    // SAFETY: `o` is an object; key is a fresh string.
+    unsafe {
+        let k = js::string(env, key);
+        sys::napi_get_property(env, o, k, &mut v);
+    }
+    if v.is_null() {
+        return Err(crate::errors::pending());
+    }
+    Ok(v)
+}
+
+/// Reads a number property as an optional integer in range.
+pub(crate) fn prop_int(env: sys::napi_env, v: sys::napi_value, name: &str, min: f64, max: f64) -> napi::Result<Option<f64>> {
+    if is_nullish(env, v) {
+        return Ok(None);
+    }
+    let expected = format!("an integer >= {min} and <= {max}");
+    let n = number(env, v, name, &expected)?;
+    if n.fract() != 0.0 || n < min || n > max {
+        return Err(range_error(env, name, &expected));
+    }
+    Ok(Some(n))
+}

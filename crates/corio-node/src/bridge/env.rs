@@ -1,0 +1,501 @@
+//! The JS-thread half of the bridge: the state of one Node environment.
+//!
+//! Each env (main thread or worker_thread) gets one [`Env`], created lazily on its first
+//! operation and kept in a thread local (Node runs exactly one env per thread). It owns:
+//! - the op table: a slab of pending ops (promise deferred, abort handle, owning handles,
+//!   the JS buffer of a read), indexed by [`OpKey`]; plus `opId → OpKey` for `cancel()`;
+//! - the wake-up: one threadsafe function without a JS callback whose `call_js` drains the
+//!   queue and settles every finished promise in that turn;
+//! - ref counting: the threadsafe function is ref'd while anything keeps the loop alive
+//!   (a ref'd pending op, or an open ref'd listener) and unref'd otherwise, so Node exits on
+//!   its own like it does with node:net;
+//! - an env cleanup hook, registered after the threadsafe function so it runs before Node's
+//!   own teardown of it: the queue is marked dead and every pending op aborted, so runtime
+//!   threads never call into a torn-down environment.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::future::Future;
+use std::ptr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use corio::task::AbortHandle;
+use napi::sys;
+
+use super::queue::{Completion, CompletionSender, EnvQueue, OpKey, OpResult, OpTask, Outcome};
+use crate::errors::{self, OpError};
+use crate::js;
+
+/// Why JS asked an op to stop (recorded before aborting; read when its `Dropped` arrives).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StopReason {
+    Aborted,
+    Closed,
+}
+
+/// Per-handle state shared by a JS handle object and the ops it owns.
+pub(crate) struct HandleCore {
+    refd: Cell<bool>,
+    open: Cell<bool>,
+    /// A listener keeps the loop alive merely by being open (and ref'd).
+    holds_loop_while_open: bool,
+    ops: RefCell<Vec<OpKey>>,
+}
+
+impl HandleCore {
+    /// A stream: keeps the loop alive only through its pending ops.
+    pub(crate) fn stream() -> Rc<HandleCore> {
+        Rc::new(HandleCore { refd: Cell::new(true), open: Cell::new(true), holds_loop_while_open: false, ops: RefCell::new(Vec::new()) })
+    }
+
+    /// A listener: keeps the loop alive while open and ref'd (registers its ref now).
+    pub(crate) fn listener(env: &Env) -> Rc<HandleCore> {
+        let core = Rc::new(HandleCore { refd: Cell::new(true), open: Cell::new(true), holds_loop_while_open: true, ops: RefCell::new(Vec::new()) });
+        env.add_ref();
+        core
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.get()
+    }
+}
+
+/// How to start one op.
+pub(crate) struct OpSpec {
+    /// JS op id for `cancel()`; 0 = not cancellable.
+    pub(crate) js_id: u64,
+    /// Handles whose `close()` fails this op and whose ref state decides whether it holds the loop.
+    pub(crate) owners: [Option<Rc<HandleCore>>; 2],
+    /// For reads: a reference to the destination Uint8Array.
+    pub(crate) buf: Option<sys::napi_ref>,
+}
+
+impl OpSpec {
+    pub(crate) fn plain(js_id: u64) -> OpSpec {
+        OpSpec { js_id, owners: [None, None], buf: None }
+    }
+    pub(crate) fn on(js_id: u64, owner: &Rc<HandleCore>) -> OpSpec {
+        OpSpec { js_id, owners: [Some(owner.clone()), None], buf: None }
+    }
+}
+
+struct PendingOp {
+    deferred: sys::napi_deferred,
+    abort: Option<AbortHandle>,
+    stop: Option<StopReason>,
+    js_id: u64,
+    refd: bool,
+    owners: [Option<Rc<HandleCore>>; 2],
+    buf: Option<sys::napi_ref>,
+}
+
+struct Slot {
+    gen: u32,
+    op: Option<PendingOp>,
+}
+
+/// One Node environment's bridge state (JS thread only).
+pub(crate) struct Env {
+    env: sys::napi_env,
+    queue: Arc<EnvQueue>,
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<u32>>,
+    by_js_id: RefCell<HashMap<u64, OpKey>>,
+    refs: Cell<usize>,
+    pending: Cell<usize>,
+    completions: Cell<u64>,
+    wakeups: Cell<u64>,
+    spare: RefCell<Vec<Completion>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Env>>> = const { RefCell::new(None) };
+}
+
+/// Counters of one env for `metrics()`.
+pub(crate) struct EnvCounters {
+    pub(crate) pending: usize,
+    pub(crate) refs: usize,
+    pub(crate) completions: u64,
+    pub(crate) wakeups: u64,
+}
+
+impl Env {
+    /// The bridge state of `env`, created on first use.
+    pub(crate) fn get(env: sys::napi_env) -> napi::Result<Rc<Env>> {
+        if let Some(e) = CURRENT.with(|c| c.borrow().as_ref().filter(|e| e.env == env).cloned()) {
+            return Ok(e);
+        }
+        let e = Rc::new(Env::create(env)?);
+        CURRENT.with(|c| *c.borrow_mut() = Some(e.clone()));
+        Ok(e)
+    }
+
+    /// The current thread's env state, if any (for finalizers, which get no env).
+    pub(crate) fn current() -> Option<Rc<Env>> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// Counters of the current env, if it has one (does not create it).
+    pub(crate) fn counters(env: sys::napi_env) -> EnvCounters {
+        CURRENT.with(|c| match c.borrow().as_ref().filter(|e| e.env == env) {
+            Some(e) => EnvCounters { pending: e.pending.get(), refs: e.refs.get(), completions: e.completions.get(), wakeups: e.wakeups.get() },
+            None => EnvCounters { pending: 0, refs: 0, completions: 0, wakeups: 0 },
+        })
+    }
+
+    fn create(env: sys::napi_env) -> napi::Result<Env> {
+        let queue = Arc::new(EnvQueue::new());
+        let mut tsfn = ptr::null_mut();
+        // SAFETY: called on the JS thread of `env`. The finalize data is one strong count of
+        // the queue, released in `tsfn_finalize`. No JS function is passed: `call_js` drains.
+        let status = unsafe {
+            let name = js::string(env, "corio");
+            sys::napi_create_threadsafe_function(
+                env,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                name,
+                0,
+                1,
+                Arc::into_raw(queue.clone()) as *mut c_void,
+                Some(tsfn_finalize),
+                ptr::null_mut(),
+                Some(call_js),
+                &mut tsfn,
+            )
+        };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::from_reason("corio: failed to create the completion wake-up (napi_create_threadsafe_function)"));
+        }
+        queue.set_tsfn(tsfn);
+        // SAFETY: same thread/env. Unref'd until an op or listener needs the loop alive.
+        // The cleanup hook is registered after the tsfn so it runs before Node's own tsfn
+        // teardown (cleanup hooks run in reverse order of registration).
+        unsafe {
+            sys::napi_unref_threadsafe_function(env, tsfn);
+            sys::napi_add_env_cleanup_hook(env, Some(env_cleanup), env as *mut c_void);
+        }
+        Ok(Env {
+            env,
+            queue,
+            slots: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            by_js_id: RefCell::new(HashMap::new()),
+            refs: Cell::new(0),
+            pending: Cell::new(0),
+            completions: Cell::new(0),
+            wakeups: Cell::new(0),
+            spare: RefCell::new(Vec::with_capacity(64)),
+        })
+    }
+
+    fn add_ref(&self) {
+        let n = self.refs.get();
+        self.refs.set(n + 1);
+        if n == 0 {
+            // SAFETY: JS thread of a live env; the tsfn is alive while the env is.
+            unsafe { sys::napi_ref_threadsafe_function(self.env, self.queue.tsfn()) };
+        }
+    }
+
+    fn remove_ref(&self) {
+        let n = self.refs.get();
+        debug_assert!(n > 0);
+        self.refs.set(n.saturating_sub(1));
+        if n == 1 {
+            // SAFETY: as in add_ref.
+            unsafe { sys::napi_unref_threadsafe_function(self.env, self.queue.tsfn()) };
+        }
+    }
+
+    /// Starts `fut` on the runtime as one op; returns its promise. The caller has validated
+    /// its arguments; an error here is thrown (not a rejected promise).
+    pub(crate) fn start<F>(&self, spec: OpSpec, fut: F) -> napi::Result<sys::napi_value>
+    where
+        F: Future<Output = OpResult> + Send + 'static,
+    {
+        let env = self.env;
+        if spec.js_id != 0 && self.by_js_id.borrow().contains_key(&spec.js_id) {
+            if let Some(b) = spec.buf {
+                // SAFETY: reference created by the caller in this env.
+                unsafe { sys::napi_delete_reference(env, b) };
+            }
+            return Err(errors::range_error(env, "opId", "unique among pending operations"));
+        }
+        let handle = match crate::runtime::handle() {
+            Ok(h) => h,
+            Err(msg) => return Err(errors::plain_error(env, "ERR_RUNTIME_START", &msg)),
+        };
+        let mut deferred = ptr::null_mut();
+        let mut promise = ptr::null_mut();
+        // SAFETY: JS thread of `env`.
+        if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) } != sys::Status::napi_ok {
+            return Err(napi::Error::from_reason("corio: napi_create_promise failed"));
+        }
+        let refd = spec.owners.iter().flatten().any(|o| o.refd.get()) || spec.owners.iter().all(|o| o.is_none());
+        let key = self.alloc(PendingOp { deferred, abort: None, stop: None, js_id: spec.js_id, refd, owners: spec.owners, buf: spec.buf });
+        let cancellable = spec.js_id != 0 || self.with_op(key, |op| op.owners[0].is_some()).unwrap_or(false);
+        let task = OpTask::new(fut, CompletionSender::new(self.queue.clone(), key));
+        let join = handle.spawn(task);
+        let abort = if cancellable { Some(join.abort_handle()) } else { None };
+        drop(join);
+        self.with_op(key, |op| {
+            op.abort = abort;
+            for o in op.owners.iter().flatten() {
+                o.ops.borrow_mut().push(key);
+            }
+        });
+        if spec.js_id != 0 {
+            self.by_js_id.borrow_mut().insert(spec.js_id, key);
+        }
+        self.pending.set(self.pending.get() + 1);
+        if refd {
+            self.add_ref();
+        }
+        Ok(promise)
+    }
+
+    fn alloc(&self, op: PendingOp) -> OpKey {
+        let mut slots = self.slots.borrow_mut();
+        match self.free.borrow_mut().pop() {
+            Some(i) => {
+                let s = &mut slots[i as usize];
+                s.gen = s.gen.wrapping_add(1);
+                s.op = Some(op);
+                ((s.gen as u64) << 32) | i as u64
+            }
+            None => {
+                let i = slots.len() as u32;
+                slots.push(Slot { gen: 0, op: Some(op) });
+                i as u64
+            }
+        }
+    }
+
+    fn with_op<R>(&self, key: OpKey, f: impl FnOnce(&mut PendingOp) -> R) -> Option<R> {
+        let mut slots = self.slots.borrow_mut();
+        let s = slots.get_mut((key & 0xffff_ffff) as usize)?;
+        if s.gen != (key >> 32) as u32 {
+            return None;
+        }
+        s.op.as_mut().map(f)
+    }
+
+    fn take_op(&self, key: OpKey) -> Option<PendingOp> {
+        let idx = (key & 0xffff_ffff) as u32;
+        let op = {
+            let mut slots = self.slots.borrow_mut();
+            let s = slots.get_mut(idx as usize)?;
+            if s.gen != (key >> 32) as u32 {
+                return None;
+            }
+            s.op.take()?
+        };
+        self.free.borrow_mut().push(idx);
+        if op.js_id != 0 {
+            self.by_js_id.borrow_mut().remove(&op.js_id);
+        }
+        for o in op.owners.iter().flatten() {
+            o.ops.borrow_mut().retain(|k| *k != key);
+        }
+        self.pending.set(self.pending.get() - 1);
+        if op.refd {
+            self.remove_ref();
+        }
+        Some(op)
+    }
+
+    fn stop(&self, key: OpKey, reason: StopReason) {
+        let abort = self.with_op(key, |op| {
+            if op.stop.is_none() {
+                op.stop = Some(reason);
+            }
+            op.abort.take()
+        });
+        if let Some(Some(a)) = abort {
+            // The task is dropped on a runtime thread; its CompletionSender then reports
+            // `Dropped`, which settles the promise with `reason`. If it already finished, its
+            // real result is in the queue and wins.
+            a.abort();
+        }
+    }
+
+    /// `cancel(opId)`: aborts the op if it is still pending.
+    pub(crate) fn cancel(&self, js_id: u64) {
+        let key = self.by_js_id.borrow().get(&js_id).copied();
+        if let Some(key) = key {
+            self.stop(key, StopReason::Aborted);
+        }
+    }
+
+    /// `close()` of a handle: fails its pending ops with ERR_SOCKET_CLOSED and drops its
+    /// loop ref. Idempotent.
+    pub(crate) fn close_handle(&self, core: &HandleCore) {
+        if !core.open.replace(false) {
+            return;
+        }
+        if core.holds_loop_while_open && core.refd.get() {
+            self.remove_ref();
+        }
+        let keys: Vec<OpKey> = core.ops.borrow().clone();
+        for key in keys {
+            self.stop(key, StopReason::Closed);
+        }
+    }
+
+    /// `ref()`/`unref()` of a handle: applies to the handle and to its pending ops.
+    pub(crate) fn set_handle_ref(&self, core: &HandleCore, refd: bool) {
+        if core.refd.replace(refd) == refd {
+            return;
+        }
+        if core.holds_loop_while_open && core.open.get() {
+            if refd { self.add_ref() } else { self.remove_ref() }
+        }
+        let keys: Vec<OpKey> = core.ops.borrow().clone();
+        for key in keys {
+            let change = self.with_op(key, |op| {
+                let want = op.owners.iter().flatten().any(|o| o.refd.get());
+                let changed = op.refd != want;
+                op.refd = want;
+                changed.then_some(want)
+            });
+            match change {
+                Some(Some(true)) => self.add_ref(),
+                Some(Some(false)) => self.remove_ref(),
+                _ => {}
+            }
+        }
+    }
+
+    /// Drains the completion queue and settles every finished promise. JS thread, from the
+    /// threadsafe function's call_js.
+    fn drain(&self) {
+        let mut batch = std::mem::take(&mut *self.spare.borrow_mut());
+        self.queue.take_into(&mut batch);
+        self.wakeups.set(self.wakeups.get() + 1);
+        self.completions.set(self.completions.get() + batch.len() as u64);
+        for c in batch.drain(..) {
+            if let Some(op) = self.take_op(c.key) {
+                // SAFETY: JS thread of the live env; Node opened a handle scope for call_js.
+                unsafe { settle(self.env, op, c.result) };
+            }
+        }
+        *self.spare.borrow_mut() = batch;
+    }
+
+    /// Env teardown: no more signals, abort everything, release the wake-up.
+    fn teardown(&self) {
+        drop(self.queue.kill());
+        let mut aborts = Vec::new();
+        for s in self.slots.borrow_mut().iter_mut() {
+            if let Some(op) = s.op.take() {
+                if let Some(a) = op.abort {
+                    aborts.push(a);
+                }
+                // Deferreds and references belong to the dying env; Node frees them.
+            }
+        }
+        for a in aborts {
+            a.abort();
+        }
+        let tsfn = self.queue.tsfn();
+        // SAFETY: called from the env cleanup hook on the JS thread; the tsfn was created by
+        // this env and is released exactly once, here.
+        unsafe { sys::napi_release_threadsafe_function(tsfn, sys::ThreadsafeFunctionReleaseMode::abort) };
+    }
+}
+
+/// Settles one op's promise with its result.
+unsafe fn settle(env: sys::napi_env, op: PendingOp, result: OpResult) {
+    let result = match result {
+        Err(OpError::Dropped) => Err(match op.stop {
+            Some(StopReason::Aborted) => OpError::Aborted,
+            Some(StopReason::Closed) => OpError::Closed,
+            None => OpError::Dropped,
+        }),
+        Ok(Outcome::Read(bytes)) => copy_into_js(env, op.buf, &bytes),
+        other => other,
+    };
+    if let Some(b) = op.buf {
+        sys::napi_delete_reference(env, b);
+    }
+    match result.and_then(|o| outcome_to_js(env, o)) {
+        Ok(v) => {
+            sys::napi_resolve_deferred(env, op.deferred, v);
+        }
+        Err(e) => {
+            let v = errors::op_error_to_js(env, &e);
+            sys::napi_reject_deferred(env, op.deferred, v);
+        }
+    }
+}
+
+/// Copies a read's bytes into the JS buffer, re-validated now (it may have been detached,
+/// transferred or shrunk while the read was in flight).
+unsafe fn copy_into_js(env: sys::napi_env, buf: Option<sys::napi_ref>, bytes: &[u8]) -> OpResult {
+    let n = bytes.len();
+    if n == 0 {
+        return Ok(Outcome::Number(0.0));
+    }
+    let Some(r) = buf else { return Ok(Outcome::Number(n as f64)) };
+    let mut v = ptr::null_mut();
+    sys::napi_get_reference_value(env, r, &mut v);
+    let available = if v.is_null() { None } else { js::u8_array(env, v) };
+    match available {
+        Some((data, len)) if len >= n && !data.is_null() => {
+            // SAFETY: `data` points to `len >= n` live bytes of the typed array, queried just
+            // now on the JS thread; no JS runs during this copy.
+            ptr::copy_nonoverlapping(bytes.as_ptr(), data, n);
+            Ok(Outcome::Number(n as f64))
+        }
+        other => Err(OpError::BufferGone { needed: n, available: other.map(|(_, l)| l).unwrap_or(0) }),
+    }
+}
+
+unsafe fn outcome_to_js(env: sys::napi_env, o: Outcome) -> Result<sys::napi_value, OpError> {
+    Ok(match o {
+        Outcome::Undefined => js::undefined(env),
+        Outcome::Number(n) => js::number(env, n),
+        Outcome::Pair(a, b) => js::pair(env, a, b),
+        Outcome::Read(_) => unreachable!("reads are converted to numbers by copy_into_js"),
+        Outcome::Stream(s) => crate::net::stream::NativeTcpStream::into_js(env, s)?,
+        Outcome::Listener(l) => crate::net::listener::NativeTcpListener::into_js(env, l)?,
+    })
+}
+
+/// The threadsafe function's JS-thread callback: one call per batch.
+unsafe extern "C" fn call_js(env: sys::napi_env, _js_cb: sys::napi_value, _ctx: *mut c_void, _data: *mut c_void) {
+    if env.is_null() {
+        return; // the tsfn is being torn down
+    }
+    let current = CURRENT.with(|c| c.borrow().as_ref().filter(|e| e.env == env).cloned());
+    if let Some(e) = current {
+        // A panic must not unwind into Node.
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.drain())) {
+            eprintln!("corio: internal panic while settling promises: {}", super::queue::panic_message(&p));
+        }
+    }
+}
+
+/// The threadsafe function's finalizer: marks the queue dead (second line of defence after the
+/// cleanup hook) and releases the queue reference it held.
+unsafe extern "C" fn tsfn_finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Arc::into_raw` made in `Env::create`, released exactly once here.
+    let queue = Arc::from_raw(data as *const EnvQueue);
+    drop(queue.kill());
+}
+
+/// napi env cleanup hook (worker terminate, env teardown).
+unsafe extern "C" fn env_cleanup(arg: *mut c_void) {
+    let env = arg as sys::napi_env;
+    let current = CURRENT.with(|c| {
+        let mut slot = c.borrow_mut();
+        if slot.as_ref().map(|e| e.env == env).unwrap_or(false) { slot.take() } else { None }
+    });
+    if let Some(e) = current {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.teardown()));
+    }
+}

@@ -1,0 +1,26 @@
+//! The bridge between corio futures and JS promises — where a native result reaches JS.
+//!
+//! ```text
+//!  JS thread                                   runtime worker threads
+//!  ─────────                                   ──────────────────────
+//!  op call ──► env::start(): napi promise,
+//!              slot in the env's op table,
+//!              corio spawn(OpTask) ───────────► OpTask polls the operation future
+//!                                               (catch_unwind around every poll)
+//!                                               result ──► EnvQueue::push()
+//!                                                   queue empty → non-empty? signal the env's
+//!  wake-up (one threadsafe fn per env) ◄────────────  ONE threadsafe function (once per batch)
+//!  env::drain(): take the whole queue,
+//!  settle every promise in this turn
+//! ```
+//!
+//! - [`queue`]: the thread-safe half — the per-env completion queue, the task wrapper that
+//!   always delivers exactly one completion (result, panic, or "dropped" when aborted).
+//! - [`env`]: the JS-thread half — per-env op table, cancellation by op id, handle ownership
+//!   for `close()`, event-loop ref counting, the env cleanup hook, and settling promises.
+
+pub(crate) mod env;
+pub(crate) mod queue;
+
+pub(crate) use env::{Env as BridgeEnv, HandleCore, OpSpec};
+pub(crate) use queue::{OpResult, Outcome};

@@ -1,0 +1,265 @@
+//! The thread-safe half of the bridge: the completion queue of one Node environment, and the
+//! task wrapper that feeds it.
+//!
+//! Invariants:
+//! - Every spawned [`OpTask`] delivers exactly one [`Completion`]: its output, a panic turned
+//!   into an error, or — if the task is dropped before finishing (aborted by `cancel`/`close`,
+//!   or dropped by the runtime) — a `Dropped` marker that the JS side resolves into the reason
+//!   it recorded. So every promise settles, and settles only after the native future is gone.
+//! - The wake-up (one `napi_call_threadsafe_function`) happens only when the queue goes from
+//!   empty to non-empty: one wake-up per batch however many operations complete.
+//! - Once the environment is torn down (`dead`), completions are dropped on the worker thread
+//!   and the threadsafe function is never touched again. `dead` is set under the same mutex the
+//!   signalling happens under, so no signal can race with teardown.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use napi::sys;
+
+use crate::errors::OpError;
+
+/// What a successful operation produced; turned into a JS value on the JS thread.
+pub(crate) enum Outcome {
+    Undefined,
+    Number(f64),
+    Pair(f64, f64),
+    /// Bytes read natively; copied into the op's JS buffer at settle time.
+    Read(Vec<u8>),
+    Stream(corio::net::TcpStream),
+    Listener(corio::net::TcpListener),
+}
+
+/// Result of one operation.
+pub(crate) type OpResult = Result<Outcome, OpError>;
+
+/// Identifies an op in its env's table: slot index (low 32 bits) + generation (high 32 bits).
+pub(crate) type OpKey = u64;
+
+/// One finished operation waiting for the JS thread.
+pub(crate) struct Completion {
+    pub(crate) key: OpKey,
+    pub(crate) result: OpResult,
+}
+
+struct QueueState {
+    items: Vec<Completion>,
+    dead: bool,
+}
+
+/// The completion queue of one Node environment (shared with the runtime threads).
+pub(crate) struct EnvQueue {
+    state: Mutex<QueueState>,
+    /// The env's wake-up; set once right after creation, before any op can push.
+    tsfn: AtomicPtr<sys::napi_threadsafe_function__>,
+}
+
+impl EnvQueue {
+    pub(crate) fn new() -> EnvQueue {
+        EnvQueue {
+            state: Mutex::new(QueueState { items: Vec::with_capacity(64), dead: false }),
+            tsfn: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    pub(crate) fn set_tsfn(&self, tsfn: sys::napi_threadsafe_function) {
+        self.tsfn.store(tsfn, Ordering::Release);
+    }
+
+    /// Adds a completion; wakes the JS thread if the queue was empty. Any thread.
+    pub(crate) fn push(&self, c: Completion) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.dead {
+            drop(st);
+            drop(c); // closes sockets etc. here, on the runtime thread
+            return;
+        }
+        let was_empty = st.items.is_empty();
+        st.items.push(c);
+        if was_empty {
+            let tsfn = self.tsfn.load(Ordering::Acquire);
+            if !tsfn.is_null() {
+                // SAFETY: `dead` is false under the lock, so the env's cleanup hook (which sets
+                // `dead` under this lock before releasing the tsfn) and the tsfn finalizer
+                // (likewise) have not run: the tsfn is alive. A non-blocking call never calls
+                // JS and never waits for the JS thread, so holding our mutex here cannot
+                // deadlock with the drain (which takes the mutex only to swap the vector).
+                unsafe {
+                    sys::napi_call_threadsafe_function(tsfn, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking)
+                };
+            }
+        }
+    }
+
+    /// Moves every queued completion into `out` (which must be empty). JS thread.
+    pub(crate) fn take_into(&self, out: &mut Vec<Completion>) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::swap(&mut st.items, out);
+    }
+
+    /// Marks the env torn down; returns what was still queued (to be dropped by the caller).
+    pub(crate) fn kill(&self) -> Vec<Completion> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.dead = true;
+        std::mem::take(&mut st.items)
+    }
+
+    pub(crate) fn tsfn(&self) -> sys::napi_threadsafe_function {
+        self.tsfn.load(Ordering::Acquire)
+    }
+}
+
+/// Delivers the single completion of one op; if dropped unsent, delivers `Dropped`.
+pub(crate) struct CompletionSender {
+    queue: Arc<EnvQueue>,
+    key: OpKey,
+    sent: bool,
+}
+
+impl CompletionSender {
+    pub(crate) fn new(queue: Arc<EnvQueue>, key: OpKey) -> CompletionSender {
+        CompletionSender { queue, key, sent: false }
+    }
+
+    fn send(&mut self, result: OpResult) {
+        if !self.sent {
+            self.sent = true;
+            self.queue.push(Completion { key: self.key, result });
+        }
+    }
+}
+
+impl Drop for CompletionSender {
+    fn drop(&mut self) {
+        self.send(Err(OpError::Dropped));
+    }
+}
+
+/// The future spawned on the runtime for one op: polls the operation under `catch_unwind` and
+/// hands its result to the env's queue.
+///
+/// The sender is a field (not a local of an `async` block) so that a task aborted before its
+/// first poll still reports `Dropped` when the runtime drops it.
+pub(crate) struct OpTask<F> {
+    fut: Pin<Box<F>>,
+    sender: CompletionSender,
+    done: bool,
+}
+
+impl<F: Future<Output = OpResult> + Send + 'static> OpTask<F> {
+    pub(crate) fn new(fut: F, sender: CompletionSender) -> OpTask<F> {
+        OpTask { fut: Box::pin(fut), sender, done: false }
+    }
+}
+
+impl<F: Future<Output = OpResult>> Future for OpTask<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // OpTask is Unpin (the inner future is boxed), so this is a plain &mut.
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(());
+        }
+        let fut = &mut this.fut;
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => {
+                this.done = true;
+                this.sender.send(result);
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                // The inner future is never polled again after a panic.
+                this.done = true;
+                this.sender.send(Err(OpError::Panic(panic_message(&payload))));
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+/// The message of a panic payload (`&str` or `String`), or a generic text.
+pub(crate) fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poll_once<F: Future<Output = ()>>(f: &mut Pin<Box<F>>) -> Poll<()> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        f.as_mut().poll(&mut cx)
+    }
+
+    fn drain(q: &EnvQueue) -> Vec<Completion> {
+        let mut v = Vec::new();
+        q.take_into(&mut v);
+        v
+    }
+
+    #[test]
+    fn op_task_delivers_its_result_exactly_once() {
+        let q = Arc::new(EnvQueue::new());
+        let mut t = Box::pin(OpTask::new(async { Ok(Outcome::Number(7.0)) }, CompletionSender::new(q.clone(), 3)));
+        assert!(poll_once(&mut t).is_ready());
+        drop(t);
+        let got = drain(&q);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].key, 3);
+        assert!(matches!(got[0].result, Ok(Outcome::Number(n)) if n == 7.0));
+    }
+
+    #[test]
+    fn a_panicking_future_becomes_a_panic_error() {
+        let q = Arc::new(EnvQueue::new());
+        let fut = async {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            Ok(Outcome::Undefined)
+        };
+        let mut t = Box::pin(OpTask::new(fut, CompletionSender::new(q.clone(), 1)));
+        assert!(poll_once(&mut t).is_ready());
+        assert!(poll_once(&mut t).is_ready(), "polling after completion is harmless");
+        drop(t);
+        let got = drain(&q);
+        assert_eq!(got.len(), 1);
+        assert!(matches!(&got[0].result, Err(OpError::Panic(m)) if m == "boom"));
+    }
+
+    #[test]
+    fn a_task_dropped_unfinished_reports_dropped() {
+        let q = Arc::new(EnvQueue::new());
+        // Dropped before its first poll (an abort before the runtime ever ran it).
+        drop(OpTask::new(std::future::pending::<OpResult>(), CompletionSender::new(q.clone(), 1)));
+        // Dropped while pending.
+        let mut t = Box::pin(OpTask::new(std::future::pending::<OpResult>(), CompletionSender::new(q.clone(), 2)));
+        assert!(poll_once(&mut t).is_pending());
+        drop(t);
+        let got = drain(&q);
+        assert_eq!(got.iter().map(|c| c.key).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(got.iter().all(|c| matches!(c.result, Err(OpError::Dropped))));
+    }
+
+    #[test]
+    fn a_dead_queue_drops_completions() {
+        let q = Arc::new(EnvQueue::new());
+        q.push(Completion { key: 1, result: Ok(Outcome::Undefined) });
+        assert_eq!(q.kill().len(), 1);
+        q.push(Completion { key: 2, result: Ok(Outcome::Undefined) });
+        assert!(drain(&q).is_empty());
+    }
+}

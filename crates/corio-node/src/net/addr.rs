@@ -1,0 +1,25 @@
+//! Address resolution, off the JS thread.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::errors::OpError;
+
+/// Resolves `host:port`: IP literals directly, names through the core's `lookup_host`
+/// (getaddrinfo on a blocking thread). Runs inside an op future.
+pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, OpError> {
+    let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    match corio::net::lookup_host((host, port)).await {
+        Ok(addrs) => {
+            let v: Vec<SocketAddr> = addrs.collect();
+            if v.is_empty() {
+                Err(OpError::NotFound { host: host.to_owned(), detail: "no addresses".to_owned() })
+            } else {
+                Ok(v)
+            }
+        }
+        Err(e) => Err(OpError::NotFound { host: host.to_owned(), detail: e.to_string() }),
+    }
+}

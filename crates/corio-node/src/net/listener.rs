@@ -1,0 +1,134 @@
+//! `NativeTcpListener`: a listening TCP socket.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::PromiseRaw;
+use napi::{sys, Env, Unknown};
+use napi_derive::napi;
+
+use super::addr;
+use super::stream::{sync_err, NativeAddr};
+use crate::args;
+use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
+use crate::errors::OpError;
+
+/// A listening TCP socket (internal; wrapped by `TcpListener` in the TS API).
+#[napi]
+pub struct NativeTcpListener {
+    core: Rc<HandleCore>,
+    inner: RefCell<Option<Arc<corio::net::TcpListener>>>,
+}
+
+impl NativeTcpListener {
+    pub(crate) unsafe fn into_js(env: sys::napi_env, l: corio::net::TcpListener) -> Result<sys::napi_value, OpError> {
+        let bridge = BridgeEnv::get(env).map_err(|e| OpError::Internal(e.to_string()))?;
+        let obj = NativeTcpListener { core: HandleCore::listener(&bridge), inner: RefCell::new(Some(Arc::new(l))) };
+        napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj).map_err(|e| OpError::Internal(e.to_string()))
+    }
+}
+
+impl Drop for NativeTcpListener {
+    /// A listener collected without `close()` stops holding the event loop.
+    fn drop(&mut self) {
+        if self.core.is_open() {
+            self.inner.borrow_mut().take();
+            if let Some(bridge) = BridgeEnv::current() {
+                bridge.close_handle(&self.core);
+            }
+        }
+    }
+}
+
+#[napi]
+impl NativeTcpListener {
+    /// Binds and listens on `host:port` (port 0 = any free port). SO_REUSEADDR is set on Unix
+    /// like Node does; `reusePort` sets SO_REUSEPORT where the OS has it.
+    #[napi(
+        ts_args_type = "host: string, port: number, backlog?: number, reusePort?: boolean, opId?: number",
+        ts_return_type = "Promise<NativeTcpListener>"
+    )]
+    pub fn bind<'e>(env: &'e Env, host: Unknown<'e>, port: Unknown<'e>, backlog: Unknown<'e>, reuse_port: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let host = args::string(e, &host, "host", 1024)?;
+        let port = args::port(e, &port)?;
+        let backlog = args::opt_int_in(e, &backlog, "backlog", 1.0, 65535.0)?.unwrap_or(1024.0) as u32;
+        let reuse_port = args::opt_boolean(e, args::raw(&reuse_port), "reusePort")?.unwrap_or(false);
+        let id = args::op_id(e, &op_id)?;
+        let bridge = BridgeEnv::get(e)?;
+        let p = bridge.start(OpSpec::plain(id), async move {
+            let a = addr::resolve(&host, port).await?.remove(0);
+            let ip = a.ip().to_string();
+            let at = |err, syscall| OpError::io_at(err, syscall, &ip, port);
+            let sock = if a.is_ipv4() { corio::net::TcpSocket::new_v4() } else { corio::net::TcpSocket::new_v6() }.map_err(|e| at(e, "socket"))?;
+            #[cfg(unix)]
+            sock.set_reuseaddr(true).map_err(|e| at(e, "setsockopt"))?;
+            #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+            if reuse_port {
+                sock.set_reuseport(true).map_err(|e| at(e, "setsockopt"))?;
+            }
+            #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+            let _ = reuse_port;
+            sock.bind(a).map_err(|e| at(e, "bind"))?;
+            let l = sock.listen(backlog).map_err(|e| at(e, "listen"))?;
+            Ok(Outcome::Listener(l))
+        })?;
+        Ok(PromiseRaw::new(e, p))
+    }
+
+    /// Accepts one connection; rejects with ERR_SOCKET_CLOSED if the listener closes first.
+    #[napi(ts_args_type = "opId?: number", ts_return_type = "Promise<NativeTcpStream>")]
+    pub fn accept<'e>(&self, env: &'e Env, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let id = args::op_id(e, &op_id)?;
+        let bridge = BridgeEnv::get(e)?;
+        let spec = OpSpec::on(id, &self.core);
+        let p = match self.inner.borrow().clone() {
+            Some(l) => bridge.start(spec, async move {
+                let (s, _) = l.accept().await.map_err(|e| OpError::io(e, "accept"))?;
+                Ok(Outcome::Stream(s))
+            })?,
+            None => bridge.start(spec, async { Err(OpError::Closed) })?,
+        };
+        Ok(PromiseRaw::new(e, p))
+    }
+
+    /// The bound address (the actual port when bound to port 0).
+    #[napi]
+    pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
+        let l = self.inner.borrow().clone();
+        match l {
+            Some(l) => l.local_addr().map(Into::into).map_err(|e| sync_err(env, e, "getsockname")),
+            None => Err(crate::errors::plain_error(env.raw(), "ERR_SOCKET_CLOSED", "Socket is closed")),
+        }
+    }
+
+    /// Stops listening; a pending accept rejects with ERR_SOCKET_CLOSED. Idempotent.
+    #[napi]
+    pub fn close(&self, env: &Env) -> napi::Result<()> {
+        self.inner.borrow_mut().take();
+        BridgeEnv::get(env.raw())?.close_handle(&self.core);
+        Ok(())
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        !self.core.is_open()
+    }
+
+    /// An open listener keeps the event loop alive (default).
+    #[napi(js_name = "ref")]
+    pub fn ref_(&self, env: &Env) -> napi::Result<()> {
+        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, true);
+        Ok(())
+    }
+
+    /// The listener (and its pending accept) no longer keeps the event loop alive.
+    #[napi]
+    pub fn unref(&self, env: &Env) -> napi::Result<()> {
+        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, false);
+        Ok(())
+    }
+}

@@ -1,0 +1,12 @@
+//! TCP handles exposed to JS: listener, stream, and the native copy operations.
+//!
+//! Each handle is a napi class holding a [`HandleCore`](crate::bridge::HandleCore) (ref state,
+//! pending ops for `close()`) and an `Arc` of the socket that in-flight ops clone. `close()`
+//! drops the handle's `Arc` and aborts its ops, so the socket closes as soon as the last
+//! aborted future is dropped on the runtime.
+
+pub(crate) mod addr;
+pub(crate) mod copy;
+pub(crate) mod listener;
+pub(crate) mod shared;
+pub(crate) mod stream;

@@ -1,0 +1,373 @@
+//! `PollEvented`: a mio source registered with the I/O driver — the building block of every
+//! socket type in `corio::net`.
+//!
+//! It owns the source and its [`Registration`], gives read access to the source (`Deref`), and
+//! implements `poll_read`/`poll_write` on top of the readiness protocol. Dropping it (or
+//! `into_inner`) deregisters the source from the OS queue *before* the source is closed.
+
+use std::fmt;
+use std::io::{self, IoSlice, Read, Write};
+use std::ops::Deref;
+use std::task::{Context, Poll};
+
+use crate::io::driver::{Handle, Registration};
+use crate::io::{Interest, ReadBuf};
+use std::sync::Arc;
+
+/// A mio source plus its registration with the I/O driver.
+pub(crate) struct PollEvented<E: mio::event::Source> {
+    /// `None` only after `into_inner` took it out (then `drop` has nothing to deregister).
+    io: Option<E>,
+    registration: Registration,
+}
+
+impl<E: mio::event::Source> PollEvented<E> {
+    /// Registers `io` with the current runtime for readable and writable events.
+    pub(crate) fn new(io: E) -> io::Result<Self> {
+        PollEvented::new_with_interest(io, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Registers `io` with the current runtime for `interest`.
+    pub(crate) fn new_with_interest(io: E, interest: Interest) -> io::Result<Self> {
+        let handle = crate::runtime::context::io_handle()?;
+        PollEvented::new_with_interest_and_handle(io, interest, handle)
+    }
+
+    /// Registers `io` with the driver behind `handle` for `interest`.
+    pub(crate) fn new_with_interest_and_handle(
+        mut io: E,
+        interest: Interest,
+        handle: Arc<Handle>,
+    ) -> io::Result<Self> {
+        let registration = Registration::new_with_interest_and_handle(&mut io, interest, handle)?;
+        Ok(PollEvented {
+            io: Some(io),
+            registration,
+        })
+    }
+
+    /// The source's registration (readiness polling, `try_io`, `async_io`, ...).
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.registration
+    }
+
+    /// Deregisters the source and returns it.
+    pub(crate) fn into_inner(mut self) -> io::Result<E> {
+        let mut io = match self.io.take() {
+            Some(io) => io,
+            // Unreachable: `io` is only taken here, and `self` is consumed.
+            None => return Err(io::Error::other("source already taken")),
+        };
+        self.registration.deregister(&mut io)?;
+        Ok(io)
+    }
+
+    fn source(&self) -> &E {
+        match &self.io {
+            Some(io) => io,
+            // `io` is `Some` for the whole life of a `PollEvented` reachable by `&self`; it is
+            // only taken in `into_inner` (which consumes `self`) and `drop`.
+            None => unreachable!("PollEvented source used after into_inner"),
+        }
+    }
+
+    /// Reads into `buf` when the source is readable, waiting (reserved read slot) otherwise.
+    pub(crate) fn poll_read<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>>
+    where
+        &'a E: Read + 'a,
+    {
+        let io = self.source();
+        // Zeroes only the not-yet-initialised part, once per buffer, so no uninitialised
+        // memory is ever handed to `read` as `&mut [u8]`.
+        let dst = buf.initialize_unfilled();
+        let n = match self.registration.poll_read_io(cx, || {
+            let mut io = io;
+            io.read(dst)
+        }) {
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes `buf` when the source is writable, waiting (reserved write slot) otherwise.
+    pub(crate) fn poll_write<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>>
+    where
+        &'a E: Write + 'a,
+    {
+        let io = self.source();
+        self.registration.poll_write_io(cx, || {
+            let mut io = io;
+            io.write(buf)
+        })
+    }
+
+    /// Vectored write; same protocol as [`PollEvented::poll_write`].
+    pub(crate) fn poll_write_vectored<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>
+    where
+        &'a E: Write + 'a,
+    {
+        let io = self.source();
+        self.registration.poll_write_io(cx, || {
+            let mut io = io;
+            io.write_vectored(bufs)
+        })
+    }
+}
+
+impl<E: mio::event::Source> Deref for PollEvented<E> {
+    type Target = E;
+
+    fn deref(&self) -> &E {
+        self.source()
+    }
+}
+
+impl<E: mio::event::Source + fmt::Debug> fmt::Debug for PollEvented<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PollEvented").field("io", &self.io).finish()
+    }
+}
+
+impl<E: mio::event::Source> Drop for PollEvented<E> {
+    fn drop(&mut self) {
+        if let Some(mut io) = self.io.take() {
+            // Deregister before `io` is closed (dropped at the end of this scope). A failure
+            // only means the driver keeps this source's state until it is dropped.
+            let _ = self.registration.deregister(&mut io);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::io::driver::test_util::{block_on, join_all, yield_now};
+    use crate::io::driver::Driver;
+    use std::future::{poll_fn, Future};
+    use std::pin::Pin;
+
+    async fn read_some(io: &PollEvented<mio::net::TcpStream>, buf: &mut [u8]) -> io::Result<usize> {
+        let mut rb = ReadBuf::new(buf);
+        poll_fn(|cx| io.poll_read(cx, &mut rb)).await?;
+        Ok(rb.filled().len())
+    }
+
+    async fn write_all(io: &PollEvented<mio::net::TcpStream>, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = poll_fn(|cx| io.poll_write(cx, buf)).await?;
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    /// TCP echo through PollEvented: accept via `async_io`, reads and writes via the reserved
+    /// slots, a payload large enough to fill the socket buffers so both sides really wait.
+    #[test]
+    fn tcp_echo_end_to_end() {
+        let (mut driver, handle) = Driver::new(256).unwrap();
+        let handle = Arc::new(handle);
+        let listener = mio::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let listener =
+            PollEvented::new_with_interest_and_handle(listener, Interest::READABLE, handle.clone())
+                .unwrap();
+        let client = mio::net::TcpStream::connect(addr).unwrap();
+        let client = PollEvented::new_with_interest_and_handle(
+            client,
+            Interest::READABLE | Interest::WRITABLE,
+            handle.clone(),
+        )
+        .unwrap();
+
+        const LEN: usize = 4 << 20;
+        let payload: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+
+        let server = async {
+            let (stream, _) = listener
+                .registration()
+                .async_io(Interest::READABLE, || listener.accept())
+                .await?;
+            let stream = PollEvented::new_with_interest_and_handle(
+                stream,
+                Interest::READABLE | Interest::WRITABLE,
+                handle.clone(),
+            )?;
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut echoed = 0;
+            loop {
+                let n = read_some(&stream, &mut buf).await?;
+                if n == 0 {
+                    return io::Result::Ok(echoed);
+                }
+                write_all(&stream, &buf[..n]).await?;
+                echoed += n;
+            }
+        };
+        let client_fut = async {
+            let writer = async {
+                write_all(&client, &payload).await?;
+                client.shutdown(std::net::Shutdown::Write)?;
+                io::Result::Ok(0usize)
+            };
+            let reader = async {
+                let mut got = Vec::with_capacity(LEN);
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = read_some(&client, &mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                assert!(got == payload, "echoed bytes differ");
+                io::Result::Ok(got.len())
+            };
+            let futs: Vec<Pin<Box<dyn Future<Output = io::Result<usize>>>>> =
+                vec![Box::pin(writer), Box::pin(reader)];
+            join_all(futs).await
+        };
+        let futs: Vec<Pin<Box<dyn Future<Output = io::Result<Vec<usize>>>>>> = vec![
+            Box::pin(async { server.await.map(|n| vec![n]) }),
+            Box::pin(async { client_fut.await.into_iter().collect::<io::Result<Vec<_>>>() }),
+        ];
+        let results = block_on(&mut driver, &handle, join_all(futs));
+        assert_eq!(results[0].as_ref().unwrap(), &vec![LEN]);
+        assert_eq!(results[1].as_ref().unwrap(), &vec![0, LEN]);
+
+        drop((listener, client));
+        assert_eq!(handle.num_registered(), 0, "drop deregisters");
+    }
+
+    /// 100 tasks wait in `recv_from` on one UDP socket; 100 datagrams serve all of them.
+    #[test]
+    fn udp_hundred_waiters_on_one_socket() {
+        let (mut driver, handle) = Driver::new(256).unwrap();
+        let handle = Arc::new(handle);
+        let sock = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = sock.local_addr().unwrap();
+        let sock =
+            PollEvented::new_with_interest_and_handle(sock, Interest::READABLE, handle.clone())
+                .unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+
+        let recvs: Vec<Pin<Box<dyn Future<Output = io::Result<u8>>>>> = (0..100)
+            .map(|_| {
+                let sock = &sock;
+                Box::pin(async move {
+                    let mut buf = [0u8; 16];
+                    let (n, _) = sock
+                        .registration()
+                        .async_io(Interest::READABLE, || sock.recv_from(&mut buf))
+                        .await?;
+                    assert_eq!(n, 1);
+                    Ok(buf[0])
+                }) as Pin<Box<dyn Future<Output = io::Result<u8>>>>
+            })
+            .collect();
+        let send = async {
+            // Let all 100 receivers link their waiters first.
+            yield_now().await;
+            for i in 0..100u8 {
+                sender.send_to(&[i], addr).unwrap();
+            }
+            Ok(255)
+        };
+        let futs: Vec<Pin<Box<dyn Future<Output = io::Result<Vec<u8>>>>>> = vec![
+            Box::pin(async { join_all(recvs).await.into_iter().collect() }),
+            Box::pin(async { send.await.map(|v| vec![v]) }),
+        ];
+        let results = block_on(&mut driver, &handle, join_all(futs));
+        let mut got = results[0].as_ref().unwrap().clone();
+        got.sort_unstable();
+        assert_eq!(got, (0..100).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn shutdown_fails_pending_and_new_operations() {
+        let (mut driver, handle) = Driver::new(64).unwrap();
+        let handle = Arc::new(handle);
+        let sock = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let sock =
+            PollEvented::new_with_interest_and_handle(sock, Interest::READABLE, handle.clone())
+                .unwrap();
+        let h2 = handle.clone();
+        let result = block_on(&mut driver, &handle, async {
+            let recv = async {
+                let mut buf = [0u8; 4];
+                sock.registration()
+                    .async_io(Interest::READABLE, || sock.recv_from(&mut buf))
+                    .await
+                    .map(|_| ())
+            };
+            let stop = async {
+                yield_now().await;
+                h2.shutdown();
+                Ok(())
+            };
+            let futs: Vec<Pin<Box<dyn Future<Output = io::Result<()>>>>> =
+                vec![Box::pin(recv), Box::pin(stop)];
+            join_all(futs).await
+        });
+        let err = result[0].as_ref().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Other);
+        assert!(err.to_string().contains("shut down"));
+        let again = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        assert!(PollEvented::new_with_interest_and_handle(
+            again,
+            Interest::READABLE,
+            handle.clone()
+        )
+        .is_err());
+        assert!(sock
+            .registration()
+            .try_io(Interest::READABLE, || Ok(()))
+            .is_err());
+    }
+
+    /// The futures of the readiness protocol must be `Send` so tasks holding them can be
+    /// spawned on the multi-threaded runtime.
+    #[test]
+    fn futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let (_driver, handle) = Driver::new(8).unwrap();
+        let handle = Arc::new(handle);
+        let sock = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let ev =
+            PollEvented::new_with_interest_and_handle(sock, Interest::READABLE, handle).unwrap();
+        let reg = ev.registration();
+        assert_send(&reg.readiness(Interest::READABLE));
+        let mut buf = [0u8; 4];
+        assert_send(&reg.async_io(Interest::READABLE, || ev.recv_from(&mut buf)));
+        fn assert_sync<T: Sync>() {}
+        assert_sync::<PollEvented<mio::net::UdpSocket>>();
+    }
+
+    #[test]
+    fn into_inner_deregisters() {
+        let (_driver, handle) = Driver::new(64).unwrap();
+        let handle = Arc::new(handle);
+        let sock = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let ev =
+            PollEvented::new_with_interest_and_handle(sock, Interest::READABLE, handle.clone())
+                .unwrap();
+        assert_eq!(handle.num_registered(), 1);
+        let sock = ev.into_inner().unwrap();
+        assert_eq!(handle.num_registered(), 0);
+        drop(sock);
+    }
+}

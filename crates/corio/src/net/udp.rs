@@ -1,0 +1,535 @@
+//! `UdpSocket`: datagrams, one at a time or in batches.
+//!
+//! Every async method waits through the driver's intrusive waiter list
+//! (`Registration::readiness`/`async_io`), so any number of tasks may send or receive on one
+//! shared socket at once and each is woken when the socket becomes ready; each datagram is
+//! delivered to exactly one receiver.
+//!
+//! Batches: [`UdpSocket::recv_many`] and [`UdpSocket::send_many`] move many datagrams per
+//! system call on Linux/Android (`recvmmsg`/`sendmmsg`); elsewhere they loop over
+//! `recvmsg`/`send_to` with the same results.
+
+use crate::io::{Interest, PollEvented, ReadBuf, Ready};
+use crate::net::{to_socket_addrs, ToSocketAddrs};
+use std::fmt;
+use std::io::{self, IoSliceMut};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::task::{Context, Poll};
+
+/// A UDP socket.
+///
+/// Not connected by default: use [`send_to`](Self::send_to)/[`recv_from`](Self::recv_from),
+/// or [`connect`](Self::connect) and then [`send`](Self::send)/[`recv`](Self::recv). Share it
+/// between tasks with an `Arc`; every method takes `&self`.
+pub struct UdpSocket {
+    io: PollEvented<mio::net::UdpSocket>,
+}
+
+/// What [`UdpSocket::recv_many`] learned about one received datagram.
+///
+/// `recv_many` fills `meta[i]` for the datagram it wrote into `bufs[i]`. Create the slice with
+/// `RecvMeta::default()` values; they are overwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvMeta {
+    len: usize,
+    addr: SocketAddr,
+    truncated: bool,
+}
+
+impl Default for RecvMeta {
+    fn default() -> Self {
+        RecvMeta { len: 0, addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)), truncated: false }
+    }
+}
+
+impl RecvMeta {
+    /// Number of bytes written into the matching buffer (at most its length).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for an empty (zero-length) datagram.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The sender's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// True when the datagram was larger than the buffer and its tail was discarded
+    /// (`MSG_TRUNC`). [`len`](Self::len) is then the buffer length, not the datagram's.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+impl UdpSocket {
+    /// Binds a socket to `addr`, trying each resolved address until one binds (returns the
+    /// last error otherwise).
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        let mut last_err = None;
+        for addr in to_socket_addrs(addr).await? {
+            match mio::net::UdpSocket::bind(addr).and_then(UdpSocket::new) {
+                Ok(socket) => return Ok(socket),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")
+        }))
+    }
+
+    fn new(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
+        Ok(UdpSocket { io: PollEvented::new(socket)? })
+    }
+
+    /// Wraps a std socket, switching it to non-blocking mode (tokio leaves that to the caller).
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        UdpSocket::new(mio::net::UdpSocket::from_std(socket))
+    }
+
+    /// Turns this socket back into a std socket (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        self.io.into_inner().map(std::net::UdpSocket::from)
+    }
+
+    /// The local address of this socket.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.local_addr()
+    }
+
+    /// The address this socket is connected to (`NotConnected` if none).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.peer_addr()
+    }
+
+    /// Connects the socket: `send`/`recv` then use `addr`, and datagrams from other addresses
+    /// are dropped by the OS. Tries each resolved address; returns the last error.
+    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        let mut last_err = None;
+        for addr in to_socket_addrs(addr).await? {
+            match self.io.connect(addr) {
+                Ok(()) => return Ok(()),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")
+        }))
+    }
+
+    /// Waits for any of the requested readiness states.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        Ok(self.io.registration().readiness(interest).await?.ready)
+    }
+
+    /// Waits until a datagram may be received.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Waits until a datagram may be sent.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.ready(Interest::WRITABLE).await.map(drop)
+    }
+
+    /// Polls for send readiness (only the last task polling is woken).
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.registration().poll_write_ready(cx).map_ok(drop)
+    }
+
+    /// Polls for receive readiness (only the last task polling is woken).
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.registration().poll_read_ready(cx).map_ok(drop)
+    }
+
+    /// Sends `buf` to the connected peer; returns the bytes sent.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.registration().async_io(Interest::WRITABLE, || self.io.send(buf)).await
+    }
+
+    /// Polls to send `buf` to the connected peer.
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.registration().poll_write_io(cx, || self.io.send(buf))
+    }
+
+    /// Sends without waiting (`WouldBlock` if the socket is not writable).
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.registration().try_io(Interest::WRITABLE, || self.io.send(buf))
+    }
+
+    /// Receives one datagram from the connected peer. A datagram longer than `buf` is
+    /// truncated (use [`recv_many`](Self::recv_many) to learn about truncation).
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.registration().async_io(Interest::READABLE, || self.io.recv(buf)).await
+    }
+
+    /// Polls to receive one datagram from the connected peer into `buf`.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let res = self.io.registration().poll_read_io(cx, || self.io.recv(unfilled(buf)));
+        res.map_ok(|n| fill(buf, n))
+    }
+
+    /// Receives without waiting (`WouldBlock` if nothing is queued).
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.registration().try_io(Interest::READABLE, || self.io.recv(buf))
+    }
+
+    /// Sends `buf` to `target` (the first address it resolves to).
+    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
+        match to_socket_addrs(target).await?.next() {
+            Some(target) => {
+                self.io.registration().async_io(Interest::WRITABLE, || self.io.send_to(buf, target)).await
+            }
+            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")),
+        }
+    }
+
+    /// Polls to send `buf` to `target`.
+    pub fn poll_send_to(&self, cx: &mut Context<'_>, buf: &[u8], target: SocketAddr) -> Poll<io::Result<usize>> {
+        self.io.registration().poll_write_io(cx, || self.io.send_to(buf, target))
+    }
+
+    /// Sends to `target` without waiting.
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.io.registration().try_io(Interest::WRITABLE, || self.io.send_to(buf, target))
+    }
+
+    /// Receives one datagram and its source address (truncating like [`recv`](Self::recv)).
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.registration().async_io(Interest::READABLE, || self.io.recv_from(buf)).await
+    }
+
+    /// Polls to receive one datagram into `buf`, returning its source address.
+    pub fn poll_recv_from(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<SocketAddr>> {
+        let res = self.io.registration().poll_read_io(cx, || self.io.recv_from(unfilled(buf)));
+        res.map_ok(|(n, addr)| {
+            fill(buf, n);
+            addr
+        })
+    }
+
+    /// Receives one datagram without waiting.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.registration().try_io(Interest::READABLE, || self.io.recv_from(buf))
+    }
+
+    /// Receives the next datagram without removing it from the queue.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.registration().async_io(Interest::READABLE, || self.io.peek_from(buf)).await
+    }
+
+    /// Polls to peek at the next datagram.
+    pub fn poll_peek_from(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<SocketAddr>> {
+        let res = self.io.registration().poll_read_io(cx, || self.io.peek_from(unfilled(buf)));
+        res.map_ok(|(n, addr)| {
+            fill(buf, n);
+            addr
+        })
+    }
+
+    /// Peeks at the next datagram without waiting.
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.registration().try_io(Interest::READABLE, || self.io.peek_from(buf))
+    }
+
+    /// Receives a batch of datagrams: datagram `i` goes into `bufs[i]` and is described by
+    /// `meta[i]`. Returns how many were received (`1..=min(bufs.len(), meta.len())`).
+    ///
+    /// Whatever is already queued is returned at once; the call waits only while nothing is
+    /// queued. A datagram longer than its buffer is truncated and flagged
+    /// ([`RecvMeta::is_truncated`]). With empty `bufs` or `meta`, returns `Ok(0)` at once.
+    /// On Linux/Android this is one `recvmmsg` call; elsewhere a `recvmsg` loop.
+    pub async fn recv_many(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
+        if bufs.is_empty() || meta.is_empty() {
+            return Ok(0);
+        }
+        self.io.registration().async_io(Interest::READABLE, || self.recv_many_raw(bufs, meta)).await
+    }
+
+    /// [`recv_many`](Self::recv_many) without waiting: `WouldBlock` when nothing is queued.
+    pub fn try_recv_many(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
+        if bufs.is_empty() || meta.is_empty() {
+            return Ok(0);
+        }
+        self.io.registration().try_io(Interest::READABLE, || self.recv_many_raw(bufs, meta))
+    }
+
+    /// Sends a batch of datagrams, each `(payload, destination)`. Returns how many were sent,
+    /// from the front of the slice (`1..=datagrams.len()`): it waits only until the socket
+    /// accepts at least one. An error on the first datagram is returned (e.g. `EMSGSIZE` for
+    /// a payload over 65,507 bytes on IPv4); an error on a later one ends the batch early with
+    /// the count so far, and re-sending the rest reports it. Empty input returns `Ok(0)`.
+    /// On Linux/Android this is one `sendmmsg` call; elsewhere a `send_to` loop.
+    pub async fn send_many(&self, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+        if datagrams.is_empty() {
+            return Ok(0);
+        }
+        self.io.registration().async_io(Interest::WRITABLE, || self.send_many_raw(datagrams)).await
+    }
+
+    /// [`send_many`](Self::send_many) without waiting: `WouldBlock` when nothing could be sent.
+    pub fn try_send_many(&self, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+        if datagrams.is_empty() {
+            return Ok(0);
+        }
+        self.io.registration().try_io(Interest::WRITABLE, || self.send_many_raw(datagrams))
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn recv_many_raw(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
+        use std::mem;
+        use std::os::fd::AsRawFd;
+        let n = bufs.len().min(meta.len()).min(u32::MAX as usize);
+        // SAFETY: all-zero is a valid sockaddr_storage and a valid (empty) mmsghdr.
+        let mut names: Vec<libc::sockaddr_storage> = vec![unsafe { mem::zeroed() }; n];
+        let mut msgs: Vec<libc::mmsghdr> = vec![unsafe { mem::zeroed() }; n];
+        for i in 0..n {
+            let hdr = &mut msgs[i].msg_hdr;
+            hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+            hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            // `IoSliceMut` is guaranteed ABI-compatible with `struct iovec` on Unix.
+            hdr.msg_iov = (&mut bufs[i] as *mut IoSliceMut<'_>).cast::<libc::iovec>();
+            hdr.msg_iovlen = 1;
+        }
+        // SAFETY: `msgs` holds `n` headers, each pointing at a live name buffer and a live
+        // iovec describing a writable buffer; all outlive the call. The socket is
+        // non-blocking, so the call returns what is queued (or EAGAIN).
+        let got = unsafe {
+            libc::recvmmsg(self.io.as_raw_fd(), msgs.as_mut_ptr(), n as _, 0, std::ptr::null_mut())
+        };
+        if got < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let got = got as usize;
+        for i in 0..got {
+            let hdr = &msgs[i].msg_hdr;
+            meta[i] = RecvMeta {
+                len: (msgs[i].msg_len as usize).min(bufs[i].len()),
+                addr: crate::net::sys::sockaddr_to(&names[i], hdr.msg_namelen)?,
+                truncated: hdr.msg_flags & libc::MSG_TRUNC != 0,
+            };
+        }
+        Ok(got)
+    }
+
+    #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+    fn recv_many_raw(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
+        use std::mem;
+        use std::os::fd::AsRawFd;
+        let n = bufs.len().min(meta.len());
+        let mut got = 0;
+        while got < n {
+            // SAFETY: all-zero is a valid sockaddr_storage and msghdr.
+            let mut name: libc::sockaddr_storage = unsafe { mem::zeroed() };
+            let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+            hdr.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+            hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            hdr.msg_iov = (&mut bufs[got] as *mut IoSliceMut<'_>).cast::<libc::iovec>();
+            hdr.msg_iovlen = 1;
+            // SAFETY: `hdr` points at a live name buffer and one iovec of a writable buffer.
+            let len = unsafe { libc::recvmsg(self.io.as_raw_fd(), &mut hdr, 0) };
+            if len < 0 {
+                let err = io::Error::last_os_error();
+                return if got > 0 && err.kind() == io::ErrorKind::WouldBlock { Ok(got) } else { Err(err) };
+            }
+            meta[got] = RecvMeta {
+                len: (len as usize).min(bufs[got].len()),
+                addr: crate::net::sys::sockaddr_to(&name, hdr.msg_namelen)?,
+                truncated: hdr.msg_flags & libc::MSG_TRUNC != 0,
+            };
+            got += 1;
+        }
+        Ok(got)
+    }
+
+    #[cfg(not(unix))]
+    fn recv_many_raw(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
+        let n = bufs.len().min(meta.len());
+        let mut got = 0;
+        while got < n {
+            match self.io.recv_from(&mut bufs[got]) {
+                Ok((len, addr)) => meta[got] = RecvMeta { len, addr, truncated: false },
+                Err(e) if got > 0 && e.kind() == io::ErrorKind::WouldBlock => return Ok(got),
+                Err(e) => return Err(e),
+            }
+            got += 1;
+        }
+        Ok(got)
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn send_many_raw(&self, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+        use std::mem;
+        use std::os::fd::AsRawFd;
+        let n = datagrams.len().min(u32::MAX as usize);
+        let mut names = Vec::with_capacity(n);
+        let mut iovs = Vec::with_capacity(n);
+        for (payload, addr) in &datagrams[..n] {
+            names.push(crate::net::sys::sockaddr_from(addr));
+            iovs.push(libc::iovec { iov_base: payload.as_ptr() as *mut libc::c_void, iov_len: payload.len() });
+        }
+        // SAFETY: all-zero is a valid (empty) mmsghdr.
+        let mut msgs: Vec<libc::mmsghdr> = vec![unsafe { mem::zeroed() }; n];
+        for i in 0..n {
+            let hdr = &mut msgs[i].msg_hdr;
+            hdr.msg_name = (&mut names[i].0 as *mut libc::sockaddr_storage).cast();
+            hdr.msg_namelen = names[i].1;
+            hdr.msg_iov = &mut iovs[i];
+            hdr.msg_iovlen = 1;
+        }
+        // SAFETY: every header points at a live address and one iovec over a live payload;
+        // sendmmsg only reads the payloads (the `*mut` in iovec is the C API's, not a write).
+        let sent = unsafe { libc::sendmmsg(self.io.as_raw_fd(), msgs.as_mut_ptr(), n as _, 0) };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(sent as usize)
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn send_many_raw(&self, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+        let mut sent = 0;
+        for (payload, addr) in datagrams {
+            match self.io.send_to(payload, *addr) {
+                Ok(_) => sent += 1,
+                Err(_) if sent > 0 => return Ok(sent),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Runs `f` if the socket is ready for `interest`; a `WouldBlock` from `f` clears that
+    /// readiness.
+    pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+        self.io.registration().try_io(interest, f)
+    }
+
+    /// Waits for `interest` and runs `f` until it returns something other than `WouldBlock`.
+    pub async fn async_io<R>(&self, interest: Interest, f: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        self.io.registration().async_io(interest, f).await
+    }
+
+    /// Sets `SO_BROADCAST`.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.io.set_broadcast(on)
+    }
+
+    /// Gets `SO_BROADCAST`.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.io.broadcast()
+    }
+
+    /// Sets `IP_MULTICAST_LOOP`.
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        self.io.set_multicast_loop_v4(on)
+    }
+
+    /// Gets `IP_MULTICAST_LOOP`.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        self.io.multicast_loop_v4()
+    }
+
+    /// Sets `IP_MULTICAST_TTL`.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        self.io.set_multicast_ttl_v4(ttl)
+    }
+
+    /// Gets `IP_MULTICAST_TTL`.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        self.io.multicast_ttl_v4()
+    }
+
+    /// Sets `IPV6_MULTICAST_LOOP`.
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        self.io.set_multicast_loop_v6(on)
+    }
+
+    /// Gets `IPV6_MULTICAST_LOOP`.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        self.io.multicast_loop_v6()
+    }
+
+    /// Sets `IP_TTL`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.set_ttl(ttl)
+    }
+
+    /// Gets `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.ttl()
+    }
+
+    /// Joins the IPv4 multicast group `multiaddr` on the interface with address `interface`.
+    pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.io.join_multicast_v4(&multiaddr, &interface)
+    }
+
+    /// Joins the IPv6 multicast group `multiaddr` on interface index `interface` (0: any).
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.join_multicast_v6(multiaddr, interface)
+    }
+
+    /// Leaves an IPv4 multicast group.
+    pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.io.leave_multicast_v4(&multiaddr, &interface)
+    }
+
+    /// Leaves an IPv6 multicast group.
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.leave_multicast_v6(multiaddr, interface)
+    }
+
+    /// Returns and clears the pending socket error (`SO_ERROR`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.take_error()
+    }
+}
+
+/// The unfilled part of `buf` as a byte slice for a receive call.
+fn unfilled<'a>(buf: &'a mut ReadBuf<'_>) -> &'a mut [u8] {
+    // SAFETY: receive calls only write into the slice and never read it, so exposing the
+    // uninitialised tail as `[u8]` to the kernel is sound; `fill` marks what was written.
+    unsafe { &mut *(buf.unfilled_mut() as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) }
+}
+
+/// Marks `n` freshly received bytes as initialised and filled.
+fn fill(buf: &mut ReadBuf<'_>, n: usize) {
+    // SAFETY: the receive call just wrote `n` bytes at the start of the unfilled part.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+}
+
+impl TryFrom<std::net::UdpSocket> for UdpSocket {
+    type Error = io::Error;
+
+    /// Same as [`UdpSocket::from_std`].
+    fn try_from(socket: std::net::UdpSocket) -> io::Result<Self> {
+        UdpSocket::from_std(socket)
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (*self.io).fmt(f)
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&*self.io)
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for UdpSocket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the descriptor stays open for as long as `self` (and so the borrow) lives.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&*self.io)) }
+    }
+}

@@ -1,0 +1,151 @@
+/**
+ * The typed loader of corio's generated native binding (`index.js` / `index.d.ts` at the
+ * package root, produced by `napi build` from `crates/corio-node`).
+ *
+ * The binding is internal: the public API lives in the hand-written classes of `src/net`,
+ * `src/io` and `src/runtime.ts`, which reach native code only through the interface declared
+ * here. Declaring it by hand (instead of importing the generated `.d.ts`) keeps this package
+ * type-checking before the binding is built, and keeps the one place where the two layers meet
+ * readable. The binding is loaded lazily, on the first operation that needs it, so that
+ * importing corio never fails before it is used and `runtime.configure()` can run first.
+ *
+ * @module
+ * @internal
+ */
+
+import * as path from 'node:path';
+
+/** A socket address as the binding reports it (IPv6 addresses bare, without brackets). */
+export interface NativeAddr {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** Options for {@link NativeTcpStreamClass.connect}. */
+export interface NativeConnectOptions {
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelayMs?: number;
+}
+
+/** A bound listening socket owned by the native runtime. */
+export interface NativeTcpListener {
+  /** Rejects with ERR_SOCKET_CLOSED if the listener is (or gets) closed while pending. */
+  accept(opId: number): Promise<NativeTcpStream>;
+  /** Throws ERR_SOCKET_CLOSED after close(). */
+  localAddr(): NativeAddr;
+  /** Synchronous, idempotent: pending ops reject ERR_SOCKET_CLOSED and the fd is released. */
+  close(): void;
+  ref(): void;
+  unref(): void;
+  readonly closed: boolean;
+}
+
+/** A connected TCP socket owned by the native runtime. */
+export interface NativeTcpStream {
+  /** Resolves the count read into `buf`; 0 means end of stream when `buf` is not empty. */
+  read(buf: Uint8Array, opId: number): Promise<number>;
+  /** One write, possibly partial; `data` is copied at call time. */
+  write(data: Uint8Array, opId: number): Promise<number>;
+  /** Writes everything; `data` is copied at call time. */
+  writeAll(data: Uint8Array, opId: number): Promise<void>;
+  /** Half-close (SHUT_WR) after pending writes. */
+  shutdown(opId?: number): Promise<void>;
+  /** Synchronous, idempotent: pending ops reject ERR_SOCKET_CLOSED and the fd is released. */
+  close(): void;
+  setNoDelay(on: boolean): void;
+  setKeepAlive(on: boolean, initialDelayMs?: number): void;
+  localAddr(): NativeAddr;
+  peerAddr(): NativeAddr;
+  ref(): void;
+  unref(): void;
+  readonly closed: boolean;
+}
+
+/** The static side of the native listener class. */
+export interface NativeTcpListenerClass {
+  bind(host: string, port: number, backlog: number, reusePort: boolean, opId: number): Promise<NativeTcpListener>;
+}
+
+/** The static side of the native stream class. */
+export interface NativeTcpStreamClass {
+  connect(host: string, port: number, opts: NativeConnectOptions | undefined | null, opId: number): Promise<NativeTcpStream>;
+}
+
+/** The runtime's metrics as the binding reports them. */
+export interface NativeMetrics {
+  workers: number;
+  aliveTasks: number;
+  globalQueueDepth: number;
+  pendingOps: number;
+  refs: number;
+  completions: number;
+  wakeups: number;
+}
+
+/** Everything corio's TypeScript layer uses from the generated binding. */
+export interface NativeBinding {
+  configure(config: { workerThreads?: number }): void;
+  metrics(): NativeMetrics;
+  /** Aborts the pending op with this id (no-op if unknown or finished); it rejects with ABORT_ERR. */
+  cancel(opId: number): void;
+  NativeTcpListener: NativeTcpListenerClass;
+  NativeTcpStream: NativeTcpStreamClass;
+  copy(from: NativeTcpStream, to: NativeTcpStream, opId: number): Promise<number>;
+  copyBidirectional(a: NativeTcpStream, b: NativeTcpStream, opId: number): Promise<[number, number]>;
+}
+
+let binding: NativeBinding | undefined;
+
+/**
+ * Where the generated loader lives: the package root, one level above both `src/` (when run
+ * from source through tsx) and `dist/` (when run compiled). `CORIO_NATIVE_PATH` overrides it
+ * for unusual layouts.
+ */
+function bindingPath(): string {
+  const override = process.env.CORIO_NATIVE_PATH;
+  if (override) return path.resolve(override);
+  return path.join(__dirname, '..', 'index.js');
+}
+
+/**
+ * Returns the native binding, loading it on first use.
+ *
+ * @throws Error with code `ERR_CORIO_NATIVE_MISSING` when the binding cannot be loaded (not
+ * built yet, or no prebuilt binary fits this platform); the loader's error is its `cause`.
+ */
+export function native(): NativeBinding {
+  if (binding !== undefined) return binding;
+  const file = bindingPath();
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    binding = require(file) as NativeBinding;
+  } catch (cause) {
+    const err = new Error(
+      `corio: cannot load the native binding from ${file}. Build it from source with ` +
+        '`npm run build` (needs cargo), or install a prebuilt package for ' +
+        `${process.platform}-${process.arch}.`,
+      { cause },
+    ) as Error & { code: string };
+    err.code = 'ERR_CORIO_NATIVE_MISSING';
+    throw err;
+  }
+  return binding;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operation ids: chosen by JS, unique among this environment's pending ops; 0 = uncancellable.
+
+let lastOpId = 0;
+
+/**
+ * Allocates an id for a cancellable operation. Each Node environment (main thread or
+ * worker_thread) loads its own copy of this module, so ids are unique per environment, as the
+ * binding requires. Wraps long before reaching unsafe integers; by then the old ids have long
+ * settled.
+ */
+export function nextOpId(): number {
+  lastOpId = lastOpId >= 0x1f_ffff_ffff_ffff ? 1 : lastOpId + 1;
+  return lastOpId;
+}

@@ -1,0 +1,66 @@
+/**
+ * The corio runtime as seen from JS: configuring it before first use, and reading its metrics.
+ *
+ * One runtime per process runs every socket operation, shared by the main thread and all
+ * worker_threads. It starts lazily, on the first operation, with one worker thread per CPU
+ * unless {@link configure} said otherwise.
+ *
+ * @module
+ */
+
+import { validateInteger, validateObject } from './errors';
+import { native } from './native';
+
+/** Options for {@link configure}. */
+export interface RuntimeOptions {
+  /** The number of runtime worker threads (1 to 1024). Default: the number of CPUs. */
+  workerThreads?: number;
+}
+
+/** A snapshot of the runtime's state, as plain numbers. */
+export interface RuntimeMetrics {
+  /** The number of runtime worker threads (`0` until the runtime has started; reading metrics never starts it). */
+  workers: number;
+  /** Tasks spawned on the runtime and not yet finished (across the whole process). */
+  aliveTasks: number;
+  /** Tasks waiting in the runtime's global queue. */
+  globalQueueDepth: number;
+  /** Operations of this Node environment (thread) started and not yet settled. */
+  pendingOps: number;
+  /** Things keeping this environment's event loop alive: referenced pending operations and open listeners. */
+  refs: number;
+  /** Promises this environment has settled through its completion queue, in total. */
+  completions: number;
+  /**
+   * Times this environment's JS thread was woken to settle completions, in total;
+   * `completions / wakeups` is the average batch size.
+   */
+  wakeups: number;
+}
+
+/**
+ * Configures the process's runtime. Call it before the first socket operation of the process
+ * (in any thread); the runtime starts with this configuration on first use.
+ *
+ * @param options - `workerThreads`: the number of runtime threads
+ * @throws TypeError/RangeError for a bad argument
+ * @throws Error with code `ERR_RUNTIME_STARTED` once the runtime is running
+ */
+export function configure(options: RuntimeOptions): void {
+  validateObject(options, 'options');
+  const config: { workerThreads?: number } = {};
+  if (options.workerThreads !== undefined) {
+    validateInteger(options.workerThreads, 'options.workerThreads', 1, 1024);
+    config.workerThreads = options.workerThreads;
+  }
+  native().configure(config);
+}
+
+/**
+ * Reads the runtime's metrics. Process-wide figures (`workers`, `aliveTasks`,
+ * `globalQueueDepth`) and figures of the calling Node environment (`pendingOps`, `refs`,
+ * `completions`, `wakeups`) come in one plain object.
+ */
+export function metrics(): RuntimeMetrics {
+  return { ...native().metrics() } as RuntimeMetrics;
+}

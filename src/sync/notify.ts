@@ -1,0 +1,53 @@
+/**
+ * Wake-up signalling without data: tokio's `Notify`.
+ *
+ * `notifyOne()` wakes the oldest waiter, or, if nobody waits, stores a single permit that the
+ * next `notified()` consumes at once, so a notification sent just before the wait starts is
+ * not lost. `notifyWaiters()` wakes everyone waiting now and stores nothing.
+ * @module
+ */
+
+import { Waiter, WaitList, park } from '../internal/wait-list';
+import { abortError, signalOf } from '../internal/abort';
+
+/** Options for {@link Notify.notified}. */
+export interface NotifiedOptions {
+  /** Cancels the wait (rejects with `AbortError`); the cancelled waiter takes no notification. */
+  signal?: AbortSignal;
+}
+
+/** A notification primitive (tokio's `Notify`). */
+export class Notify {
+  /** @internal */ private permit = false;
+  /** @internal */ private readonly waiters = new WaitList<Waiter<void>>();
+
+  /** Number of callers waiting in `notified()`. */
+  get waiterCount(): number {
+    return this.waiters.size;
+  }
+
+  /**
+   * Waits for a notification. Resolves at once if a stored permit exists (consuming it).
+   */
+  notified(options?: NotifiedOptions): Promise<void> {
+    const signal = signalOf(options);
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.permit) {
+      this.permit = false;
+      return Promise.resolve();
+    }
+    return park(this.waiters, new Waiter<void>(), signal);
+  }
+
+  /** Wakes the oldest waiter, or stores one permit if nobody waits (permits do not add up). */
+  notifyOne(): void {
+    const w = this.waiters.shift();
+    if (w) w.resolve();
+    else this.permit = true;
+  }
+
+  /** Wakes every current waiter; stores no permit. */
+  notifyWaiters(): void {
+    for (const w of this.waiters.drain()) w.resolve();
+  }
+}
