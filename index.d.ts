@@ -34,11 +34,15 @@ export declare class NativeTcpListener {
 export declare class NativeTcpStream {
   /** Connects to `host:port` (names resolved natively, off the JS thread). */
   static connect(host: string, port: number, opts?: NativeConnectOptions | undefined | null, opId?: number): Promise<NativeTcpStream>
-  /** Reads up to `buf.byteLength` bytes into `buf`; resolves the count (0 = end of stream). */
-  read(buf: Uint8Array, opId?: number): Promise<number>
+  /**
+   * Reads up to `buf.byteLength` bytes into `buf`; resolves the count. At end of stream it
+   * resolves 0, or `null` when `nullAtEof` is true (what the TS API returns, so it needs no
+   * extra promise per read to map it).
+   */
+  read(buf: Uint8Array, opId?: number, nullAtEof?: boolean): Promise<number | null>
   /** One write (may be partial); `data` is copied at call time. Resolves bytes written. */
   write(data: Uint8Array, opId?: number): Promise<number>
-  /** Writes all of `data` (copied at call time). */
+  /** Writes all of `data` (whatever is not written at once is copied at call time). */
   writeAll(data: Uint8Array, opId?: number): Promise<void>
   /** Half-close: shuts the write side down after pending writes; reading goes on. */
   shutdown(opId?: number): Promise<void>
@@ -57,6 +61,105 @@ export declare class NativeTcpStream {
   /** Pending ops of this stream keep the event loop alive (default). */
   ref(): void
   /** Pending ops of this stream no longer keep the event loop alive. */
+  unref(): void
+}
+
+/**
+ * A UDP socket (internal; wrapped by `UdpSocket` in the TS API). Created unbound with
+ * `new NativeUdpSocket()`, usable once `bind()` resolved.
+ */
+export declare class NativeUdpSocket {
+  /** An unbound socket handle; call `bind` next. */
+  constructor()
+  /**
+   * Creates the OS socket with `opts` and binds it to `host:port` (names resolved natively,
+   * first address wins). `close()` while pending rejects with ERR_SOCKET_CLOSED.
+   */
+  bind(host: string, port: number, opts?: NativeUdpBindOptions | undefined | null, opId?: number): Promise<void>
+  /**
+   * Connects the socket to `host:port`: `send`/`recv` then use it, and the OS drops
+   * datagrams from other senders.
+   */
+  connect(host: string, port: number, opId?: number): Promise<void>
+  /**
+   * Sends one datagram to `host:port` now if the socket can take it: resolves nothing,
+   * returns the bytes sent, `-1` if the socket would block, `-2` if `host` needs name
+   * resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown.
+   */
+  trySendTo(data: Uint8Array, host: string, port: number): number
+  /** Sends one datagram to `host:port` (data copied at call time); resolves the bytes sent. */
+  sendTo(data: Uint8Array, host: string, port: number, opId?: number): Promise<number>
+  /** `trySendTo` for a connected socket: bytes sent, or `-1` if it would block. */
+  trySend(data: Uint8Array): number
+  /** Sends one datagram to the connected peer (data copied at call time). */
+  send(data: Uint8Array, opId?: number): Promise<number>
+  /**
+   * Receives one queued datagram straight into `buf` (truncated to its length), or returns
+   * `null` when none is queued.
+   */
+  tryRecvFrom(buf: Uint8Array): NativeRecv | null
+  /**
+   * Waits for one datagram of at most `size` bytes (longer ones are truncated); resolves a
+   * ticket for `takeRecv`.
+   */
+  recvFrom(size: number, opId?: number): Promise<number>
+  /**
+   * Copies the datagram of a finished `recvFrom` into `buf` and returns its sender. Throws
+   * ERR_INVALID_STATE if `buf` is now shorter than the datagram (the datagram is lost).
+   */
+  takeRecv(ticket: number, buf: Uint8Array): NativeRecv
+  /**
+   * Receives every queued datagram up to `max` in one system call (recvmmsg), as a packed
+   * Buffer; `null` when none is queued.
+   */
+  tryRecvMany(max: number): Buffer | null
+  /**
+   * Waits until at least one datagram is queued, then receives every queued one up to
+   * `max` in one system call; resolves a ticket for `takeMany`.
+   */
+  recvMany(max: number, opId?: number): Promise<number>
+  /** The packed Buffer of a finished `recvMany` (layout: see the binding's `pack_many`). */
+  takeMany(ticket: number): Buffer
+  /**
+   * Sends datagrams `from..` of a batch now, as far as the socket takes them (sendmmsg).
+   * `payload` holds the datagrams back to back; `meta` 8 bytes per datagram
+   * (`u32 len | u16 port | u16 hostIndex`, little endian); `hosts[i]` an IP literal or `''`
+   * for the connected peer. Returns how many were sent, `-1` if none could be (would
+   * block), `-2` if a host needs name resolution (use `sendMany`).
+   */
+  trySendMany(payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number): number
+  /**
+   * Sends datagrams `from..` of a batch (arguments as for `trySendMany`, copied at call
+   * time), waiting for room as needed; resolves how many were sent. An error on the first
+   * datagram rejects; an error after some were sent resolves the count so far.
+   */
+  sendMany(payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number): Promise<number>
+  /** Sets SO_BROADCAST. */
+  setBroadcast(on: boolean): void
+  /** Sets the unicast TTL (IPv4 `IP_TTL`, IPv6 `IPV6_UNICAST_HOPS`), 1..=255. */
+  setTtl(ttl: number): void
+  /** Sets the multicast TTL (IPv4 `IP_MULTICAST_TTL`, IPv6 `IPV6_MULTICAST_HOPS`), 0..=255. */
+  setMulticastTtl(ttl: number): void
+  /** Sets whether multicast datagrams loop back to this host. */
+  setMulticastLoopback(on: boolean): void
+  /**
+   * Joins a multicast group. `iface`: for IPv4 the local interface address (`''` = any),
+   * for IPv6 the interface index as a decimal string (`''` = 0, the default interface).
+   */
+  joinMulticast(group: string, iface: string): void
+  /** Leaves a multicast group (arguments as for `joinMulticast`). */
+  leaveMulticast(group: string, iface: string): void
+  /** The bound address (the actual port when bound to port 0). */
+  localAddr(): NativeAddr
+  /** The connected peer's address (ENOTCONN when not connected). */
+  peerAddr(): NativeAddr
+  /** Closes the socket: pending ops reject with ERR_SOCKET_CLOSED; idempotent. */
+  close(): void
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /** Pending ops of this socket keep the event loop alive (default). */
+  ref(): void
+  /** Pending ops of this socket no longer keep the event loop alive. */
   unref(): void
 }
 
@@ -97,7 +200,10 @@ export interface NativeAddr {
   family: 'IPv4' | 'IPv6'
 }
 
-/** Options of `NativeTcpStream.connect` (typing only; read property by property natively). */
+/**
+ * Options of `NativeTcpStream.connect` (typing only: `connect` reads them property by property
+ * to name a bad one in its error, so the struct is never built in Rust).
+ */
 export interface NativeConnectOptions {
   /** TCP_NODELAY on the new socket. */
   noDelay?: boolean
@@ -123,6 +229,34 @@ export interface NativeMetrics {
   completions: number
   /** JS-thread wake-ups of this environment (completions / wakeups = mean batch size). */
   wakeups: number
+}
+
+/** One received datagram as `takeRecv`/`tryRecvFrom` report it. */
+export interface NativeRecv {
+  /** Bytes written into the caller's buffer. */
+  bytes: number
+  /** Sender's IP address (IPv6 bare, no brackets). */
+  address: string
+  /** Sender's port. */
+  port: number
+  /** `'IPv4'` or `'IPv6'`. */
+  family: 'IPv4' | 'IPv6'
+}
+
+/** Options of `NativeUdpSocket.bind` (typing only; read property by property natively). */
+export interface NativeUdpBindOptions {
+  /** SO_REUSEADDR. */
+  reuseAddress?: boolean
+  /** SO_REUSEPORT (ignored where the OS lacks it). */
+  reusePort?: boolean
+  /** IPV6_V6ONLY (IPv6 sockets only). */
+  ipv6Only?: boolean
+  /** SO_BROADCAST. */
+  broadcast?: boolean
+  /** SO_RCVBUF in bytes. */
+  recvBufferSize?: number
+  /** SO_SNDBUF in bytes. */
+  sendBufferSize?: number
 }
 
 /** A no-op native async round trip through the runtime and the env's completion queue. */

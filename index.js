@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeTcpListener = nativeBinding.NativeTcpListener
 module.exports.NativeTcpStream = nativeBinding.NativeTcpStream
+module.exports.NativeUdpSocket = nativeBinding.NativeUdpSocket
 module.exports.__panicForTest = nativeBinding.__panicForTest
 module.exports.__pendingForTest = nativeBinding.__pendingForTest
 module.exports.cancel = nativeBinding.cancel

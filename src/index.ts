@@ -16,6 +16,7 @@
 
 export { TcpListener, TcpStream } from './net';
 export type { AddressInput, BindOptions, ConnectOptions, HostAndPort, SocketAddress } from './net';
+export * from './udp';
 export { copy, copyBidirectional, SocketDuplex } from './io';
 export type { AbortOptions, ByteReader, ByteStream, ByteWriter, NodeStreamOptions } from './io';
 export { AbortError, ERR_SOCKET_CLOSED } from './errors';

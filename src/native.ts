@@ -44,8 +44,11 @@ export interface NativeTcpListener {
 
 /** A connected TCP socket owned by the native runtime. */
 export interface NativeTcpStream {
-  /** Resolves the count read into `buf`; 0 means end of stream when `buf` is not empty. */
-  read(buf: Uint8Array, opId: number): Promise<number>;
+  /**
+   * Resolves the count read into `buf`; at end of stream 0, or `null` when `nullAtEof` (0 is
+   * then only for an empty `buf`). Rejections are `Error`s with `code` and `syscall: 'read'`.
+   */
+  read(buf: Uint8Array, opId: number, nullAtEof?: boolean): Promise<number | null>;
   /** One write, possibly partial; `data` is copied at call time. */
   write(data: Uint8Array, opId: number): Promise<number>;
   /** Writes everything; `data` is copied at call time. */

@@ -16,6 +16,7 @@ import { invalidArgType } from './validate';
 export class AbortError extends Error {
   /** Always `'ABORT_ERR'`, as for Node's own cancellable APIs. */
   readonly code = 'ABORT_ERR';
+  /** Always `'AbortError'`, as for DOM and Node abort errors. */
   override name = 'AbortError';
 
   /**

@@ -3,8 +3,8 @@
  *
  * The class is a thin shell around the native handle. On the hot path (`read`, `write`,
  * `writeAll` without a signal) it validates the argument, checks a boolean and returns the
- * native promise (for `read`, mapped once so that end of stream is `null`): no closures, no
- * per-call objects. An `AbortSignal` costs an operation id and a listener, and only when given.
+ * native promise as it is (asked to, the binding resolves `null` at end of stream; it shapes errors
+ * with `code` and `syscall`): no closures, no per-call objects, no extra promise. An `AbortSignal` costs an operation id and a listener, and only when given.
  *
  * @module
  */
@@ -42,7 +42,6 @@ let wrap: (handle: NativeTcpStream) => TcpStream;
 /** Reads a stream's native handle (for `copy`); set in the class's static block. */
 let handleOf: (stream: TcpStream) => NativeTcpStream;
 
-const eofToNull = (n: number): number | null => (n === 0 ? null : n);
 const rethrowRead = (err: unknown): never => {
   throw fromNative(err, 'read');
 };
@@ -127,9 +126,9 @@ export class TcpStream implements ByteStream, AsyncIterable<Uint8Array>, AsyncDi
     const signal = opts === undefined ? undefined : signalOf(opts, 'opts');
     if (this.#closed) return Promise.reject(socketClosedError('read'));
     if (buf.byteLength === 0) return signal?.aborted ? cancellable(signal, () => resolvedZero) : resolvedZero;
-    if (signal === undefined) return this.#h.read(buf, 0).then(eofToNull, rethrowRead);
+    if (signal === undefined) return this.#h.read(buf, 0, true);
     const h = this.#h;
-    return cancellable(signal, (opId) => h.read(buf, opId)).then(eofToNull, rethrowRead);
+    return cancellable(signal, (opId) => h.read(buf, opId, true)).then(undefined, rethrowRead);
   }
 
   /**

@@ -10,6 +10,7 @@
 export class StreamMapError<K = unknown> extends Error {
   /** Always `'ERR_STREAM_MAP_MEMBER'`. */
   readonly code = 'ERR_STREAM_MAP_MEMBER';
+  /** Always `'StreamMapError'`. */
   override name = 'StreamMapError';
   /** The key of the stream that threw. */
   readonly key: K;

@@ -14,6 +14,7 @@
 export class ChannelClosedError<T = unknown> extends Error {
   /** Always `'ERR_CHANNEL_CLOSED'`. */
   readonly code = 'ERR_CHANNEL_CLOSED';
+  /** Always `'ChannelClosedError'`. */
   override name = 'ChannelClosedError';
   /** The value a failed send did not deliver (undefined for receives). */
   readonly value: T | undefined;
@@ -33,6 +34,7 @@ export class ChannelClosedError<T = unknown> extends Error {
 export class LaggedError extends Error {
   /** Always `'ERR_CHANNEL_LAGGED'`. */
   readonly code = 'ERR_CHANNEL_LAGGED';
+  /** Always `'LaggedError'`. */
   override name = 'LaggedError';
   /** How many values this receiver missed. */
   readonly skipped: number;
@@ -48,6 +50,7 @@ export class LaggedError extends Error {
 export class SemaphoreClosedError extends Error {
   /** Always `'ERR_SEMAPHORE_CLOSED'`. */
   readonly code = 'ERR_SEMAPHORE_CLOSED';
+  /** Always `'SemaphoreClosedError'`. */
   override name = 'SemaphoreClosedError';
 
   constructor(message = 'Semaphore closed') {
@@ -59,6 +62,7 @@ export class SemaphoreClosedError extends Error {
 export class ReleasedError extends Error {
   /** Always `'ERR_RELEASED'`. */
   readonly code = 'ERR_RELEASED';
+  /** Always `'ReleasedError'`. */
   override name = 'ReleasedError';
 
   constructor(message = 'Guard already released') {

@@ -17,8 +17,22 @@ import type { WaitOptions } from './mpsc';
 
 /** The outcome of one task, tagged like `Promise.allSettled` results. */
 export type JoinResult<T> =
-  | { status: 'fulfilled'; value: T; id: number }
-  | { status: 'rejected'; reason: unknown; id: number };
+  | {
+      /** The task's promise fulfilled. */
+      status: 'fulfilled';
+      /** What the task returned. */
+      value: T;
+      /** The task's id ({@link TaskHandle.id}). */
+      id: number;
+    }
+  | {
+      /** The task threw or its promise rejected. */
+      status: 'rejected';
+      /** What the task threw or rejected with. */
+      reason: unknown;
+      /** The task's id ({@link TaskHandle.id}). */
+      id: number;
+    };
 
 /** Lets the owner of a spawned task cancel it. */
 export interface TaskHandle {

@@ -32,6 +32,7 @@ export class MutexGuard<T> implements Disposable {
     return this.mutex.data;
   }
 
+  /** Replaces the protected value. Throws `ReleasedError` after release. */
   set value(v: T) {
     if (!this.mutex) throw new ReleasedError('MutexGuard already released');
     this.mutex.data = v;

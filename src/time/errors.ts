@@ -7,6 +7,7 @@
 export class TimeoutError extends Error {
   /** Always `'ETIMEDOUT'`, Node's code for a timed-out operation. */
   readonly code = 'ETIMEDOUT';
+  /** Always `'TimeoutError'`. */
   override name = 'TimeoutError';
 
   /** @param message - Defaults to a message naming the elapsed time. */
@@ -19,6 +20,7 @@ export class TimeoutError extends Error {
 export class IntervalClosedError extends Error {
   /** Always `'ERR_INTERVAL_CLOSED'`. */
   readonly code = 'ERR_INTERVAL_CLOSED';
+  /** Always `'IntervalClosedError'`. */
   override name = 'IntervalClosedError';
 
   constructor(message = 'Interval closed') {

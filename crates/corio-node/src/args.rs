@@ -120,20 +120,21 @@ pub(crate) fn bytes<'a>(env: sys::napi_env, v: &Unknown<'_>, name: &str) -> napi
     }
 }
 
-/// A `Uint8Array`: its current length and a strong reference to it (for reads, whose bytes are
-/// copied in at completion).
-pub(crate) fn u8_array_ref(env: sys::napi_env, v: &Unknown<'_>, name: &str) -> napi::Result<(usize, sys::napi_ref)> {
-    let v = raw(v);
+/// A `Uint8Array`: its data pointer and length, valid only until JS runs again (`ptr` is
+/// non-null whenever `len > 0`).
+pub(crate) fn u8_array(env: sys::napi_env, v: &Unknown<'_>, name: &str) -> napi::Result<(*mut u8, usize)> {
     // SAFETY: JS thread; `v` is a live argument.
-    let Some((_, len)) = (unsafe { js::u8_array(env, v) }) else {
-        return Err(type_error(env, name, "an instance of Uint8Array"));
-    };
+    unsafe { js::u8_array(env, raw(v)) }.ok_or_else(|| type_error(env, name, "an instance of Uint8Array"))
+}
+
+/// A strong reference to `v` (deleted when the op that holds it settles, or by the env at teardown).
+pub(crate) fn new_ref(env: sys::napi_env, v: &Unknown<'_>) -> napi::Result<sys::napi_ref> {
     let mut r = ptr::null_mut();
-    // SAFETY: as above; the reference is deleted when the op settles (or by the env at teardown).
-    if unsafe { sys::napi_create_reference(env, v, 1, &mut r) } != sys::Status::napi_ok {
+    // SAFETY: JS thread; `v` is a live argument.
+    if unsafe { sys::napi_create_reference(env, raw(v), 1, &mut r) } != sys::Status::napi_ok {
         return Err(napi::Error::from_reason("corio: napi_create_reference failed"));
     }
-    Ok((len, r))
+    Ok(r)
 }
 
 /// An optional plain object's property (`undefined` if absent or not an object).

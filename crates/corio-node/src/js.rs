@@ -82,6 +82,12 @@ pub(crate) unsafe fn undefined(env: sys::napi_env) -> sys::napi_value {
     v
 }
 
+pub(crate) unsafe fn null(env: sys::napi_env) -> sys::napi_value {
+    let mut v = ptr::null_mut();
+    sys::napi_get_null(env, &mut v);
+    v
+}
+
 /// `[a, b]` as a JS array of numbers.
 pub(crate) unsafe fn pair(env: sys::napi_env, a: f64, b: f64) -> sys::napi_value {
     let mut arr = ptr::null_mut();

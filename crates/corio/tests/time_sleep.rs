@@ -99,7 +99,7 @@ async fn timeout_inner_first() {
     assert_eq!(r, Ok("done"));
     let mut t = time::timeout(Duration::from_secs(1), std::future::ready(3));
     let _: &std::future::Ready<i32> = t.get_ref();
-    let _: &mut std::future::Ready<i32> = t.get_mut();
+    let _inner: &mut std::future::Ready<i32> = t.get_mut();
     assert_eq!(t.into_inner().await, 3);
 }
 

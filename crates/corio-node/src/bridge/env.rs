@@ -108,6 +108,21 @@ pub(crate) struct Env {
     completions: Cell<u64>,
     wakeups: Cell<u64>,
     spare: RefCell<Vec<Completion>>,
+    /// How many more ops may still complete synchronously on the JS thread (the fast path)
+    /// before one must go through the runtime; refilled by every drain. A JS loop whose reads
+    /// and writes always succeed at once would otherwise run in microtasks only and starve
+    /// timers, other sockets and `accept` (the same idea as the core's cooperative budget).
+    sync_budget: Cell<u32>,
+}
+
+/// Ops that may complete synchronously between two drains of the completion queue, from
+/// `CORIO_SYNC_BUDGET` (read once per process; 64 is the measured setting). Off (0) by default:
+/// with it on, `tcp-process › works inside a worker_thread` hangs intermittently (a suspected
+/// lost readiness wake-up when the JS thread's `try_read` clears readiness; see
+/// docs/benchmarks.md, "Goals and gaps"), so it stays opt-in until that is understood.
+fn sync_budget() -> u32 {
+    static BUDGET: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| std::env::var("CORIO_SYNC_BUDGET").ok().and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
 thread_local! {
@@ -189,6 +204,7 @@ impl Env {
             completions: Cell::new(0),
             wakeups: Cell::new(0),
             spare: RefCell::new(Vec::with_capacity(64)),
+            sync_budget: Cell::new(sync_budget()),
         })
     }
 
@@ -255,6 +271,33 @@ impl Env {
         if refd {
             self.add_ref();
         }
+        Ok(promise)
+    }
+
+    /// Whether an op may still complete synchronously on the JS thread before the next drain
+    /// (when `false`, the caller starts the op on the runtime instead).
+    pub(crate) fn sync_budget_left(&self) -> bool {
+        self.sync_budget.get() > 0
+    }
+
+    /// A promise already settled with `result` (an op completed synchronously on the JS
+    /// thread); spends one unit of the synchronous-completion budget.
+    pub(crate) fn settled(&self, result: OpResult, syscall: &'static str) -> napi::Result<sys::napi_value> {
+        let env = self.env;
+        let mut deferred = ptr::null_mut();
+        let mut promise = ptr::null_mut();
+        // SAFETY: JS thread of `env`; the deferred is settled right here, exactly once.
+        unsafe {
+            if sys::napi_create_promise(env, &mut deferred, &mut promise) != sys::Status::napi_ok {
+                return Err(napi::Error::from_reason("corio: napi_create_promise failed"));
+            }
+            match result.and_then(|o| outcome_to_js(env, o)) {
+                Ok(v) => sys::napi_resolve_deferred(env, deferred, v),
+                Err(e) => sys::napi_reject_deferred(env, deferred, error_to_js(env, &e, Some(syscall))),
+            };
+        }
+        self.completions.set(self.completions.get() + 1);
+        self.sync_budget.set(self.sync_budget.get().saturating_sub(1));
         Ok(promise)
     }
 
@@ -376,6 +419,7 @@ impl Env {
         let mut batch = std::mem::take(&mut *self.spare.borrow_mut());
         self.queue.take_into(&mut batch);
         self.wakeups.set(self.wakeups.get() + 1);
+        self.sync_budget.set(sync_budget());
         self.completions.set(self.completions.get() + batch.len() as u64);
         for c in batch.drain(..) {
             if let Some(op) = self.take_op(c.key) {
@@ -416,9 +460,15 @@ unsafe fn settle(env: sys::napi_env, op: PendingOp, result: OpResult) {
             Some(StopReason::Closed) => OpError::Closed,
             None => OpError::Dropped,
         }),
-        Ok(Outcome::Read(bytes)) => copy_into_js(env, op.buf, &bytes),
+        Ok(Outcome::Read(done)) => {
+            let r = copy_into_js(env, op.buf, done.bytes());
+            done.recycle();
+            r
+        }
         other => other,
     };
+    // A read's own errors name their syscall; "closed" does too, as node:net's do.
+    let syscall = if op.buf.is_some() { Some("read") } else { None };
     if let Some(b) = op.buf {
         sys::napi_delete_reference(env, b);
     }
@@ -427,10 +477,19 @@ unsafe fn settle(env: sys::napi_env, op: PendingOp, result: OpResult) {
             sys::napi_resolve_deferred(env, op.deferred, v);
         }
         Err(e) => {
-            let v = errors::op_error_to_js(env, &e);
+            let v = error_to_js(env, &e, syscall);
             sys::napi_reject_deferred(env, op.deferred, v);
         }
     }
+}
+
+/// The JS error of `e`; `ERR_SOCKET_CLOSED` gets `syscall` when one is given.
+unsafe fn error_to_js(env: sys::napi_env, e: &OpError, syscall: Option<&str>) -> sys::napi_value {
+    let v = errors::op_error_to_js(env, e);
+    if let (OpError::Closed, Some(s)) = (e, syscall) {
+        js::set_str(env, v, "syscall", s);
+    }
+    v
 }
 
 /// Copies a read's bytes into the JS buffer, re-validated now (it may have been detached,
@@ -438,7 +497,7 @@ unsafe fn settle(env: sys::napi_env, op: PendingOp, result: OpResult) {
 unsafe fn copy_into_js(env: sys::napi_env, buf: Option<sys::napi_ref>, bytes: &[u8]) -> OpResult {
     let n = bytes.len();
     if n == 0 {
-        return Ok(Outcome::Number(0.0));
+        return Ok(Outcome::Number(0.0)); // read ops settle end of stream without a ReadDone
     }
     let Some(r) = buf else { return Ok(Outcome::Number(n as f64)) };
     let mut v = ptr::null_mut();
@@ -458,6 +517,7 @@ unsafe fn copy_into_js(env: sys::napi_env, buf: Option<sys::napi_ref>, bytes: &[
 unsafe fn outcome_to_js(env: sys::napi_env, o: Outcome) -> Result<sys::napi_value, OpError> {
     Ok(match o {
         Outcome::Undefined => js::undefined(env),
+        Outcome::Null => js::null(env),
         Outcome::Number(n) => js::number(env, n),
         Outcome::Pair(a, b) => js::pair(env, a, b),
         Outcome::Read(_) => unreachable!("reads are converted to numbers by copy_into_js"),

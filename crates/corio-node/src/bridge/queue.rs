@@ -29,8 +29,10 @@ pub(crate) enum Outcome {
     Undefined,
     Number(f64),
     Pair(f64, f64),
+    /// `null`: end of stream of a read.
+    Null,
     /// Bytes read natively; copied into the op's JS buffer at settle time.
-    Read(Vec<u8>),
+    Read(crate::net::shared::ReadDone),
     Stream(corio::net::TcpStream),
     Listener(corio::net::TcpListener),
 }

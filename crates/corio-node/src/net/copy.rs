@@ -4,11 +4,14 @@ use napi::bindgen_prelude::{ClassInstance, FromNapiValue, JavaScriptClassExt, Pr
 use napi::{Env, JsValue, Unknown};
 use napi_derive::napi;
 
-use super::shared::{lock_all, Shared};
+use super::shared::{lock_all, Dir, InFlight, Shared};
 use super::stream::NativeTcpStream;
 use crate::args;
 use crate::bridge::{BridgeEnv, OpSpec, Outcome};
 use crate::errors::{self, OpError};
+
+/// Buffer size of a native `copy`.
+const COPY_BUF: usize = 64 * 1024;
 
 fn stream_arg<'e>(env: &Env, v: &Unknown<'e>, name: &str) -> napi::Result<ClassInstance<'e, NativeTcpStream>> {
     if !NativeTcpStream::instance_of(env, v).unwrap_or(false) {
@@ -29,12 +32,20 @@ pub fn copy<'e>(env: &'e Env, from: Unknown<'e>, to: Unknown<'e>, op_id: Unknown
     let bridge = BridgeEnv::get(e)?;
     let spec = OpSpec { js_id: id, owners: [Some(from.core().clone()), Some(to.core().clone())], buf: None };
     let p = match (from.io(), to.io()) {
-        (Some(a), Some(b)) => bridge.start(spec, async move {
+        (Some(a), Some(b)) => {
+            let in_flight = [InFlight::start(&a, Dir::Read), InFlight::start(&b, Dir::Write)];
+            bridge.start(spec, async move {
+            let _in_flight = in_flight;
             let _g = lock_all(&mut [&a.read_lock, &b.write_lock]).await;
-            let n = corio::io::copy(&mut Shared(&a), &mut Shared(&b)).await.map_err(|e| OpError::io(e, "copy"))?;
+            // A 64 KiB buffer (the core's `copy` uses 8 KiB): bulk transfers move a socket
+            // buffer's worth per syscall, like node:net's 64 KiB reads. Measured in
+            // docs/benchmarks.md (workload (c)).
+            let mut reader = corio::io::BufReader::with_capacity(COPY_BUF, Shared(&a));
+            let n = corio::io::copy_buf(&mut reader, &mut Shared(&b)).await.map_err(|e| OpError::io(e, "copy"))?;
             b.shutdown_write().map_err(|e| OpError::io(e, "shutdown"))?;
             Ok(Outcome::Number(n as f64))
-        })?,
+        })?
+        }
         _ => bridge.start(spec, async { Err(OpError::Closed) })?,
     };
     Ok(PromiseRaw::new(e, p))
@@ -51,13 +62,17 @@ pub fn copy_bidirectional<'e>(env: &'e Env, a: Unknown<'e>, b: Unknown<'e>, op_i
     let bridge = BridgeEnv::get(e)?;
     let spec = OpSpec { js_id: id, owners: [Some(a.core().clone()), Some(b.core().clone())], buf: None };
     let p = match (a.io(), b.io()) {
-        (Some(x), Some(y)) => bridge.start(spec, async move {
+        (Some(x), Some(y)) => {
+            let in_flight = [InFlight::start(&x, Dir::Read), InFlight::start(&x, Dir::Write), InFlight::start(&y, Dir::Read), InFlight::start(&y, Dir::Write)];
+            bridge.start(spec, async move {
+            let _in_flight = in_flight;
             let _g = lock_all(&mut [&x.read_lock, &x.write_lock, &y.read_lock, &y.write_lock]).await;
             let (ab, ba) = corio::io::copy_bidirectional(&mut Shared(&x), &mut Shared(&y))
                 .await
                 .map_err(|e| OpError::io(e, "copy"))?;
             Ok(Outcome::Pair(ab as f64, ba as f64))
-        })?,
+        })?
+        }
         _ => bridge.start(spec, async { Err(OpError::Closed) })?,
     };
     Ok(PromiseRaw::new(e, p))

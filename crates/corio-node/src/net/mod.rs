@@ -9,4 +9,6 @@ pub(crate) mod addr;
 pub(crate) mod copy;
 pub(crate) mod listener;
 pub(crate) mod shared;
+pub(crate) mod sockopt;
 pub(crate) mod stream;
+pub(crate) mod udp;

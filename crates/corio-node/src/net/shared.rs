@@ -4,43 +4,132 @@
 //! a write can be in flight at once. Two async locks keep each direction in FIFO order: all
 //! reads (including a `copy` reading this stream) hold `read_lock`, all writes/shutdown hold
 //! `write_lock` — two `writeAll` calls never interleave their bytes.
+//!
+//! Two counters, one per direction, count the native ops of that direction that were started
+//! and have not finished yet (an [`InFlight`] guard lives inside each op's future). Only the JS
+//! thread starts ops, so when it reads a counter as 0 no native op of that direction exists and
+//! it may try the syscall itself without breaking FIFO order (the fast path in `stream.rs`).
+//!
+//! A read reads into a buffer owned by the stream and reused from read to read (handed to the
+//! JS thread with the result, copied into the JS buffer there, and given back): no allocation
+//! and no zeroing per read.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use corio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use corio::net::TcpStream;
 use corio::sync::Mutex;
-use socket2::SockRef;
 
-/// The socket plus its per-direction locks.
+/// Direction of an op, for the in-flight counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dir {
+    Read,
+    Write,
+}
+
+/// The socket plus its per-direction locks, in-flight counters and reusable read buffer.
 pub(crate) struct StreamIo {
     pub(crate) stream: TcpStream,
     pub(crate) read_lock: Mutex<()>,
     pub(crate) write_lock: Mutex<()>,
+    reads_in_flight: AtomicUsize,
+    writes_in_flight: AtomicUsize,
+    /// The read buffer between reads (empty while a read holds it).
+    spare: std::sync::Mutex<Vec<u8>>,
+}
+
+/// Counts one native op of one direction as in flight until dropped (moved into the op's
+/// future, so an aborted op stops counting when the runtime drops it).
+pub(crate) struct InFlight {
+    io: Arc<StreamIo>,
+    dir: Dir,
+}
+
+impl InFlight {
+    /// Marks an op of `dir` as started on `io` (JS thread, before the op is spawned).
+    pub(crate) fn start(io: &Arc<StreamIo>, dir: Dir) -> InFlight {
+        io.counter(dir).fetch_add(1, Ordering::AcqRel);
+        InFlight { io: io.clone(), dir }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // Release: the op's syscalls happen-before a JS-thread fast path that sees 0.
+        self.io.counter(self.dir).fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A finished read: `n` bytes at the start of `buf`, which goes back to `home` once copied out.
+pub(crate) struct ReadDone {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) n: usize,
+    pub(crate) home: Arc<StreamIo>,
+}
+
+impl ReadDone {
+    /// The bytes read.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf[..self.n]
+    }
+
+    /// Gives the buffer back to its stream for the next read.
+    pub(crate) fn recycle(self) {
+        self.home.put_buf(self.buf);
+    }
 }
 
 impl StreamIo {
     pub(crate) fn new(stream: TcpStream) -> StreamIo {
-        StreamIo { stream, read_lock: Mutex::new(()), write_lock: Mutex::new(()) }
+        StreamIo {
+            stream,
+            read_lock: Mutex::new(()),
+            write_lock: Mutex::new(()),
+            reads_in_flight: AtomicUsize::new(0),
+            writes_in_flight: AtomicUsize::new(0),
+            spare: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
-    /// socket2 view for options the core's TcpStream does not offer (keepalive, shutdown by &).
-    pub(crate) fn sock(&self) -> SockRef<'_> {
-        SockRef::from(&self.stream)
+    fn counter(&self, dir: Dir) -> &AtomicUsize {
+        match dir {
+            Dir::Read => &self.reads_in_flight,
+            Dir::Write => &self.writes_in_flight,
+        }
     }
 
-    /// Reads up to `max` bytes (0 = end of stream) into a fresh native buffer.
-    pub(crate) async fn read(&self, max: usize) -> io::Result<Vec<u8>> {
-        let mut v = vec![0u8; max];
+    /// Whether no native op of `dir` is started and unfinished (JS thread: then nothing can
+    /// start one behind its back, so a synchronous attempt keeps FIFO order).
+    pub(crate) fn idle(&self, dir: Dir) -> bool {
+        self.counter(dir).load(Ordering::Acquire) == 0
+    }
+
+    fn take_buf(&self, max: usize) -> Vec<u8> {
+        let mut v = std::mem::take(&mut *self.spare.lock().unwrap_or_else(|p| p.into_inner()));
+        if v.len() < max {
+            v.resize(max, 0); // zeroes only the growth, once
+        }
+        v
+    }
+
+    fn put_buf(&self, v: Vec<u8>) {
+        let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        if v.len() > spare.len() {
+            *spare = v;
+        }
+    }
+
+    /// Reads up to `max` bytes (0 = end of stream) into the stream's reusable buffer.
+    pub(crate) async fn read(self: &Arc<Self>, max: usize) -> io::Result<ReadDone> {
+        let mut buf = self.take_buf(max);
         loop {
             self.stream.readable().await?;
-            match self.stream.try_read(&mut v) {
-                Ok(n) => {
-                    v.truncate(n);
-                    return Ok(v);
-                }
+            match self.stream.try_read(&mut buf[..max]) {
+                Ok(n) => return Ok(ReadDone { buf, n, home: self.clone() }),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             }
@@ -70,8 +159,9 @@ impl StreamIo {
         Ok(())
     }
 
+    /// Half-close (SHUT_WR).
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
-        match self.sock().shutdown(std::net::Shutdown::Write) {
+        match super::sockopt::shutdown_write(&self.stream) {
             // Already shut down / peer gone: the half-close is moot, not an error for the caller.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             r => r,

@@ -1,17 +1,24 @@
 //! `NativeTcpStream`: a connected TCP socket driven by the runtime.
+//!
+//! Fast path: `read`, `write` and `writeAll` first try their syscall on the JS thread when no
+//! native op of the same direction is in flight (so FIFO order holds) and the env's
+//! synchronous budget allows; the core's `try_read`/`try_write` cost no syscall when the
+//! socket's cached readiness already says "not ready". A success returns a settled promise
+//! without touching the runtime (a read goes straight into the JS buffer, a write straight
+//! from it); `WouldBlock` falls back to an op on the runtime. Measured in docs/benchmarks.md.
 
 use std::cell::RefCell;
+use std::io::ErrorKind::WouldBlock;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use napi::bindgen_prelude::PromiseRaw;
 use napi::{sys, Env, Unknown};
 use napi_derive::napi;
-use socket2::TcpKeepalive;
 
 use super::addr;
-use super::shared::StreamIo;
+use super::shared::{Dir, InFlight, StreamIo};
+use super::sockopt;
 use crate::args;
 use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
 use crate::errors::{self, OpError};
@@ -34,9 +41,10 @@ impl From<std::net::SocketAddr> for NativeAddr {
     }
 }
 
-/// Options of `NativeTcpStream.connect` (typing only; read property by property natively).
+/// Options of `NativeTcpStream.connect` (typing only: `connect` reads them property by property
+/// to name a bad one in its error, so the struct is never built in Rust).
 #[allow(dead_code)]
-#[napi(object)]
+#[napi(object, object_to_js = false, object_from_js = false)]
 pub struct NativeConnectOptions {
     /// TCP_NODELAY on the new socket.
     pub no_delay: Option<bool>,
@@ -69,15 +77,18 @@ impl NativeTcpStream {
         self.io.borrow().clone()
     }
 
-    /// Starts an op on this stream; a closed stream gives a promise rejected with ERR_SOCKET_CLOSED.
-    fn op<'e, F, Fut>(&self, env: &'e Env, spec: OpSpec, f: F) -> napi::Result<PromiseRaw<'e, ()>>
+    /// Starts an op of direction `dir` on this stream (counted in flight until its future is
+    /// gone); a closed stream gives a promise rejected with ERR_SOCKET_CLOSED.
+    fn op<'e, F, Fut>(&self, env: &'e Env, bridge: &BridgeEnv, spec: OpSpec, dir: Dir, f: F) -> napi::Result<PromiseRaw<'e, ()>>
     where
-        F: FnOnce(Arc<StreamIo>) -> Fut,
+        F: FnOnce(Arc<StreamIo>, InFlight) -> Fut,
         Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
     {
-        let bridge = BridgeEnv::get(env.raw())?;
         let p = match self.io() {
-            Some(io) => bridge.start(spec, f(io))?,
+            Some(io) => {
+                let g = InFlight::start(&io, dir);
+                bridge.start(spec, f(io, g))?
+            }
             None => bridge.start(spec, async { Err(OpError::Closed) })?,
         };
         Ok(PromiseRaw::new(env.raw(), p))
@@ -114,7 +125,7 @@ impl NativeTcpStream {
                             s.set_nodelay(on).map_err(|e| OpError::io(e, "setsockopt"))?;
                         }
                         if keep_alive == Some(true) || delay.is_some() && keep_alive != Some(false) {
-                            apply_keepalive(&s, true, delay).map_err(|e| OpError::io(e, "setsockopt"))?;
+                            sockopt::set_keepalive(&s, true, delay).map_err(|e| OpError::io(e, "setsockopt"))?;
                         }
                         return Ok(Outcome::Stream(s));
                     }
@@ -126,21 +137,57 @@ impl NativeTcpStream {
         Ok(PromiseRaw::new(e, p))
     }
 
-    /// Reads up to `buf.byteLength` bytes into `buf`; resolves the count (0 = end of stream).
-    #[napi(ts_args_type = "buf: Uint8Array, opId?: number", ts_return_type = "Promise<number>")]
-    pub fn read<'e>(&self, env: &'e Env, buf: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    /// Reads up to `buf.byteLength` bytes into `buf`; resolves the count. At end of stream it
+    /// resolves 0, or `null` when `nullAtEof` is true (what the TS API returns, so it needs no
+    /// extra promise per read to map it).
+    #[napi(ts_args_type = "buf: Uint8Array, opId?: number, nullAtEof?: boolean", ts_return_type = "Promise<number | null>")]
+    pub fn read<'e>(&self, env: &'e Env, buf: Unknown<'e>, op_id: Unknown<'e>, null_at_eof: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let id = args::op_id(e, &op_id)?;
-        let (len, r) = args::u8_array_ref(e, &buf, "buf")?;
+        let eof = if args::opt_boolean(e, args::raw(&null_at_eof), "nullAtEof")?.unwrap_or(false) { Outcome::Null } else { Outcome::Number(0.0) };
+        let (data, len) = args::u8_array(e, &buf, "buf")?;
         let max = len.min(MAX_IO as usize);
+        let bridge = BridgeEnv::get(e)?;
+        if let Some(io) = self.io().filter(|io| max > 0 && io.idle(Dir::Read) && bridge.sync_budget_left()) {
+            // SAFETY: `data` points to `len >= max > 0` live bytes of the typed array, queried
+            // just now on the JS thread; no JS runs before `try_read` returns, and the slice
+            // does not outlive this call.
+            let dst = unsafe { std::slice::from_raw_parts_mut(data, max) };
+            match io.stream.try_read(dst) {
+                Ok(0) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(eof), "read")?)),
+                Ok(n) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(Outcome::Number(n as f64)), "read")?)),
+                Err(err) if err.kind() == WouldBlock => {}
+                Err(err) => return Ok(PromiseRaw::new(e, bridge.settled(Err(OpError::io(err, "read")), "read")?)),
+            }
+        }
+        let r = args::new_ref(e, &buf)?;
         let spec = OpSpec { js_id: id, owners: [Some(self.core.clone()), None], buf: Some(r) };
-        self.op(env, spec, move |io| async move {
+        self.op(env, &bridge, spec, Dir::Read, move |io, g| async move {
+            let _in_flight = g;
             if max == 0 {
                 return Ok(Outcome::Number(0.0));
             }
             let _g = io.read_lock.lock().await;
-            io.read(max).await.map(Outcome::Read).map_err(|e| OpError::io(e, "read"))
+            let done = io.read(max).await.map_err(|e| OpError::io(e, "read"))?;
+            if done.n == 0 {
+                done.recycle();
+                return Ok(eof);
+            }
+            Ok(Outcome::Read(done))
         })
+    }
+
+    /// Tries `data` on the JS thread when nothing is queued before it: `Ok(n)` bytes written
+    /// (0 when the fast path does not apply or the socket is not ready), or a settled rejection.
+    fn try_write_now(&self, bridge: &BridgeEnv, data: &[u8]) -> Result<usize, OpError> {
+        match self.io() {
+            Some(io) if !data.is_empty() && io.idle(Dir::Write) && bridge.sync_budget_left() => match io.stream.try_write(data) {
+                Ok(n) => Ok(n),
+                Err(err) if err.kind() == WouldBlock => Ok(0),
+                Err(err) => Err(OpError::io(err, "write")),
+            },
+            _ => Ok(0),
+        }
     }
 
     /// One write (may be partial); `data` is copied at call time. Resolves bytes written.
@@ -148,8 +195,16 @@ impl NativeTcpStream {
     pub fn write<'e>(&self, env: &'e Env, data: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let id = args::op_id(e, &op_id)?;
-        let owned = args::bytes(e, &data, "data")?.to_vec();
-        self.op(env, OpSpec::on(id, &self.core), move |io| async move {
+        let data = args::bytes(e, &data, "data")?;
+        let bridge = BridgeEnv::get(e)?;
+        match self.try_write_now(&bridge, data) {
+            Ok(0) => {}
+            Ok(n) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(Outcome::Number(n as f64)), "write")?)),
+            Err(err) => return Ok(PromiseRaw::new(e, bridge.settled(Err(err), "write")?)),
+        }
+        let owned = data.to_vec();
+        self.op(env, &bridge, OpSpec::on(id, &self.core), Dir::Write, move |io, g| async move {
+            let _in_flight = g;
             if owned.is_empty() {
                 return Ok(Outcome::Number(0.0));
             }
@@ -158,13 +213,23 @@ impl NativeTcpStream {
         })
     }
 
-    /// Writes all of `data` (copied at call time).
+    /// Writes all of `data` (whatever is not written at once is copied at call time).
     #[napi(ts_args_type = "data: Uint8Array, opId?: number", ts_return_type = "Promise<void>")]
     pub fn write_all<'e>(&self, env: &'e Env, data: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let id = args::op_id(e, &op_id)?;
-        let owned = args::bytes(e, &data, "data")?.to_vec();
-        self.op(env, OpSpec::on(id, &self.core), move |io| async move {
+        let data = args::bytes(e, &data, "data")?;
+        let bridge = BridgeEnv::get(e)?;
+        let done = match self.try_write_now(&bridge, data) {
+            Ok(n) => n,
+            Err(err) => return Ok(PromiseRaw::new(e, bridge.settled(Err(err), "write")?)),
+        };
+        if done > 0 && done == data.len() {
+            return Ok(PromiseRaw::new(e, bridge.settled(Ok(Outcome::Undefined), "write")?));
+        }
+        let owned = data[done..].to_vec();
+        self.op(env, &bridge, OpSpec::on(id, &self.core), Dir::Write, move |io, g| async move {
+            let _in_flight = g;
             let _g = io.write_lock.lock().await;
             io.write_all(&owned).await.map(|_| Outcome::Undefined).map_err(|e| OpError::io(e, "write"))
         })
@@ -174,7 +239,9 @@ impl NativeTcpStream {
     #[napi(ts_args_type = "opId?: number", ts_return_type = "Promise<void>")]
     pub fn shutdown<'e>(&self, env: &'e Env, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let id = args::op_id(env.raw(), &op_id)?;
-        self.op(env, OpSpec::on(id, &self.core), move |io| async move {
+        let bridge = BridgeEnv::get(env.raw())?;
+        self.op(env, &bridge, OpSpec::on(id, &self.core), Dir::Write, move |io, g| async move {
+            let _in_flight = g;
             let _g = io.write_lock.lock().await;
             io.shutdown_write().map(|_| Outcome::Undefined).map_err(|e| OpError::io(e, "shutdown"))
         })
@@ -209,7 +276,7 @@ impl NativeTcpStream {
         let on = args::boolean(e, args::raw(&on), "on")?;
         let delay = args::opt_int_in(e, &initial_delay_ms, "initialDelayMs", 0.0, 2_147_483_647.0)?;
         let io = self.sync_io(env)?;
-        apply_keepalive(&io.stream, on, delay).map_err(|err| sync_err(env, err, "setsockopt"))
+        sockopt::set_keepalive(&io.stream, on, delay).map_err(|err| sync_err(env, err, "setsockopt"))
     }
 
     /// The local address.
@@ -238,14 +305,6 @@ impl NativeTcpStream {
     pub fn unref(&self, env: &Env) -> napi::Result<()> {
         BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, false);
         Ok(())
-    }
-}
-
-fn apply_keepalive(s: &corio::net::TcpStream, on: bool, delay_ms: Option<f64>) -> std::io::Result<()> {
-    let sock = socket2::SockRef::from(s);
-    match (on, delay_ms) {
-        (true, Some(ms)) if ms > 0.0 => sock.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_millis(ms as u64))),
-        _ => sock.set_keepalive(on),
     }
 }
 

@@ -573,6 +573,9 @@ mod tests {
     use std::os::unix::net::UnixStream;
     use std::pin::Pin;
 
+    /// A boxed, type-erased test future (for `join_all` over differently typed futures).
+    type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
     #[test]
     fn readable_guard_try_io_and_clear() {
         let (mut driver, handle) = Driver::new(64).unwrap();
@@ -605,7 +608,7 @@ mod tests {
                 b.write_all(b"def").unwrap();
                 io::Result::Ok(Vec::new())
             };
-            let futs: Vec<Pin<Box<dyn Future<Output = io::Result<Vec<u8>>>>>> =
+            let futs: Vec<BoxFut<io::Result<Vec<u8>>>> =
                 vec![Box::pin(reader), Box::pin(writer)];
             join_all(futs).await
         });

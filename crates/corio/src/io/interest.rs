@@ -7,8 +7,6 @@
 use std::fmt;
 use std::ops;
 
-use crate::io::Ready;
-
 const READABLE: usize = 0b0001;
 const WRITABLE: usize = 0b0010;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -107,11 +105,6 @@ impl Interest {
             mio = add(mio, mio::Interest::PRIORITY);
         }
         mio.unwrap_or(mio::Interest::READABLE)
-    }
-
-    /// The readiness states that satisfy this interest.
-    pub(crate) fn mask(self) -> Ready {
-        Ready::from_interest(self)
     }
 }
 

@@ -2,11 +2,12 @@
 //! socket type in `corio::net`.
 //!
 //! It owns the source and its [`Registration`], gives read access to the source (`Deref`), and
-//! implements `poll_read`/`poll_write` on top of the readiness protocol. Dropping it (or
-//! `into_inner`) deregisters the source from the OS queue *before* the source is closed.
+//! implements `poll_read` on top of the readiness protocol (writers call
+//! `Registration::poll_write_io` with their own syscall, e.g. `send` with `MSG_NOSIGNAL`).
+//! Dropping it (or `into_inner`) deregisters the source from the OS queue *before* the source is closed.
 
 use std::fmt;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
 use std::ops::Deref;
 use std::task::{Context, Poll};
 
@@ -95,38 +96,6 @@ impl<E: mio::event::Source> PollEvented<E> {
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
-
-    /// Writes `buf` when the source is writable, waiting (reserved write slot) otherwise.
-    pub(crate) fn poll_write<'a>(
-        &'a self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>>
-    where
-        &'a E: Write + 'a,
-    {
-        let io = self.source();
-        self.registration.poll_write_io(cx, || {
-            let mut io = io;
-            io.write(buf)
-        })
-    }
-
-    /// Vectored write; same protocol as [`PollEvented::poll_write`].
-    pub(crate) fn poll_write_vectored<'a>(
-        &'a self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>>
-    where
-        &'a E: Write + 'a,
-    {
-        let io = self.source();
-        self.registration.poll_write_io(cx, || {
-            let mut io = io;
-            io.write_vectored(bufs)
-        })
-    }
 }
 
 impl<E: mio::event::Source> Deref for PollEvented<E> {
@@ -161,6 +130,9 @@ mod tests {
     use std::future::{poll_fn, Future};
     use std::pin::Pin;
 
+    /// A boxed, type-erased test future (for `join_all` over differently typed futures).
+    type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
     async fn read_some(io: &PollEvented<mio::net::TcpStream>, buf: &mut [u8]) -> io::Result<usize> {
         let mut rb = ReadBuf::new(buf);
         poll_fn(|cx| io.poll_read(cx, &mut rb)).await?;
@@ -169,7 +141,14 @@ mod tests {
 
     async fn write_all(io: &PollEvented<mio::net::TcpStream>, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
-            let n = poll_fn(|cx| io.poll_write(cx, buf)).await?;
+            // Writers go through `poll_write_io` with their own syscall, as the net types do.
+            let n = poll_fn(|cx| {
+                io.registration().poll_write_io(cx, || {
+                    let mut s: &mio::net::TcpStream = io;
+                    std::io::Write::write(&mut s, buf)
+                })
+            })
+            .await?;
             buf = &buf[n..];
         }
         Ok(())
@@ -237,11 +216,11 @@ mod tests {
                 assert!(got == payload, "echoed bytes differ");
                 io::Result::Ok(got.len())
             };
-            let futs: Vec<Pin<Box<dyn Future<Output = io::Result<usize>>>>> =
+            let futs: Vec<BoxFut<io::Result<usize>>> =
                 vec![Box::pin(writer), Box::pin(reader)];
             join_all(futs).await
         };
-        let futs: Vec<Pin<Box<dyn Future<Output = io::Result<Vec<usize>>>>>> = vec![
+        let futs: Vec<BoxFut<io::Result<Vec<usize>>>> = vec![
             Box::pin(async { server.await.map(|n| vec![n]) }),
             Box::pin(async { client_fut.await.into_iter().collect::<io::Result<Vec<_>>>() }),
         ];
@@ -265,7 +244,7 @@ mod tests {
                 .unwrap();
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
 
-        let recvs: Vec<Pin<Box<dyn Future<Output = io::Result<u8>>>>> = (0..100)
+        let recvs: Vec<BoxFut<io::Result<u8>>> = (0..100)
             .map(|_| {
                 let sock = &sock;
                 Box::pin(async move {
@@ -276,7 +255,7 @@ mod tests {
                         .await?;
                     assert_eq!(n, 1);
                     Ok(buf[0])
-                }) as Pin<Box<dyn Future<Output = io::Result<u8>>>>
+                }) as BoxFut<io::Result<u8>>
             })
             .collect();
         let send = async {
@@ -287,7 +266,7 @@ mod tests {
             }
             Ok(255)
         };
-        let futs: Vec<Pin<Box<dyn Future<Output = io::Result<Vec<u8>>>>>> = vec![
+        let futs: Vec<BoxFut<io::Result<Vec<u8>>>> = vec![
             Box::pin(async { join_all(recvs).await.into_iter().collect() }),
             Box::pin(async { send.await.map(|v| vec![v]) }),
         ];
@@ -319,7 +298,7 @@ mod tests {
                 h2.shutdown();
                 Ok(())
             };
-            let futs: Vec<Pin<Box<dyn Future<Output = io::Result<()>>>>> =
+            let futs: Vec<BoxFut<io::Result<()>>> =
                 vec![Box::pin(recv), Box::pin(stop)];
             join_all(futs).await
         });

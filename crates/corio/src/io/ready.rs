@@ -136,14 +136,19 @@ impl Ready {
         self.0
     }
 
-    /// The states that satisfy `interest` (e.g. READABLE | READ_CLOSED for `Interest::READABLE`).
+    /// The states that satisfy `interest` (e.g. READABLE | READ_CLOSED | ERROR for
+    /// `Interest::READABLE`).
+    ///
+    /// A pending socket error (`EPOLLERR` alone, e.g. the ICMP port-unreachable answer to a
+    /// connected UDP socket) satisfies reads and writes: the next syscall returns the error at
+    /// once. Without this, a task waiting in `recv` would never be woken to see it.
     pub(crate) fn from_interest(interest: Interest) -> Ready {
         let mut ready = Ready::EMPTY;
         if interest.is_readable() {
-            ready |= Ready::READABLE | Ready::READ_CLOSED;
+            ready |= Ready::READABLE | Ready::READ_CLOSED | Ready::ERROR;
         }
         if interest.is_writable() {
-            ready |= Ready::WRITABLE | Ready::WRITE_CLOSED;
+            ready |= Ready::WRITABLE | Ready::WRITE_CLOSED | Ready::ERROR;
         }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if interest.is_priority() {
@@ -230,13 +235,16 @@ mod tests {
         let all = Ready::ALL;
         assert_eq!(
             all.intersection(Interest::READABLE),
-            Ready::READABLE | Ready::READ_CLOSED
+            Ready::READABLE | Ready::READ_CLOSED | Ready::ERROR
         );
         assert_eq!(
             all.intersection(Interest::WRITABLE),
-            Ready::WRITABLE | Ready::WRITE_CLOSED
+            Ready::WRITABLE | Ready::WRITE_CLOSED | Ready::ERROR
         );
         assert_eq!(all.intersection(Interest::ERROR), Ready::ERROR);
         assert!(Ready::WRITABLE.intersection(Interest::READABLE).is_empty());
+        // A pending socket error wakes readers and writers: their next syscall reports it.
+        assert_eq!(Ready::ERROR.intersection(Interest::READABLE), Ready::ERROR);
+        assert_eq!(Ready::ERROR.intersection(Interest::WRITABLE), Ready::ERROR);
     }
 }

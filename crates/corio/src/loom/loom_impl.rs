@@ -2,7 +2,11 @@
 
 #[allow(unused_imports)]
 pub(crate) mod sync {
-    pub(crate) use loom::sync::Arc;
+    /// `std`'s `Arc`, also under loom: the runtime coerces `Arc`s to trait objects
+    /// (`Arc<dyn RawTask>`, `Arc<dyn JoinTarget<T>>`), which `loom::sync::Arc` cannot do, and hands
+    /// them across module boundaries (driver and timer handles), so one `Arc` type must serve the
+    /// whole crate. Loom still sees every atomic, cell, mutex and condvar the data sits behind.
+    pub(crate) use std::sync::Arc;
 
     #[allow(unused_imports)]
     pub(crate) mod atomic {
@@ -26,10 +30,12 @@ pub(crate) mod sync {
             self.0.into_inner().unwrap()
         }
 
+        #[track_caller]
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             self.0.lock().unwrap()
         }
 
+        #[track_caller]
         pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
             self.0.try_lock().ok()
         }
@@ -38,6 +44,75 @@ pub(crate) mod sync {
     impl<T: Default> Default for Mutex<T> {
         fn default() -> Self {
             Mutex::new(T::default())
+        }
+    }
+
+    /// A lock only ever taken with `try_lock`, built from a loom atomic and a loom cell.
+    ///
+    /// `loom::sync::Mutex::try_lock` can leave the trying thread blocked while another thread
+    /// holds the lock (tokio-rs/loom#376): a worker holding the driver while parked in it would
+    /// then "block" the worker that merely tried to take it, and loom would report a deadlock
+    /// the real code cannot have. A compare-and-swap has exactly `try_lock`'s semantics.
+    pub(crate) struct TryLock<T> {
+        locked: super::sync::atomic::AtomicBool,
+        value: loom::cell::UnsafeCell<T>,
+    }
+
+    // SAFETY: the value is only reached through a guard, and at most one guard exists at a
+    // time (the `locked` flag), so sharing the lock only ever sends the value between threads.
+    unsafe impl<T: Send> Sync for TryLock<T> {}
+    // SAFETY: as above.
+    unsafe impl<T: Send> Send for TryLock<T> {}
+
+    impl<T> std::fmt::Debug for TryLock<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TryLock").finish_non_exhaustive()
+        }
+    }
+
+    /// The exclusive access a successful [`TryLock::try_lock`] gives.
+    pub(crate) struct TryLockGuard<'a, T> {
+        lock: &'a TryLock<T>,
+        /// Loom tracks this access as exclusive for as long as the pointer lives.
+        ptr: Option<loom::cell::MutPtr<T>>,
+    }
+
+    impl<T> TryLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            TryLock {
+                locked: super::sync::atomic::AtomicBool::new(false),
+                value: loom::cell::UnsafeCell::new(value),
+            }
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<TryLockGuard<'_, T>> {
+            use super::sync::atomic::Ordering::{Acquire, Relaxed};
+            self.locked.compare_exchange(false, true, Acquire, Relaxed).ok()?;
+            Some(TryLockGuard { lock: self, ptr: Some(self.value.get_mut()) })
+        }
+    }
+
+    impl<T> std::ops::Deref for TryLockGuard<'_, T> {
+        type Target = T;
+
+        fn deref(&self) -> &T {
+            // SAFETY: the guard holds the lock, so this is the only access to the value.
+            unsafe { self.ptr.as_ref().expect("set until drop").deref() }
+        }
+    }
+
+    impl<T> std::ops::DerefMut for TryLockGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            // SAFETY: the guard holds the lock, so this is the only access to the value.
+            unsafe { self.ptr.as_ref().expect("set until drop").deref() }
+        }
+    }
+
+    impl<T> Drop for TryLockGuard<'_, T> {
+        fn drop(&mut self) {
+            // End the tracked access before another thread can take the lock.
+            drop(self.ptr.take());
+            self.lock.locked.store(false, super::sync::atomic::Ordering::Release);
         }
     }
 
@@ -50,11 +125,13 @@ pub(crate) mod sync {
             Condvar(loom::sync::Condvar::new())
         }
 
+        #[track_caller]
         pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
             self.0.wait(guard).unwrap()
         }
 
         /// Loom has no notion of time: a timed wait is an untimed wait.
+        #[track_caller]
         pub(crate) fn wait_timeout<'a, T>(
             &self,
             guard: MutexGuard<'a, T>,
@@ -107,7 +184,7 @@ pub(crate) mod cell {
 
 #[allow(unused_imports)]
 pub(crate) mod thread {
-    pub(crate) use loom::thread::{current, spawn, yield_now, JoinHandle};
+    pub(crate) use loom::thread::{current, spawn, yield_now, JoinHandle, LocalKey};
     pub(crate) use std::thread::panicking;
 }
 

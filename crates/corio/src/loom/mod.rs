@@ -15,3 +15,23 @@ pub(crate) use std_impl::*;
 mod loom_impl;
 #[cfg(loom)]
 pub(crate) use loom_impl::*;
+
+/// `thread_local!` for the core's per-thread context (`const { .. }` initialisers only).
+///
+/// Under loom every thread of a model runs on one OS thread, so a `std` thread-local would be
+/// shared by all of them and would outlive a model iteration; loom's own `thread_local!` gives
+/// each model thread a fresh value and drops it when that thread ends.
+#[cfg(loom)]
+macro_rules! thread_local_shim {
+    ($($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr };)*) => {
+        $(loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; })*
+    };
+}
+
+/// `thread_local!` for the core's per-thread context: `std`'s in a normal build.
+#[cfg(not(loom))]
+macro_rules! thread_local_shim {
+    ($($tt:tt)*) => { std::thread_local! { $($tt)* } };
+}
+
+pub(crate) use thread_local_shim as thread_local;

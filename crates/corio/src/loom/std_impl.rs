@@ -44,6 +44,24 @@ pub(crate) mod sync {
         }
     }
 
+    /// A lock that is only ever taken with `try_lock` (whoever fails does something else).
+    ///
+    /// A plain [`Mutex`] here; the loom build needs its own type for this because loom's
+    /// `Mutex::try_lock` can block (tokio-rs/loom#376), which would make a model report a
+    /// deadlock the real code cannot have.
+    #[derive(Debug)]
+    pub(crate) struct TryLock<T>(Mutex<T>);
+
+    impl<T> TryLock<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            TryLock(Mutex::new(value))
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock()
+        }
+    }
+
     /// A condition variable paired with [`Mutex`].
     #[derive(Debug, Default)]
     pub(crate) struct Condvar(std::sync::Condvar);

@@ -44,6 +44,15 @@ pub enum MaybeReady {
     Blocking(crate::task::JoinHandle<io::Result<ReadyIter>>),
 }
 
+impl std::fmt::Debug for MaybeReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaybeReady::Ready(_) => f.write_str("MaybeReady::Ready"),
+            MaybeReady::Blocking(_) => f.write_str("MaybeReady::Blocking"),
+        }
+    }
+}
+
 impl MaybeReady {
     fn one(addr: SocketAddr) -> MaybeReady {
         MaybeReady::Ready(Some(Ok(vec![addr].into_iter())))
@@ -62,15 +71,14 @@ impl Future for MaybeReady {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
             MaybeReady::Ready(slot) => Poll::Ready(slot.take().unwrap_or_else(|| {
-                Err(io::Error::new(io::ErrorKind::Other, "address future polled after completion"))
+                Err(io::Error::other("address future polled after completion"))
             })),
             MaybeReady::Blocking(handle) => match Pin::new(handle).poll(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Ok(res)) => Poll::Ready(res),
-                Poll::Ready(Err(_)) => Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::Other,
-                    "the address lookup task failed",
-                ))),
+                Poll::Ready(Err(_)) => {
+                    Poll::Ready(Err(io::Error::other("the address lookup task failed")))
+                }
             },
         }
     }
@@ -117,7 +125,7 @@ literal! {
 impl ToSocketAddrs for &[SocketAddr] {}
 impl ToSocketAddrsPriv for &[SocketAddr] {
     fn to_socket_addrs(&self, _: Internal) -> MaybeReady {
-        MaybeReady::Ready(Some(Ok(self.to_vec().into_iter())))
+        MaybeReady::Ready(Some(Ok(Vec::from(*self).into_iter())))
     }
 }
 

@@ -4,7 +4,6 @@ use super::blocking::{BlockingConfig, BlockingSpawner};
 use super::driver::{self, Driver};
 use super::scheduler::{self, multi_thread, Common};
 use super::{Kind, Runtime, ThreadGroup};
-use crate::loom::sync::Mutex;
 use crate::task::OwnedTasks;
 use std::fmt;
 use std::io;
@@ -153,7 +152,7 @@ impl Builder {
                     blocking,
                     metrics: Default::default(),
                 };
-                let shared_driver = multi_thread::SharedDriver { driver: Mutex::new(driver) };
+                let shared_driver = multi_thread::SharedDriver::new(driver);
                 let (handle, launch) = multi_thread::Handle::new(workers, common, shared_driver);
                 let group = Arc::new(ThreadGroup::new(workers));
                 let sched = scheduler::Handle::MultiThread(handle.clone());

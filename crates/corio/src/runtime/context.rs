@@ -11,7 +11,7 @@ use std::io;
 use std::sync::Arc;
 use std::task::Waker;
 
-thread_local! {
+crate::loom::thread_local! {
     static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
     static SCHEDULER: Cell<*const scheduler::Context> = const { Cell::new(std::ptr::null()) };
     /// Set while this thread is driving a runtime (`block_on` or a worker loop): blocking on

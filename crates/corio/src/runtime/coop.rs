@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 /// Operations a task may perform in one poll.
 pub(crate) const BUDGET: u8 = 128;
 
-thread_local! {
+crate::loom::thread_local! {
     /// `None`: unconstrained (outside a task poll).
     static BUDGET_LEFT: Cell<Option<u8>> = const { Cell::new(None) };
 }

@@ -147,4 +147,65 @@ mod loom_tests {
             th.join().unwrap();
         });
     }
+
+    /// Two threads unpark one parker concurrently (the second unpark may find NOTIFIED, PARKED
+    /// or EMPTY): the parker wakes for both flags and no state is left inconsistent.
+    #[test]
+    fn concurrent_unparks() {
+        loom::model(|| {
+            let park = ParkThread::new();
+            let flags: Vec<_> =
+                (0..2).map(|_| Arc::new(crate::loom::sync::atomic::AtomicBool::new(false))).collect();
+            let threads: Vec<_> = flags
+                .iter()
+                .map(|f| {
+                    let (p, f) = (park.clone(), f.clone());
+                    crate::loom::thread::spawn(move || {
+                        f.store(true, SeqCst);
+                        p.unpark();
+                    })
+                })
+                .collect();
+            while !flags.iter().all(|f| f.load(SeqCst)) {
+                park.park_timeout(None);
+            }
+            for th in threads {
+                th.join().unwrap();
+            }
+        });
+    }
+
+    /// `block_on` of a future woken from another thread: the waker's unpark is never lost
+    /// between the poll that returns `Pending` and the park.
+    #[test]
+    fn block_on_woken_from_other_thread() {
+        use crate::loom::sync::atomic::AtomicBool;
+        use crate::loom::sync::Mutex;
+
+        struct Shared {
+            ready: AtomicBool,
+            waker: Mutex<Option<Waker>>,
+        }
+        loom::model(|| {
+            let shared = Arc::new(Shared { ready: AtomicBool::new(false), waker: Mutex::new(None) });
+            let th = {
+                let shared = shared.clone();
+                crate::loom::thread::spawn(move || {
+                    shared.ready.store(true, SeqCst);
+                    if let Some(w) = shared.waker.lock().take() {
+                        w.wake();
+                    }
+                })
+            };
+            block_on(std::future::poll_fn(|cx| {
+                *shared.waker.lock() = Some(cx.waker().clone());
+                if shared.ready.load(SeqCst) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }));
+            th.join().unwrap();
+        });
+    }
 }

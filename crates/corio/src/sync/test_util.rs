@@ -45,17 +45,8 @@ pub(crate) fn poll_once<F: Future + ?Sized>(
     fut.as_mut().poll(&mut cx)
 }
 
-/// Polls a closure-style poll function once with `waker`.
-pub(crate) fn poll_fn_once<T>(
-    waker: &CountingWaker,
-    f: impl FnOnce(&mut Context<'_>) -> Poll<T>,
-) -> Poll<T> {
-    let w = waker.waker();
-    let mut cx = Context::from_waker(&w);
-    f(&mut cx)
-}
-
 /// A waker that does nothing (for loom models that poll by hand).
+#[cfg(loom)]
 pub(crate) fn noop_waker() -> Waker {
     struct Noop;
     impl Wake for Noop {

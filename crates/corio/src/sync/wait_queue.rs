@@ -98,6 +98,7 @@ impl<T> WaitQueue<T> {
     }
 
     /// The value stored for `key`.
+    #[cfg(test)]
     pub(crate) fn get(&self, key: usize) -> &T {
         self.slots[key].value.as_ref().expect("wait queue key not allocated")
     }

@@ -30,7 +30,7 @@ impl fmt::Display for Id {
     }
 }
 
-thread_local! {
+crate::loom::thread_local! {
     static CURRENT: Cell<Option<Id>> = const { Cell::new(None) };
 }
 

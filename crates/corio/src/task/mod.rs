@@ -11,6 +11,8 @@ mod error;
 mod id;
 mod join;
 mod join_set;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod owned;
 mod state;
 mod yield_now;

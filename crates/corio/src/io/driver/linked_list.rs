@@ -65,19 +65,28 @@ pub(crate) struct LinkedList<T: Linked> {
 // Raw-pointer helpers: every access is a raw read or write of one field of the `Pointers`, so no
 // `&`/`&mut` to a node is ever created here.
 //
-// SAFETY (for all four): the caller guarantees `node` is live; `T::pointers` returns a valid,
-// aligned pointer into it, and the list owner's lock makes the access exclusive.
+// # Safety (all four)
+//
+// `node` must be live, and the caller must hold the list owner's lock so that the access is
+// exclusive.
+
 unsafe fn prev<T: Linked>(node: NonNull<T>) -> Option<NonNull<T>> {
-    ptr::addr_of!((*T::pointers(node).as_ptr()).prev).read()
+    // SAFETY: `node` is live (caller contract), so `T::pointers` returns a valid, aligned pointer
+    // to its `Pointers` field; `addr_of!` reads one field without referencing the node, and the
+    // owner's lock rules out a concurrent write.
+    unsafe { ptr::addr_of!((*T::pointers(node).as_ptr()).prev).read() }
 }
 unsafe fn next<T: Linked>(node: NonNull<T>) -> Option<NonNull<T>> {
-    ptr::addr_of!((*T::pointers(node).as_ptr()).next).read()
+    // SAFETY: as in `prev`.
+    unsafe { ptr::addr_of!((*T::pointers(node).as_ptr()).next).read() }
 }
 unsafe fn set_prev<T: Linked>(node: NonNull<T>, value: Option<NonNull<T>>) {
-    ptr::addr_of_mut!((*T::pointers(node).as_ptr()).prev).write(value)
+    // SAFETY: as in `prev`; the owner's lock makes this write exclusive.
+    unsafe { ptr::addr_of_mut!((*T::pointers(node).as_ptr()).prev).write(value) }
 }
 unsafe fn set_next<T: Linked>(node: NonNull<T>, value: Option<NonNull<T>>) {
-    ptr::addr_of_mut!((*T::pointers(node).as_ptr()).next).write(value)
+    // SAFETY: as in `set_prev`.
+    unsafe { ptr::addr_of_mut!((*T::pointers(node).as_ptr()).next).write(value) }
 }
 
 impl<T: Linked> LinkedList<T> {

@@ -26,15 +26,6 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Registers `io` with the current runtime's I/O driver.
-    ///
-    /// Fails outside a runtime with I/O enabled, after the runtime shut down, or when the OS
-    /// refuses the registration.
-    pub(crate) fn new(io: &mut impl mio::event::Source, interest: Interest) -> io::Result<Self> {
-        let handle = crate::runtime::context::io_handle()?;
-        Registration::new_with_interest_and_handle(io, interest, handle)
-    }
-
     /// Registers `io` with the driver behind `handle`.
     pub(crate) fn new_with_interest_and_handle(
         io: &mut impl mio::event::Source,

@@ -130,6 +130,9 @@ impl Handle {
     /// Runs `future` to completion, driving the runtime while this thread holds the core.
     pub(crate) fn block_on<F: Future>(self: &Arc<Self>, future: F) -> F::Output {
         let mut future = std::pin::pin!(future);
+        // Only used while another thread drives: one parker for the whole call, so the waker
+        // our future registered stays valid across iterations.
+        let mut waiting: Option<(ParkThread, Waker)> = None;
         loop {
             let core = self.core.lock().take();
             if let Some(core) = core {
@@ -142,9 +145,12 @@ impl Handle {
                 }
             }
             // Someone else drives: poll our future and sleep until woken or the core is free.
-            let park = ParkThread::new();
-            let waker = park.waker();
-            let mut cx = TaskContext::from_waker(&waker);
+            let (park, waker) = waiting.get_or_insert_with(|| {
+                let park = ParkThread::new();
+                let waker = park.waker();
+                (park, waker)
+            });
+            let mut cx = TaskContext::from_waker(waker);
             if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return out;
             }

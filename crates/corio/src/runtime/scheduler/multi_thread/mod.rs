@@ -35,10 +35,24 @@ pub(crate) struct Handle {
     driver: Arc<SharedDriver>,
     /// Set once by shutdown; workers leave their loop when they see it.
     is_shutdown: AtomicBool,
-    /// Remote pushes in progress: the final drain waits for them (see `push_remote`).
-    pushers: AtomicUsize,
+    /// Remote pushes in progress: the final drain waits for them (see `push_remote`). Written
+    /// twice per remote spawn or wake, so it gets its own cache lines: next to `is_shutdown`
+    /// and the driver pointer, which every worker reads, it made each remote push invalidate
+    /// a line all workers were reading.
+    pushers: CachePadded<AtomicUsize>,
     /// Cores handed back by exiting workers; the last one cleans up.
     shutdown_cores: Mutex<Vec<Box<Core>>>,
+}
+
+/// A value alone on its cache lines (128 bytes: the adjacent-line prefetcher pairs lines).
+#[repr(align(128))]
+struct CachePadded<T>(T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 struct Remote {
@@ -68,7 +82,7 @@ impl Handle {
             worker_metrics: (0..num_workers).map(|_| WorkerMetrics::default()).collect(),
             driver,
             is_shutdown: AtomicBool::new(false),
-            pushers: AtomicUsize::new(0),
+            pushers: CachePadded(AtomicUsize::new(0)),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
         });
         (handle, Launch(cores))

@@ -6,7 +6,7 @@
 //! at where it sleeps: a condvar is notified, the driver is woken through the `mio::Waker`.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use crate::loom::sync::{Condvar, Mutex};
+use crate::loom::sync::{Condvar, Mutex, TryLock};
 use crate::runtime::driver::{self, Driver};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,9 +16,16 @@ const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
 
-/// The driver, shared by the workers; whoever holds the lock may block in it.
+/// The driver, shared by the workers; whoever holds the lock may block in it. Nobody ever
+/// waits for this lock: a worker that cannot take it sleeps on its own condvar instead.
 pub(crate) struct SharedDriver {
-    pub(crate) driver: Mutex<Driver>,
+    driver: TryLock<Driver>,
+}
+
+impl SharedDriver {
+    pub(crate) fn new(driver: Driver) -> SharedDriver {
+        SharedDriver { driver: TryLock::new(driver) }
+    }
 }
 
 struct Inner {
@@ -116,5 +123,105 @@ impl Unparker {
             PARKED_DRIVER => handle.unpark(),
             actual => panic!("inconsistent worker park state: {actual}"),
         }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::sync::atomic::AtomicBool;
+    use crate::loom::thread;
+
+    /// The driver of a runtime without I/O and timers: the condvar-based `ParkThread`.
+    fn shared_driver() -> (Arc<SharedDriver>, driver::Handle) {
+        let (driver, handle) =
+            Driver::new(driver::Cfg { enable_io: false, enable_time: false, event_capacity: 1 })
+                .expect("the I/O-less driver cannot fail");
+        (Arc::new(SharedDriver::new(driver)), handle)
+    }
+
+    /// Two workers park at once, so one sleeps in the driver and the other on its condvar (which
+    /// one is up to the interleaving); each is unparked once after its work flag is set. Both
+    /// must wake: an unpark is never lost, wherever the worker sleeps or is about to sleep.
+    #[test]
+    fn unpark_reaches_worker_in_driver_or_on_condvar() {
+        loom::model(|| {
+            let (shared, handle) = shared_driver();
+            let mut workers = Vec::new();
+            let mut unparkers = Vec::new();
+            for _ in 0..2 {
+                let (mut parker, unparker) = pair(shared.clone());
+                let flag = Arc::new(AtomicBool::new(false));
+                unparkers.push((unparker, flag.clone()));
+                let handle = handle.clone();
+                workers.push(thread::spawn(move || {
+                    while !flag.load(SeqCst) {
+                        parker.park(&handle);
+                    }
+                }));
+            }
+            for (unparker, flag) in &unparkers {
+                flag.store(true, SeqCst);
+                unparker.unpark(&handle);
+            }
+            for w in workers {
+                w.join().unwrap();
+            }
+        });
+    }
+
+    /// A worker polling the driver without blocking (`poll_driver`) may consume the driver's
+    /// wake-up meant for a worker parked in it only when it holds the driver, i.e. never while
+    /// another worker sleeps there: the parked worker is still woken.
+    #[test]
+    fn poll_driver_does_not_steal_a_parked_workers_wakeup() {
+        loom::model(|| {
+            let (shared, handle) = shared_driver();
+            let (mut sleeper, unparker) = pair(shared.clone());
+            let (mut poller, _poller_unparker) = pair(shared);
+            let flag = Arc::new(AtomicBool::new(false));
+            let sleeper_thread = {
+                let (flag, handle) = (flag.clone(), handle.clone());
+                thread::spawn(move || {
+                    while !flag.load(SeqCst) {
+                        sleeper.park(&handle);
+                    }
+                })
+            };
+            let poller_thread = {
+                let handle = handle.clone();
+                thread::spawn(move || {
+                    poller.poll_driver(&handle);
+                })
+            };
+            flag.store(true, SeqCst);
+            unparker.unpark(&handle);
+            sleeper_thread.join().unwrap();
+            poller_thread.join().unwrap();
+        });
+    }
+
+    /// An unpark that arrives before the worker parks makes the next park return at once, and
+    /// is consumed by it (a second park would sleep until the second unpark).
+    #[test]
+    fn unpark_before_park_is_kept() {
+        loom::model(|| {
+            let (shared, handle) = shared_driver();
+            let (mut parker, unparker) = pair(shared);
+            let count = Arc::new(crate::loom::sync::atomic::AtomicUsize::new(0));
+            let th = {
+                let (count, handle) = (count.clone(), handle.clone());
+                thread::spawn(move || {
+                    for _ in 0..2 {
+                        count.fetch_add(1, SeqCst);
+                        unparker.unpark(&handle);
+                    }
+                })
+            };
+            while count.load(SeqCst) < 2 {
+                parker.park(&handle);
+            }
+            th.join().unwrap();
+        });
     }
 }

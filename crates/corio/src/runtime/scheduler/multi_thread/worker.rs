@@ -12,6 +12,12 @@
 //! - A task that was woken while it ran (it yielded, or spent its coop budget) goes to the back
 //!   of the local queue, never into the LIFO slot.
 //! - `yield_now` wakers are deferred until after the next driver poll.
+//!
+//! Per-worker metric counters (`polls`, `steals`, `parks`) have exactly one writer: the thread
+//! that holds this worker's core. They are bumped with [`bump`] (a relaxed load and store, no
+//! locked read-modify-write): an atomic RMW per poll was a measurable share of a task switch,
+//! and a single writer cannot lose increments. Readers see a value that is at most a few
+//! increments old, as they would with `fetch_add`.
 
 use super::park::Parker;
 use super::queue::{self, Local};
@@ -19,7 +25,7 @@ use super::Handle;
 use crate::runtime::{context, coop, scheduler};
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -29,6 +35,12 @@ const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 const EVENT_INTERVAL: u32 = 61;
 /// How many LIFO-slot tasks may run back to back.
 const MAX_LIFO_POLLS_PER_TICK: usize = 3;
+
+/// Adds one to a counter that only the calling thread writes (see the module notes).
+#[inline]
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
 
 /// A worker's private state; moves into the thread-local context while a task runs so that
 /// wakes from inside the task reach the local queue.
@@ -112,7 +124,7 @@ impl Core {
                 handle.remotes[victim].steal.steal_batch_and_pop(&self.run_queue)
             });
             if let Some(task) = stolen {
-                handle.worker_metrics[self.index].steals.fetch_add(1, Relaxed);
+                bump(&handle.worker_metrics[self.index].steals);
                 return Some(task);
             }
         }
@@ -229,7 +241,7 @@ impl Context {
         let metrics = &handle.worker_metrics[index];
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| {
-            metrics.polls.fetch_add(1, Relaxed);
+            bump(&metrics.polls);
             task.run();
             let mut lifo_polls = 0;
             loop {
@@ -245,7 +257,7 @@ impl Context {
                     core.lifo_enabled = false;
                 }
                 *self.core.borrow_mut() = Some(core);
-                metrics.polls.fetch_add(1, Relaxed);
+                bump(&metrics.polls);
                 task.run();
             }
         })
@@ -259,7 +271,7 @@ impl Context {
         let handle = &*self.handle;
         if core.transition_to_parked(handle) {
             while !core.is_shutdown {
-                handle.worker_metrics[core.index].parks.fetch_add(1, Relaxed);
+                bump(&handle.worker_metrics[core.index].parks);
                 core = self.park_inner(core, true);
                 core.maintenance(handle);
                 if core.transition_from_parked(handle) {
@@ -287,7 +299,10 @@ impl Context {
             park.poll_driver(&self.handle.common.driver)
         };
         self.parked.set(false);
-        self.handle.common.metrics.io_events.fetch_add(events as u64, Relaxed);
+        if events != 0 {
+            // Shared by all workers: only touch the line when there is something to add.
+            self.handle.common.metrics.io_events.fetch_add(events as u64, Relaxed);
+        }
         let _ = index;
         self.wake_deferred();
         let mut core = self.take_core();
@@ -300,9 +315,19 @@ impl Context {
     }
 
     fn wake_deferred(&self) {
-        let deferred = std::mem::take(&mut *self.defer.borrow_mut());
-        for waker in deferred {
+        let mut deferred = std::mem::take(&mut *self.defer.borrow_mut());
+        if deferred.is_empty() {
+            return;
+        }
+        for waker in deferred.drain(..) {
             waker.wake();
+        }
+        // Hand the (now empty) buffer back so the next round of yields does not grow a fresh
+        // Vec from zero. A wake only schedules (it never polls a task on this thread), so the
+        // list is normally still empty here; if not, keep what was deferred meanwhile.
+        let mut defer = self.defer.borrow_mut();
+        if defer.is_empty() {
+            *defer = deferred;
         }
     }
 

@@ -1,0 +1,194 @@
+/**
+ * Echo benchmark: one load client (crates/corio/examples/echo_load.rs, a single-threaded mio
+ * client in its own process) against four echo servers, each in its own process, alternating
+ * cell by cell in one run:
+ *
+ * - `node:net`     — bench/servers/node-net.ts (`socket.pipe(socket)`), the peer;
+ * - `corio loop`   — bench/servers/corio-loop.ts (TS `read` + `writeAll` loop);
+ * - `corio copy`   — bench/servers/corio-copy.ts (native `copy(socket, socket)`);
+ * - `std threads`  — crates/corio/examples/std_echo_server.rs (thread per connection), the bound.
+ *
+ * Workloads: (a) 1 connection ping-pong, 64 B (round trips/s); (b) 64 connections × 1 KiB
+ * request/response (msgs/s); (c) 1 connection bulk streaming in 64 KiB chunks (MB/s).
+ * Server CPU per message is utime+stime of the server process (all its threads) from
+ * /proc/<pid>/stat before and after the cell, divided by every message of the cell.
+ * Each cell runs `BENCH_SECONDS` (default 3) after a short warm-up; `BENCH_ROUNDS` rounds
+ * (default 3) rotate the server order; the table shows the median round.
+ * `BENCH_QUICK=1`: 0.5 s cells, 1 round (a smoke run). `BENCH_BIN_DIR`: where echo_load and
+ * std_echo_server are (default target/release/examples).
+ *
+ *   npm run bench          (builds, then runs this, the chart and the bridge benchmark)
+ *   npx tsx bench/echo.ts  (this only; needs the release binaries)
+ *
+ * Writes bench/results/echo.json (read by bench/chart.ts).
+ *
+ * @module
+ */
+import { spawn, spawnSync, ChildProcess, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..');
+const quick = process.env.BENCH_QUICK === '1';
+const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 0.5 : 3));
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
+const binDir = process.env.BENCH_BIN_DIR ?? path.join(targetDir, 'release', 'examples');
+const client = path.join(binDir, 'echo_load');
+const stdServer = path.join(binDir, 'std_echo_server');
+const clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+interface ServerSpec {
+  name: string;
+  cmd: string;
+  args: string[];
+}
+const tsServer = (file: string): string[] => ['--import', 'tsx', path.join(__dirname, 'servers', file)];
+const servers: ServerSpec[] = [
+  { name: 'node:net', cmd: process.execPath, args: tsServer('node-net.ts') },
+  { name: 'corio loop', cmd: process.execPath, args: tsServer('corio-loop.ts') },
+  { name: 'corio copy', cmd: process.execPath, args: tsServer('corio-copy.ts') },
+  { name: 'std threads', cmd: stdServer, args: [] },
+];
+
+interface Workload {
+  key: string;
+  title: string;
+  unit: string;
+  args: (secs: number) => string[];
+  value: (r: ClientResult) => number;
+}
+const workloads: Workload[] = [
+  { key: 'a', title: '(a) ping-pong 1 conn × 64 B', unit: 'round trips/s', args: (s) => ['rr', String(s), '1', '64'], value: (r) => r.ops / r.secs },
+  { key: 'b', title: '(b) 64 conns × 1 KiB req/resp', unit: 'msgs/s', args: (s) => ['rr', String(s), '64', '1024'], value: (r) => r.ops / r.secs },
+  { key: 'c', title: '(c) bulk 64 KiB streaming', unit: 'MB/s', args: (s) => ['bulk', String(s), '1', '65536'], value: (r) => r.bytes / r.secs / 1e6 },
+];
+
+interface ClientResult {
+  ops: number;
+  bytes: number;
+  secs: number;
+  totalOps: number;
+}
+
+interface Running {
+  spec: ServerSpec;
+  proc: ChildProcess;
+  port: number;
+}
+
+function start(spec: ServerSpec): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(spec.cmd, spec.args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${spec.name}: no "listening" line within 60 s`)), 60_000);
+    proc.once('exit', (code) => reject(new Error(`${spec.name} exited early (code ${code})`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ spec, proc, port: Number(m[1]) });
+      }
+    });
+  });
+}
+
+/** utime + stime of a whole process (every thread), in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) / clkTck;
+}
+
+interface Cell {
+  value: number;
+  cpuUsPerMsg: number;
+  totalOps: number;
+}
+
+function runCell(s: Running, w: Workload): Cell {
+  const cpu0 = cpuSeconds(s.proc.pid!);
+  const r = spawnSync(client, [String(s.port), ...w.args(seconds)], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const cpu1 = cpuSeconds(s.proc.pid!);
+  if (r.status !== 0) throw new Error(`client against ${s.spec.name} failed: ${r.stderr || r.error}`);
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ClientResult;
+  return { value: w.value(res), cpuUsPerMsg: ((cpu1 - cpu0) * 1e6) / Math.max(1, res.totalOps), totalOps: res.totalOps };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function fmt(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1);
+}
+
+async function main(): Promise<void> {
+  for (const f of [client, stdServer]) {
+    if (!fs.existsSync(f)) throw new Error(`${f} missing: cargo build --release -p corio --example echo_load --example std_echo_server`);
+  }
+  const running: Running[] = [];
+  try {
+    for (const spec of servers) running.push(await start(spec));
+    const results: Record<string, Record<string, { value: number; cpuUsPerMsg: number; samples: number[] }>> = {};
+    for (const w of workloads) {
+      const per: Record<string, Cell[]> = {};
+      for (let round = 0; round < rounds; round++) {
+        // Rotate the order each round so no server always runs first (or after another).
+        for (let i = 0; i < running.length; i++) {
+          const s = running[(i + round) % running.length];
+          (per[s.spec.name] ??= []).push(runCell(s, w));
+        }
+      }
+      results[w.key] = {};
+      for (const [name, cells] of Object.entries(per)) {
+        results[w.key][name] = {
+          value: median(cells.map((c) => c.value)),
+          cpuUsPerMsg: median(cells.map((c) => c.cpuUsPerMsg)),
+          samples: cells.map((c) => Math.round(c.value * 10) / 10),
+        };
+      }
+    }
+
+    const rows: Record<string, string>[] = [];
+    for (const w of workloads) {
+      const base = results[w.key]['node:net'];
+      for (const s of servers) {
+        const r = results[w.key][s.name];
+        rows.push({
+          workload: w.title,
+          server: s.name,
+          [`throughput`]: `${fmt(r.value)} ${w.unit}`,
+          'vs node:net': `${(r.value / base.value).toFixed(2)}x`,
+          'server CPU µs/msg': r.cpuUsPerMsg.toFixed(2),
+          'CPU vs node:net': `${(r.cpuUsPerMsg / base.cpuUsPerMsg).toFixed(2)}x`,
+          rounds: r.samples.map(fmt).join(' / '),
+        });
+      }
+    }
+    const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+    console.log(
+      `echo benchmark: ${seconds}s × ${rounds} round(s) per cell, node ${process.version}, ` +
+        `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average at end: ${load}`,
+    );
+    console.table(rows);
+    const outDir = path.join(__dirname, 'results');
+    fs.mkdirSync(outDir, { recursive: true });
+    const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, model: os.cpus()[0]?.model, seconds, rounds, loadavg: os.loadavg() };
+    fs.writeFileSync(
+      path.join(outDir, 'echo.json'),
+      JSON.stringify({ meta, workloads: workloads.map(({ key, title, unit }) => ({ key, title, unit })), servers: servers.map((s) => s.name), results }, null, 2),
+    );
+  } finally {
+    for (const r of running) r.proc.kill('SIGTERM');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,972 @@
+//! `NativeUdpSocket`: a UDP socket driven by the runtime, with batched receive and send.
+//!
+//! Why it looks the way it does:
+//! - **Same bridge as TCP.** Every waiting operation is one op started through
+//!   [`BridgeEnv::start`] with an op id for `cancel()`, owned by the socket's [`HandleCore`]
+//!   (so `close()` rejects it with `ERR_SOCKET_CLOSED` and `ref()`/`unref()` apply to it).
+//! - **Results that are more than a number** (a datagram plus its sender, a batch of datagrams)
+//!   cannot travel through the bridge's [`Outcome`] today, which knows numbers, byte reads into
+//!   one buffer, and TCP handles. Such an op parks its result in the socket's [`Stash`] under a
+//!   fresh *ticket*, resolves the ticket number, and JS collects the result synchronously with
+//!   `takeRecv(ticket, buf)` / `takeMany(ticket)` right in the promise's continuation. A ticket
+//!   is taken at most once; results that nobody takes are freed with the socket.
+//! - **A non-blocking attempt first** (`try*` methods, DESIGN "data path", step 2): a datagram
+//!   already queued, or room in the send buffer, is handled by one system call on the JS
+//!   thread, with no runtime round trip; only a `WouldBlock` falls back to an op. The TS layer
+//!   decides when the fast path is fair (never ahead of receivers already waiting).
+//! - **Batches** use the core's `recv_many`/`send_many` (`recvmmsg`/`sendmmsg` on Linux). A
+//!   batch reaches JS as one packed `Buffer` (layout in [`pack_many`]), so a batch of 64
+//!   datagrams costs one JS/native crossing, not 64.
+//! - **Socket options before `bind`** (reuse address/port, IPv6-only, buffer sizes, broadcast)
+//!   are set on a `socket2` socket that is then handed to the core with `UdpSocket::from_std`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{self, IoSliceMut};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ptr;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use corio::net::RecvMeta;
+use napi::bindgen_prelude::{FromNapiValue, PromiseRaw};
+use napi::{sys, Env, Unknown};
+use napi_derive::napi;
+
+use super::addr;
+use super::stream::NativeAddr;
+use crate::args;
+use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
+use crate::errors::{self, OpError};
+use crate::js;
+
+/// Receive slot size: the largest UDP payload (65,507 on IPv4, 65,527 on IPv6) fits.
+const SLOT: usize = 65_536;
+/// Largest `recvMany` batch.
+const MAX_BATCH: f64 = 1024.0;
+/// Receive slots kept for reuse per socket (beyond this they are freed).
+const POOL_MAX: usize = 256;
+/// Bytes per datagram record in a packed batch, before the address text and the payload.
+const REC_HEADER: usize = 24;
+
+/// One received datagram as `takeRecv`/`tryRecvFrom` report it.
+#[napi(object)]
+pub struct NativeRecv {
+    /// Bytes written into the caller's buffer.
+    pub bytes: u32,
+    /// Sender's IP address (IPv6 bare, no brackets).
+    pub address: String,
+    /// Sender's port.
+    pub port: u32,
+    /// `'IPv4'` or `'IPv6'`.
+    #[napi(ts_type = "'IPv4' | 'IPv6'")]
+    pub family: String,
+}
+
+impl NativeRecv {
+    fn new(bytes: usize, from: SocketAddr) -> NativeRecv {
+        NativeRecv {
+            bytes: bytes as u32,
+            address: from.ip().to_string(),
+            port: from.port() as u32,
+            family: if from.is_ipv4() { "IPv4" } else { "IPv6" }.to_owned(),
+        }
+    }
+}
+
+/// Options of `NativeUdpSocket.bind` (typing only; read property by property natively).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct NativeUdpBindOptions {
+    /// SO_REUSEADDR.
+    pub reuse_address: Option<bool>,
+    /// SO_REUSEPORT (ignored where the OS lacks it).
+    pub reuse_port: Option<bool>,
+    /// IPV6_V6ONLY (IPv6 sockets only).
+    pub ipv6_only: Option<bool>,
+    /// SO_BROADCAST.
+    pub broadcast: Option<bool>,
+    /// SO_RCVBUF in bytes.
+    pub recv_buffer_size: Option<u32>,
+    /// SO_SNDBUF in bytes.
+    pub send_buffer_size: Option<u32>,
+}
+
+/// Socket options applied before `bind`.
+#[derive(Default, Clone, Copy)]
+struct BindOpts {
+    reuse_address: bool,
+    reuse_port: bool,
+    ipv6_only: Option<bool>,
+    broadcast: bool,
+    recv_buffer_size: Option<usize>,
+    send_buffer_size: Option<usize>,
+}
+
+/// The socket shared by the JS handle and its in-flight ops. Empty until `bind` completes.
+pub(crate) struct UdpIo {
+    sock: OnceLock<corio::net::UdpSocket>,
+    /// Reusable 64 KiB receive slots (so a 64-datagram batch does not allocate 4 MiB each time).
+    pool: Mutex<Vec<Vec<u8>>>,
+}
+
+impl UdpIo {
+    fn sock(&self) -> Result<&corio::net::UdpSocket, OpError> {
+        self.sock.get().ok_or_else(not_bound)
+    }
+
+    fn take_slots(&self, n: usize) -> Vec<Vec<u8>> {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            out.push(pool.pop().unwrap_or_else(|| vec![0u8; SLOT]));
+        }
+        out
+    }
+
+    fn give_slots(&self, slots: Vec<Vec<u8>>) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        for s in slots {
+            if pool.len() >= POOL_MAX {
+                break;
+            }
+            pool.push(s);
+        }
+    }
+}
+
+/// Receives up to `max` queued datagrams (waiting only when none is); slots and metas back.
+fn recv_batch_try(io: &UdpIo, max: usize) -> io::Result<(Vec<Vec<u8>>, Vec<RecvMeta>, usize)> {
+    let sock = io.sock.get().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+    let mut slots = io.take_slots(max);
+    let mut metas = vec![RecvMeta::default(); max];
+    let r = {
+        let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
+        sock.try_recv_many(&mut bufs, &mut metas)
+    };
+    match r {
+        Ok(n) => Ok((slots, metas, n)),
+        Err(e) => {
+            io.give_slots(slots);
+            Err(e)
+        }
+    }
+}
+
+/// A result parked for JS to take by ticket.
+enum Stashed {
+    /// One datagram: its bytes (`slot[..len]`) and sender.
+    One { slot: Vec<u8>, len: usize, from: SocketAddr },
+    /// A batch: `n` datagrams in `slots[i][..metas[i].len()]`.
+    Many { slots: Vec<Vec<u8>>, metas: Vec<RecvMeta>, n: usize },
+}
+
+/// Results of finished ops, keyed by ticket (written on runtime threads, taken on the JS thread).
+#[derive(Default)]
+struct Stash {
+    next: u64,
+    items: HashMap<u64, Stashed>,
+}
+
+type SharedStash = Arc<Mutex<Stash>>;
+
+fn park(stash: &SharedStash, item: Stashed) -> Outcome {
+    let mut s = stash.lock().unwrap_or_else(|p| p.into_inner());
+    s.next = if s.next >= (1u64 << 53) - 1 { 1 } else { s.next + 1 };
+    let t = s.next;
+    s.items.insert(t, item);
+    Outcome::Number(t as f64)
+}
+
+fn not_bound() -> OpError {
+    OpError::Io { err: io::Error::new(io::ErrorKind::NotConnected, "socket is not bound"), syscall: "send", endpoint: None }
+}
+
+/// Packs `n` received datagrams into one JS `Buffer`. Layout (little endian):
+///
+/// ```text
+/// u32 count
+/// per datagram: u32 len | u16 port | u8 family (4|6) | u8 addrTextLen | 16 B raw IP
+///               | addrText (ASCII) | len payload bytes
+/// ```
+///
+/// The raw IP lets JS reuse the address string of the previous datagram when they match.
+unsafe fn pack_many(env: sys::napi_env, slots: &[Vec<u8>], metas: &[RecvMeta], n: usize) -> napi::Result<sys::napi_value> {
+    let texts: Vec<String> = metas[..n].iter().map(|m| m.addr().ip().to_string()).collect();
+    let total = 4 + (0..n).map(|i| REC_HEADER + texts[i].len() + metas[i].len()).sum::<usize>();
+    let mut data: *mut std::ffi::c_void = ptr::null_mut();
+    let mut buf = ptr::null_mut();
+    if sys::napi_create_buffer(env, total, &mut data, &mut buf) != sys::Status::napi_ok || (data.is_null() && total > 0) {
+        return Err(napi::Error::from_reason("corio: napi_create_buffer failed"));
+    }
+    // SAFETY: napi_create_buffer gave `total` writable bytes at `data`; nothing else aliases
+    // them before the buffer is returned to JS.
+    let out = std::slice::from_raw_parts_mut(data.cast::<u8>(), total);
+    out[..4].copy_from_slice(&(n as u32).to_le_bytes());
+    let mut o = 4;
+    for i in 0..n {
+        let m = &metas[i];
+        let len = m.len();
+        let a = m.addr();
+        out[o..o + 4].copy_from_slice(&(len as u32).to_le_bytes());
+        out[o + 4..o + 6].copy_from_slice(&a.port().to_le_bytes());
+        match a.ip() {
+            IpAddr::V4(v4) => {
+                out[o + 6] = 4;
+                out[o + 8..o + 24].fill(0);
+                out[o + 8..o + 12].copy_from_slice(&v4.octets());
+            }
+            IpAddr::V6(v6) => {
+                out[o + 6] = 6;
+                out[o + 8..o + 24].copy_from_slice(&v6.octets());
+            }
+        }
+        let t = texts[i].as_bytes();
+        out[o + 7] = t.len() as u8;
+        o += REC_HEADER;
+        out[o..o + t.len()].copy_from_slice(t);
+        o += t.len();
+        out[o..o + len].copy_from_slice(&slots[i][..len]);
+        o += len;
+    }
+    Ok(buf)
+}
+
+/// Throws `err` as a synchronous error shaped like an op rejection.
+fn throw_op(env: &Env, err: OpError) -> napi::Error {
+    // SAFETY: JS thread of the current call.
+    unsafe {
+        let v = errors::op_error_to_js(env.raw(), &err);
+        sys::napi_throw(env.raw(), v);
+    }
+    errors::pending()
+}
+
+fn closed_error(env: &Env) -> napi::Error {
+    errors::plain_error(env.raw(), "ERR_SOCKET_CLOSED", "Socket is closed")
+}
+
+/// Parses an IP literal (bracketed IPv6 accepted).
+fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host).parse().ok()
+}
+
+/// Validates a batch description: `meta` holds 8 bytes per datagram (`u32 len | u16 port |
+/// u16 hostIndex`, little endian) and the lengths must add up to at most `payload_len`.
+fn parse_meta(env: &Env, meta: &[u8], payload_len: usize, hosts: usize) -> napi::Result<Vec<(usize, usize, u16, usize)>> {
+    if meta.len() % 8 != 0 {
+        return Err(errors::range_error(env.raw(), "meta", "a multiple of 8 bytes long"));
+    }
+    let mut out = Vec::with_capacity(meta.len() / 8);
+    let mut off = 0usize;
+    for rec in meta.chunks_exact(8) {
+        let len = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]) as usize;
+        let port = u16::from_le_bytes([rec[4], rec[5]]);
+        let host = u16::from_le_bytes([rec[6], rec[7]]) as usize;
+        if host >= hosts {
+            return Err(errors::range_error(env.raw(), "meta", "host indexes within hosts"));
+        }
+        let end = off.checked_add(len).filter(|e| *e <= payload_len);
+        let Some(end) = end else {
+            return Err(errors::range_error(env.raw(), "meta", "lengths that fit in payload"));
+        };
+        out.push((off, len, port, host));
+        off = end;
+    }
+    Ok(out)
+}
+
+/// Reads a JS array of strings (`hosts` of a batch; `''` = the connected peer).
+fn string_array(env: &Env, v: &Unknown<'_>, name: &str) -> napi::Result<Vec<String>> {
+    let e = env.raw();
+    let raw = args::raw(v);
+    let mut is_array = false;
+    // SAFETY: JS thread; `raw` is a live argument.
+    unsafe { sys::napi_is_array(e, raw, &mut is_array) };
+    if !is_array {
+        return Err(errors::type_error(e, name, "an instance of Array"));
+    }
+    let mut len = 0u32;
+    // SAFETY: `raw` is an array.
+    unsafe { sys::napi_get_array_length(e, raw, &mut len) };
+    if len > 65_536 {
+        return Err(errors::range_error(e, name, "at most 65536 entries long"));
+    }
+    let mut out = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let mut el = ptr::null_mut();
+        // SAFETY: `raw` is an array; `i` is in bounds.
+        unsafe { sys::napi_get_element(e, raw, i, &mut el) };
+        if el.is_null() {
+            return Err(errors::pending());
+        }
+        // SAFETY: `el` is a live value of this env.
+        let u = unsafe { Unknown::from_napi_value(e, el)? };
+        out.push(args::string(e, &u, &format!("{name}[{i}]"), 1024)?);
+    }
+    Ok(out)
+}
+
+/// Resolves a batch's hosts (IP literals directly, names natively; `''` = `peer`).
+async fn resolve_hosts(hosts: &[String], ports: &[u16], peer: Option<SocketAddr>) -> Result<Vec<IpAddr>, OpError> {
+    let mut out = Vec::with_capacity(hosts.len());
+    for (i, h) in hosts.iter().enumerate() {
+        if h.is_empty() {
+            match peer {
+                Some(p) => out.push(p.ip()),
+                None => return Err(OpError::Io { err: io::Error::from_raw_os_error(destaddr_req()), syscall: "send", endpoint: None }),
+            }
+        } else {
+            out.push(addr::resolve(h, ports.get(i).copied().unwrap_or(0)).await?[0].ip());
+        }
+    }
+    Ok(out)
+}
+
+fn destaddr_req() -> i32 {
+    #[cfg(unix)]
+    {
+        libc::EDESTADDRREQ
+    }
+    #[cfg(not(unix))]
+    {
+        10039 // WSAEDESTADDRREQ
+    }
+}
+
+/// Builds, configures and binds the socket (options must be set before `bind`).
+fn bind_socket(a: SocketAddr, o: BindOpts) -> Result<corio::net::UdpSocket, OpError> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let ip = a.ip().to_string();
+    let at = |err, syscall| OpError::io_at(err, syscall, &ip, a.port());
+    let s = Socket::new(Domain::for_address(a), Type::DGRAM, Some(Protocol::UDP)).map_err(|e| at(e, "socket"))?;
+    if o.reuse_address {
+        s.set_reuse_address(true).map_err(|e| at(e, "setsockopt"))?;
+    }
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    if o.reuse_port {
+        s.set_reuse_port(true).map_err(|e| at(e, "setsockopt"))?;
+    }
+    if let (Some(v6only), true) = (o.ipv6_only, a.is_ipv6()) {
+        s.set_only_v6(v6only).map_err(|e| at(e, "setsockopt"))?;
+    }
+    if o.broadcast {
+        s.set_broadcast(true).map_err(|e| at(e, "setsockopt"))?;
+    }
+    if let Some(n) = o.recv_buffer_size {
+        s.set_recv_buffer_size(n).map_err(|e| at(e, "setsockopt"))?;
+    }
+    if let Some(n) = o.send_buffer_size {
+        s.set_send_buffer_size(n).map_err(|e| at(e, "setsockopt"))?;
+    }
+    s.bind(&a.into()).map_err(|e| at(e, "bind"))?;
+    corio::net::UdpSocket::from_std(s.into()).map_err(|e| at(e, "bind"))
+}
+
+/// A UDP socket (internal; wrapped by `UdpSocket` in the TS API). Created unbound with
+/// `new NativeUdpSocket()`, usable once `bind()` resolved.
+#[napi]
+pub struct NativeUdpSocket {
+    core: Rc<HandleCore>,
+    io: RefCell<Option<Arc<UdpIo>>>,
+    stash: SharedStash,
+}
+
+impl NativeUdpSocket {
+    fn io(&self) -> Option<Arc<UdpIo>> {
+        self.io.borrow().clone()
+    }
+
+    /// Starts an op on this socket; a closed socket gives a promise rejected with ERR_SOCKET_CLOSED.
+    fn op<'e, F, Fut>(&self, env: &'e Env, id: u64, f: F) -> napi::Result<PromiseRaw<'e, ()>>
+    where
+        F: FnOnce(Arc<UdpIo>) -> Fut,
+        Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
+    {
+        let bridge = BridgeEnv::get(env.raw())?;
+        let spec = OpSpec::on(id, &self.core);
+        let p = match self.io() {
+            Some(io) => bridge.start(spec, f(io))?,
+            None => bridge.start(spec, async { Err(OpError::Closed) })?,
+        };
+        Ok(PromiseRaw::new(env.raw(), p))
+    }
+
+    /// The bound socket for a synchronous call (throws ERR_SOCKET_CLOSED / not bound).
+    fn sync_io(&self, env: &Env) -> napi::Result<Arc<UdpIo>> {
+        let io = self.io().ok_or_else(|| closed_error(env))?;
+        if io.sock.get().is_none() {
+            return Err(throw_op(env, not_bound()));
+        }
+        Ok(io)
+    }
+
+    fn take(&self, env: &Env, ticket: &Unknown<'_>) -> napi::Result<Stashed> {
+        let t = args::int_in(env.raw(), ticket, "ticket", 1.0, ((1u64 << 53) - 1) as f64)? as u64;
+        let item = self.stash.lock().unwrap_or_else(|p| p.into_inner()).items.remove(&t);
+        item.ok_or_else(|| errors::range_error(env.raw(), "ticket", "the ticket of a finished, untaken receive"))
+    }
+
+    fn give_back(&self, slots: Vec<Vec<u8>>) {
+        if let Some(io) = self.io() {
+            io.give_slots(slots);
+        }
+    }
+}
+
+#[napi]
+impl NativeUdpSocket {
+    /// An unbound socket handle; call `bind` next.
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> NativeUdpSocket {
+        NativeUdpSocket {
+            core: HandleCore::stream(),
+            io: RefCell::new(Some(Arc::new(UdpIo { sock: OnceLock::new(), pool: Mutex::new(Vec::new()) }))),
+            stash: Arc::new(Mutex::new(Stash::default())),
+        }
+    }
+
+    /// Creates the OS socket with `opts` and binds it to `host:port` (names resolved natively,
+    /// first address wins). `close()` while pending rejects with ERR_SOCKET_CLOSED.
+    #[napi(
+        ts_args_type = "host: string, port: number, opts?: NativeUdpBindOptions | undefined | null, opId?: number",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn bind<'e>(&self, env: &'e Env, host: Unknown<'e>, port: Unknown<'e>, opts: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let host = args::string(e, &host, "host", 1024)?;
+        let port = args::port(e, &port)?;
+        let flag = |key: &str| -> napi::Result<Option<bool>> { args::opt_boolean(e, args::prop(e, &opts, "opts", key)?, &format!("opts.{key}")) };
+        let size = |key: &str| -> napi::Result<Option<usize>> {
+            Ok(args::prop_int(e, args::prop(e, &opts, "opts", key)?, &format!("opts.{key}"), 1.0, 2_147_483_647.0)?.map(|n| n as usize))
+        };
+        let o = BindOpts {
+            reuse_address: flag("reuseAddress")?.unwrap_or(false),
+            reuse_port: flag("reusePort")?.unwrap_or(false),
+            ipv6_only: flag("ipv6Only")?,
+            broadcast: flag("broadcast")?.unwrap_or(false),
+            recv_buffer_size: size("recvBufferSize")?,
+            send_buffer_size: size("sendBufferSize")?,
+        };
+        let id = args::op_id(e, &op_id)?;
+        self.op(env, id, move |io| async move {
+            let a = addr::resolve(&host, port).await?.remove(0);
+            let sock = bind_socket(a, o)?;
+            io.sock.set(sock).map_err(|_| OpError::io_at(io::Error::from(io::ErrorKind::InvalidInput), "bind", &a.ip().to_string(), port))?;
+            Ok(Outcome::Undefined)
+        })
+    }
+
+    /// Connects the socket to `host:port`: `send`/`recv` then use it, and the OS drops
+    /// datagrams from other senders.
+    #[napi(ts_args_type = "host: string, port: number, opId?: number", ts_return_type = "Promise<void>")]
+    pub fn connect<'e>(&self, env: &'e Env, host: Unknown<'e>, port: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let host = args::string(e, &host, "host", 1024)?;
+        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
+        let id = args::op_id(e, &op_id)?;
+        self.op(env, id, move |io| async move {
+            let sock = io.sock()?;
+            let addrs = addr::resolve(&host, port).await?;
+            let mut last = None;
+            for a in addrs {
+                match sock.connect(a).await {
+                    Ok(()) => return Ok(Outcome::Undefined),
+                    Err(err) => last = Some(OpError::io_at(err, "connect", &a.ip().to_string(), port)),
+                }
+            }
+            Err(last.unwrap_or(OpError::NotFound { host, detail: "no addresses".into() }))
+        })
+    }
+
+    /// Sends one datagram to `host:port` now if the socket can take it: resolves nothing,
+    /// returns the bytes sent, `-1` if the socket would block, `-2` if `host` needs name
+    /// resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown.
+    #[napi(ts_args_type = "data: Uint8Array, host: string, port: number")]
+    pub fn try_send_to(&self, env: &Env, data: Unknown<'_>, host: Unknown<'_>, port: Unknown<'_>) -> napi::Result<f64> {
+        let e = env.raw();
+        let bytes = args::bytes(e, &data, "data")?;
+        let host = args::string(e, &host, "host", 1024)?;
+        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
+        let Some(ip) = ip_literal(&host) else { return Ok(-2.0) };
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        match sock.try_send_to(bytes, SocketAddr::new(ip, port)) {
+            Ok(n) => Ok(n as f64),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
+            Err(err) => Err(throw_op(env, OpError::io_at(err, "send", &ip.to_string(), port))),
+        }
+    }
+
+    /// Sends one datagram to `host:port` (data copied at call time); resolves the bytes sent.
+    #[napi(ts_args_type = "data: Uint8Array, host: string, port: number, opId?: number", ts_return_type = "Promise<number>")]
+    pub fn send_to<'e>(&self, env: &'e Env, data: Unknown<'e>, host: Unknown<'e>, port: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let owned = args::bytes(e, &data, "data")?.to_vec();
+        let host = args::string(e, &host, "host", 1024)?;
+        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
+        let id = args::op_id(e, &op_id)?;
+        self.op(env, id, move |io| async move {
+            let sock = io.sock()?;
+            let a = addr::resolve(&host, port).await?[0];
+            sock.send_to(&owned, a).await.map(|n| Outcome::Number(n as f64)).map_err(|err| OpError::io_at(err, "send", &a.ip().to_string(), port))
+        })
+    }
+
+    /// `trySendTo` for a connected socket: bytes sent, or `-1` if it would block.
+    #[napi(ts_args_type = "data: Uint8Array")]
+    pub fn try_send(&self, env: &Env, data: Unknown<'_>) -> napi::Result<f64> {
+        let bytes = args::bytes(env.raw(), &data, "data")?;
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        match sock.try_send(bytes) {
+            Ok(n) => Ok(n as f64),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
+            Err(err) => Err(throw_op(env, OpError::io(err, "send"))),
+        }
+    }
+
+    /// Sends one datagram to the connected peer (data copied at call time).
+    #[napi(ts_args_type = "data: Uint8Array, opId?: number", ts_return_type = "Promise<number>")]
+    pub fn send<'e>(&self, env: &'e Env, data: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let owned = args::bytes(e, &data, "data")?.to_vec();
+        let id = args::op_id(e, &op_id)?;
+        self.op(env, id, move |io| async move {
+            let sock = io.sock()?;
+            sock.send(&owned).await.map(|n| Outcome::Number(n as f64)).map_err(|err| OpError::io(err, "send"))
+        })
+    }
+
+    /// Receives one queued datagram straight into `buf` (truncated to its length), or returns
+    /// `null` when none is queued.
+    #[napi(ts_args_type = "buf: Uint8Array", ts_return_type = "NativeRecv | null")]
+    pub fn try_recv_from(&self, env: &Env, buf: Unknown<'_>) -> napi::Result<Option<NativeRecv>> {
+        let e = env.raw();
+        // SAFETY: JS thread; `buf` is a live argument.
+        let Some((p, len)) = (unsafe { js::u8_array(e, args::raw(&buf)) }) else {
+            return Err(errors::type_error(e, "buf", "an instance of Uint8Array"));
+        };
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        let mut empty = [0u8; 0];
+        let dst: &mut [u8] = if len == 0 || p.is_null() {
+            &mut empty
+        } else {
+            // SAFETY: `p` points to `len` live bytes of the typed array, queried just now on
+            // the JS thread; no JS runs until this synchronous call returns.
+            unsafe { std::slice::from_raw_parts_mut(p, len) }
+        };
+        match sock.try_recv_from(dst) {
+            Ok((n, from)) => Ok(Some(NativeRecv::new(n.min(len), from))),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
+        }
+    }
+
+    /// Waits for one datagram of at most `size` bytes (longer ones are truncated); resolves a
+    /// ticket for `takeRecv`.
+    #[napi(ts_args_type = "size: number, opId?: number", ts_return_type = "Promise<number>")]
+    pub fn recv_from<'e>(&self, env: &'e Env, size: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let size = args::int_in(e, &size, "size", 0.0, SLOT as f64)? as usize;
+        let id = args::op_id(e, &op_id)?;
+        let stash = self.stash.clone();
+        self.op(env, id, move |io| async move {
+            let sock = io.sock()?;
+            let mut slot = io.take_slots(1).pop().unwrap_or_else(|| vec![0u8; SLOT]);
+            match sock.recv_from(&mut slot[..size]).await {
+                Ok((n, from)) => Ok(park(&stash, Stashed::One { slot, len: n.min(size), from })),
+                Err(err) => {
+                    io.give_slots(vec![slot]);
+                    Err(OpError::io(err, "recv"))
+                }
+            }
+        })
+    }
+
+    /// Copies the datagram of a finished `recvFrom` into `buf` and returns its sender. Throws
+    /// ERR_INVALID_STATE if `buf` is now shorter than the datagram (the datagram is lost).
+    #[napi(ts_args_type = "ticket: number, buf: Uint8Array")]
+    pub fn take_recv(&self, env: &Env, ticket: Unknown<'_>, buf: Unknown<'_>) -> napi::Result<NativeRecv> {
+        let e = env.raw();
+        // SAFETY: JS thread; `buf` is a live argument.
+        let Some((p, cap)) = (unsafe { js::u8_array(e, args::raw(&buf)) }) else {
+            return Err(errors::type_error(e, "buf", "an instance of Uint8Array"));
+        };
+        let Stashed::One { slot, len, from } = self.take(env, &ticket)? else {
+            return Err(errors::range_error(e, "ticket", "the ticket of a recvFrom"));
+        };
+        if len > cap {
+            self.give_back(vec![slot]);
+            return Err(errors::plain_error(e, "ERR_INVALID_STATE", "the receive buffer was detached or shrunk while the receive was pending; the datagram is lost"));
+        }
+        if len > 0 {
+            // SAFETY: `p` points to `cap >= len` live bytes, queried just now on the JS thread.
+            unsafe { ptr::copy_nonoverlapping(slot.as_ptr(), p, len) };
+        }
+        self.give_back(vec![slot]);
+        Ok(NativeRecv::new(len, from))
+    }
+
+    /// Receives every queued datagram up to `max` in one system call (recvmmsg), as a packed
+    /// Buffer; `null` when none is queued.
+    #[napi(ts_args_type = "max: number", ts_return_type = "Buffer | null")]
+    pub fn try_recv_many<'e>(&self, env: &'e Env, max: Unknown<'e>) -> napi::Result<Option<Unknown<'e>>> {
+        let e = env.raw();
+        let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
+        let io = self.sync_io(env)?;
+        match recv_batch_try(&io, max) {
+            Ok((slots, metas, n)) => {
+                // SAFETY: JS thread of the current call.
+                let r = unsafe { pack_many(e, &slots, &metas, n) };
+                io.give_slots(slots);
+                // SAFETY: `v` is a live value created in this env just now.
+                r.and_then(|v| unsafe { Unknown::from_napi_value(e, v) }).map(Some)
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
+        }
+    }
+
+    /// Waits until at least one datagram is queued, then receives every queued one up to
+    /// `max` in one system call; resolves a ticket for `takeMany`.
+    #[napi(ts_args_type = "max: number, opId?: number", ts_return_type = "Promise<number>")]
+    pub fn recv_many<'e>(&self, env: &'e Env, max: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
+        let id = args::op_id(e, &op_id)?;
+        let stash = self.stash.clone();
+        self.op(env, id, move |io| async move {
+            let sock = io.sock()?;
+            let mut slots = io.take_slots(max);
+            let mut metas = vec![RecvMeta::default(); max];
+            let r = {
+                let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
+                sock.recv_many(&mut bufs, &mut metas).await
+            };
+            match r {
+                Ok(n) => Ok(park(&stash, Stashed::Many { slots, metas, n })),
+                Err(err) => {
+                    io.give_slots(slots);
+                    Err(OpError::io(err, "recv"))
+                }
+            }
+        })
+    }
+
+    /// The packed Buffer of a finished `recvMany` (layout: see the binding's `pack_many`).
+    #[napi(ts_args_type = "ticket: number", ts_return_type = "Buffer")]
+    pub fn take_many<'e>(&self, env: &'e Env, ticket: Unknown<'e>) -> napi::Result<Unknown<'e>> {
+        let e = env.raw();
+        let Stashed::Many { slots, metas, n } = self.take(env, &ticket)? else {
+            return Err(errors::range_error(e, "ticket", "the ticket of a recvMany"));
+        };
+        // SAFETY: JS thread of the current call.
+        let r = unsafe { pack_many(e, &slots, &metas, n) };
+        self.give_back(slots);
+        // SAFETY: `v` is a live value created in this env just now.
+        r.and_then(|v| unsafe { Unknown::from_napi_value(e, v) })
+    }
+
+    /// Sends datagrams `from..` of a batch now, as far as the socket takes them (sendmmsg).
+    /// `payload` holds the datagrams back to back; `meta` 8 bytes per datagram
+    /// (`u32 len | u16 port | u16 hostIndex`, little endian); `hosts[i]` an IP literal or `''`
+    /// for the connected peer. Returns how many were sent, `-1` if none could be (would
+    /// block), `-2` if a host needs name resolution (use `sendMany`).
+    #[napi(ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number")]
+    pub fn try_send_many(&self, env: &Env, payload: Unknown<'_>, meta: Unknown<'_>, hosts: Unknown<'_>, from: Unknown<'_>) -> napi::Result<f64> {
+        let e = env.raw();
+        let payload = args::bytes(e, &payload, "payload")?;
+        let meta = args::bytes(e, &meta, "meta")?;
+        let hosts = string_array(env, &hosts, "hosts")?;
+        let recs = parse_meta(env, meta, payload.len(), hosts.len())?;
+        let from = args::int_in(e, &from, "from", 0.0, recs.len() as f64)? as usize;
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        let mut ips = Vec::with_capacity(hosts.len());
+        for h in &hosts {
+            if h.is_empty() {
+                match sock.peer_addr() {
+                    Ok(p) => ips.push(p.ip()),
+                    Err(_) => return Err(throw_op(env, OpError::Io { err: io::Error::from_raw_os_error(destaddr_req()), syscall: "send", endpoint: None })),
+                }
+            } else {
+                match ip_literal(h) {
+                    Some(ip) => ips.push(ip),
+                    None => return Ok(-2.0),
+                }
+            }
+        }
+        let peer_port = sock.peer_addr().map(|p| p.port()).unwrap_or(0);
+        let dgrams: Vec<(&[u8], SocketAddr)> = recs[from..]
+            .iter()
+            .map(|&(off, len, port, h)| {
+                let port = if hosts[h].is_empty() { peer_port } else { port };
+                (&payload[off..off + len], SocketAddr::new(ips[h], port))
+            })
+            .collect();
+        if dgrams.is_empty() {
+            return Ok(0.0);
+        }
+        match sock.try_send_many(&dgrams) {
+            Ok(n) => Ok(n as f64),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
+            Err(err) => {
+                let a = dgrams[0].1;
+                Err(throw_op(env, OpError::io_at(err, "send", &a.ip().to_string(), a.port())))
+            }
+        }
+    }
+
+    /// Sends datagrams `from..` of a batch (arguments as for `trySendMany`, copied at call
+    /// time), waiting for room as needed; resolves how many were sent. An error on the first
+    /// datagram rejects; an error after some were sent resolves the count so far.
+    #[napi(ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number", ts_return_type = "Promise<number>")]
+    pub fn send_many<'e>(&self, env: &'e Env, payload: Unknown<'e>, meta: Unknown<'e>, hosts: Unknown<'e>, from: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let payload = args::bytes(e, &payload, "payload")?;
+        let meta = args::bytes(e, &meta, "meta")?;
+        let hosts = string_array(env, &hosts, "hosts")?;
+        let recs = parse_meta(env, meta, payload.len(), hosts.len())?;
+        let from = args::int_in(e, &from, "from", 0.0, recs.len() as f64)? as usize;
+        let id = args::op_id(e, &op_id)?;
+        let recs = recs[from..].to_vec();
+        let start = recs.first().map(|r| r.0).unwrap_or(0);
+        let end = recs.last().map(|r| r.0 + r.1).unwrap_or(0);
+        let owned = payload[start..end].to_vec();
+        self.op(env, id, move |io| async move {
+            let sock = io.sock()?;
+            let peer = sock.peer_addr().ok();
+            let ports: Vec<u16> = {
+                let mut p = vec![0u16; hosts.len()];
+                for r in &recs {
+                    p[r.3] = r.2;
+                }
+                p
+            };
+            let ips = resolve_hosts(&hosts, &ports, peer).await?;
+            let dgrams: Vec<(&[u8], SocketAddr)> = recs
+                .iter()
+                .map(|&(off, len, port, h)| {
+                    let port = if hosts[h].is_empty() { peer.map(|p| p.port()).unwrap_or(0) } else { port };
+                    (&owned[off - start..off - start + len], SocketAddr::new(ips[h], port))
+                })
+                .collect();
+            let mut sent = 0;
+            while sent < dgrams.len() {
+                match sock.send_many(&dgrams[sent..]).await {
+                    Ok(n) => sent += n,
+                    Err(_) if sent > 0 => break,
+                    Err(err) => {
+                        let a = dgrams[0].1;
+                        return Err(OpError::io_at(err, "send", &a.ip().to_string(), a.port()));
+                    }
+                }
+            }
+            Ok(Outcome::Number(sent as f64))
+        })
+    }
+
+    /// Sets SO_BROADCAST.
+    #[napi(ts_args_type = "on: boolean")]
+    pub fn set_broadcast(&self, env: &Env, on: Unknown<'_>) -> napi::Result<()> {
+        let on = args::boolean(env.raw(), args::raw(&on), "on")?;
+        let io = self.sync_io(env)?;
+        io.sock().map_err(|e| throw_op(env, e))?.set_broadcast(on).map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+    }
+
+    /// Sets the unicast TTL (IPv4 `IP_TTL`, IPv6 `IPV6_UNICAST_HOPS`), 1..=255.
+    #[napi(ts_args_type = "ttl: number")]
+    pub fn set_ttl(&self, env: &Env, ttl: Unknown<'_>) -> napi::Result<()> {
+        let ttl = args::int_in(env.raw(), &ttl, "ttl", 1.0, 255.0)? as u32;
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|e| throw_op(env, e))?;
+        let r = match sock.local_addr() {
+            Ok(a) if a.is_ipv6() => v6_opt(sock, |s| s.set_unicast_hops_v6(ttl)),
+            _ => sock.set_ttl(ttl),
+        };
+        r.map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+    }
+
+    /// Sets the multicast TTL (IPv4 `IP_MULTICAST_TTL`, IPv6 `IPV6_MULTICAST_HOPS`), 0..=255.
+    #[napi(ts_args_type = "ttl: number")]
+    pub fn set_multicast_ttl(&self, env: &Env, ttl: Unknown<'_>) -> napi::Result<()> {
+        let ttl = args::int_in(env.raw(), &ttl, "ttl", 0.0, 255.0)? as u32;
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|e| throw_op(env, e))?;
+        let r = match sock.local_addr() {
+            Ok(a) if a.is_ipv6() => v6_opt(sock, |s| s.set_multicast_hops_v6(ttl)),
+            _ => sock.set_multicast_ttl_v4(ttl),
+        };
+        r.map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+    }
+
+    /// Sets whether multicast datagrams loop back to this host.
+    #[napi(ts_args_type = "on: boolean")]
+    pub fn set_multicast_loopback(&self, env: &Env, on: Unknown<'_>) -> napi::Result<()> {
+        let on = args::boolean(env.raw(), args::raw(&on), "on")?;
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|e| throw_op(env, e))?;
+        let r = match sock.local_addr() {
+            Ok(a) if a.is_ipv6() => sock.set_multicast_loop_v6(on),
+            _ => sock.set_multicast_loop_v4(on),
+        };
+        r.map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+    }
+
+    /// Joins a multicast group. `iface`: for IPv4 the local interface address (`''` = any),
+    /// for IPv6 the interface index as a decimal string (`''` = 0, the default interface).
+    #[napi(ts_args_type = "group: string, iface: string")]
+    pub fn join_multicast(&self, env: &Env, group: Unknown<'_>, iface: Unknown<'_>) -> napi::Result<()> {
+        self.membership(env, group, iface, true)
+    }
+
+    /// Leaves a multicast group (arguments as for `joinMulticast`).
+    #[napi(ts_args_type = "group: string, iface: string")]
+    pub fn leave_multicast(&self, env: &Env, group: Unknown<'_>, iface: Unknown<'_>) -> napi::Result<()> {
+        self.membership(env, group, iface, false)
+    }
+
+    /// The bound address (the actual port when bound to port 0).
+    #[napi]
+    pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|e| throw_op(env, e))?;
+        sock.local_addr().map(Into::into).map_err(|err| throw_op(env, OpError::io(err, "getsockname")))
+    }
+
+    /// The connected peer's address (ENOTCONN when not connected).
+    #[napi]
+    pub fn peer_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|e| throw_op(env, e))?;
+        sock.peer_addr().map(Into::into).map_err(|err| throw_op(env, OpError::io(err, "getpeername")))
+    }
+
+    /// Closes the socket: pending ops reject with ERR_SOCKET_CLOSED; idempotent.
+    #[napi]
+    pub fn close(&self, env: &Env) -> napi::Result<()> {
+        self.io.borrow_mut().take();
+        BridgeEnv::get(env.raw())?.close_handle(&self.core);
+        Ok(())
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        !self.core.is_open()
+    }
+
+    /// Pending ops of this socket keep the event loop alive (default).
+    #[napi(js_name = "ref")]
+    pub fn ref_(&self, env: &Env) -> napi::Result<()> {
+        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, true);
+        Ok(())
+    }
+
+    /// Pending ops of this socket no longer keep the event loop alive.
+    #[napi]
+    pub fn unref(&self, env: &Env) -> napi::Result<()> {
+        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, false);
+        Ok(())
+    }
+}
+
+impl NativeUdpSocket {
+    fn membership(&self, env: &Env, group: Unknown<'_>, iface: Unknown<'_>, join: bool) -> napi::Result<()> {
+        let e = env.raw();
+        let group_s = args::string(e, &group, "group", 64)?;
+        let iface_s = args::string(e, &iface, "iface", 64)?;
+        let Some(group) = ip_literal(&group_s).filter(|g| g.is_multicast()) else {
+            return Err(errors::type_error(e, "group", "a multicast IP address"));
+        };
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        let syscall = if join { "addMembership" } else { "dropMembership" };
+        let r = match group {
+            IpAddr::V4(g) => {
+                let i = if iface_s.is_empty() {
+                    Ipv4Addr::UNSPECIFIED
+                } else {
+                    iface_s.parse().map_err(|_| errors::type_error(e, "iface", "an IPv4 interface address"))?
+                };
+                if join { sock.join_multicast_v4(g, i) } else { sock.leave_multicast_v4(g, i) }
+            }
+            IpAddr::V6(g) => {
+                let i: u32 = if iface_s.is_empty() {
+                    0
+                } else {
+                    iface_s.parse().map_err(|_| errors::type_error(e, "iface", "an IPv6 interface index"))?
+                };
+                let g: Ipv6Addr = g;
+                if join { sock.join_multicast_v6(&g, i) } else { sock.leave_multicast_v6(&g, i) }
+            }
+        };
+        r.map_err(|err| throw_op(env, OpError::io_at(err, syscall, &group_s, 0)))
+    }
+}
+
+/// Applies an IPv6 socket option the core does not expose, through socket2.
+fn v6_opt(sock: &corio::net::UdpSocket, f: impl FnOnce(&socket2::SockRef<'_>) -> io::Result<()>) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        f(&socket2::SockRef::from(sock))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (sock, f);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_literals_parse_with_and_without_brackets() {
+        assert_eq!(ip_literal("127.0.0.1"), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert_eq!(ip_literal("[::1]"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert_eq!(ip_literal("::1"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert_eq!(ip_literal("localhost"), None);
+    }
+
+    #[test]
+    fn tickets_are_unique_and_taken_once() {
+        let stash: SharedStash = Arc::new(Mutex::new(Stash::default()));
+        let from: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let t1 = match park(&stash, Stashed::One { slot: vec![1], len: 1, from }) {
+            Outcome::Number(n) => n as u64,
+            _ => unreachable!(),
+        };
+        let t2 = match park(&stash, Stashed::One { slot: vec![2], len: 1, from }) {
+            Outcome::Number(n) => n as u64,
+            _ => unreachable!(),
+        };
+        assert_ne!(t1, t2);
+        let mut s = stash.lock().unwrap();
+        assert!(s.items.remove(&t1).is_some());
+        assert!(s.items.remove(&t1).is_none());
+        assert_eq!(s.items.len(), 1);
+    }
+
+    #[test]
+    fn bind_options_apply_before_bind() {
+        let rt = corio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        rt.block_on(async {
+            let o = BindOpts { reuse_address: true, recv_buffer_size: Some(1 << 20), broadcast: true, ..BindOpts::default() };
+            let s = bind_socket("127.0.0.1:0".parse().unwrap(), o).unwrap();
+            assert!(s.broadcast().unwrap());
+            let sr = socket2::SockRef::from(&s);
+            assert!(sr.reuse_address().unwrap());
+            assert!(sr.recv_buffer_size().unwrap() >= 1 << 20);
+            // Bound, so it can receive from itself.
+            let me = s.local_addr().unwrap();
+            s.send_to(b"x", me).await.unwrap();
+            let mut b = [0u8; 4];
+            assert_eq!(s.recv_from(&mut b).await.unwrap(), (1, me));
+        });
+    }
+}

@@ -1,0 +1,535 @@
+//! Loom models of the task state machine (`state.rs`) and its harness (`cell.rs`).
+//!
+//! Each model drives one task by hand, the way a scheduler would, from two or three loom
+//! threads: a tiny [`Schedule`] implementation keeps woken tasks in a loom-visible queue, and
+//! the test pops and runs them. Loom explores every interleaving of the wakers, the runner, the
+//! `JoinHandle` and `abort()` (within the preemption bound) and checks, on top of our asserts,
+//! that no two threads ever touch the future, the output or the join waker slot at once.
+//!
+//! The bookkeeping counters of the tests (drops, wakes, polls) are plain `std` atomics: they are
+//! only read by asserts, so keeping them out of loom's view keeps the state space small.
+
+use super::cell::{Cell, RawTask};
+use super::{AbortHandle, Id, JoinError, JoinHandle, Notified, Schedule};
+use crate::loom::sync::atomic::AtomicUsize as LoomAtomicUsize;
+use crate::loom::sync::Mutex;
+use crate::loom::thread;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+/// A run queue shared by the threads of one model.
+#[derive(Clone, Default)]
+struct TestQueue(Arc<QueueInner>);
+
+#[derive(Default)]
+struct QueueInner {
+    queue: Mutex<VecDeque<Notified>>,
+    /// Calls to `schedule` (wakes and aborts of an idle task).
+    scheduled: AtomicUsize,
+    /// Calls to `yield_now` (wakes that arrived while the task ran).
+    yielded: AtomicUsize,
+    released: AtomicUsize,
+}
+
+impl TestQueue {
+    fn push(&self, task: Notified) {
+        let mut queue = self.0.queue.lock();
+        // A task is in a run queue at most once: a second entry means two wakes both decided
+        // to submit it (a double schedule), and two threads could then run it at once.
+        let ptr = Arc::as_ptr(&task) as *const ();
+        assert!(
+            !queue.iter().any(|t| Arc::as_ptr(t) as *const () == ptr),
+            "task queued twice"
+        );
+        queue.push_back(task);
+    }
+
+    fn pop(&self) -> Option<Notified> {
+        self.0.queue.lock().pop_front()
+    }
+
+    /// Runs queued tasks until the queue is empty; returns how many entries ran.
+    fn run_all(&self) -> usize {
+        let mut n = 0;
+        while let Some(task) = self.pop() {
+            task.run();
+            n += 1;
+        }
+        n
+    }
+
+    fn scheduled(&self) -> usize {
+        self.0.scheduled.load(SeqCst)
+    }
+
+    fn yielded(&self) -> usize {
+        self.0.yielded.load(SeqCst)
+    }
+
+    fn released(&self) -> usize {
+        self.0.released.load(SeqCst)
+    }
+}
+
+impl Schedule for TestQueue {
+    fn schedule(&self, task: Notified) {
+        self.0.scheduled.fetch_add(1, SeqCst);
+        self.push(task);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.0.yielded.fetch_add(1, SeqCst);
+        self.push(task);
+    }
+
+    fn release(&self, _id: Id) {
+        self.0.released.fetch_add(1, SeqCst);
+    }
+}
+
+/// Spawns `future` on `queue` the way `OwnedTasks::bind` + `schedule` do: a new task is
+/// notified and sits in the run queue once.
+fn spawn<F>(queue: &TestQueue, future: F) -> (JoinHandle<F::Output>, AbortHandle)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let cell = Cell::new(future, queue.clone(), Id::next());
+    let join = JoinHandle::new(cell.clone());
+    let abort = join.abort_handle();
+    queue.push(cell);
+    (join, abort)
+}
+
+/// Counts how often it is dropped.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+fn counter() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
+
+/// A waker that counts its clones, drops and wakes, so a waker dropped twice (or never) shows.
+struct WakerCounts {
+    clones: AtomicUsize,
+    drops: AtomicUsize,
+    wakes: AtomicUsize,
+}
+
+impl WakerCounts {
+    fn new() -> Arc<WakerCounts> {
+        Arc::new(WakerCounts {
+            clones: AtomicUsize::new(0),
+            drops: AtomicUsize::new(0),
+            wakes: AtomicUsize::new(0),
+        })
+    }
+
+    fn waker(self: &Arc<Self>) -> Waker {
+        let ptr = Arc::into_raw(self.clone()) as *const ();
+        // SAFETY: the vtable functions treat `ptr` as an `Arc<WakerCounts>` holding one count,
+        // which `into_raw` just gave us.
+        unsafe { Waker::from_raw(RawWaker::new(ptr, &COUNTING_VTABLE)) }
+    }
+
+    /// Every waker made by `waker()` and every clone of it has been dropped, once each.
+    fn assert_all_dropped(&self, made: usize) {
+        assert_eq!(self.drops.load(SeqCst), made + self.clones.load(SeqCst), "waker leaked or dropped twice");
+    }
+
+    fn wakes(&self) -> usize {
+        self.wakes.load(SeqCst)
+    }
+}
+
+static COUNTING_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(counting_clone, counting_wake, counting_wake_by_ref, counting_drop);
+
+unsafe fn counting_clone(ptr: *const ()) -> RawWaker {
+    // SAFETY: `ptr` is an `Arc<WakerCounts>` kept alive by the waker being cloned.
+    let counts = unsafe { &*(ptr as *const WakerCounts) };
+    counts.clones.fetch_add(1, SeqCst);
+    // SAFETY: as above; the clone owns the new count.
+    unsafe { Arc::increment_strong_count(ptr as *const WakerCounts) };
+    RawWaker::new(ptr, &COUNTING_VTABLE)
+}
+
+unsafe fn counting_wake(ptr: *const ()) {
+    // SAFETY: an owned waker; `counting_drop` releases its count.
+    unsafe {
+        counting_wake_by_ref(ptr);
+        counting_drop(ptr);
+    }
+}
+
+unsafe fn counting_wake_by_ref(ptr: *const ()) {
+    // SAFETY: the waker keeps the `Arc` alive during the call.
+    let counts = unsafe { &*(ptr as *const WakerCounts) };
+    counts.wakes.fetch_add(1, SeqCst);
+}
+
+unsafe fn counting_drop(ptr: *const ()) {
+    // SAFETY: the waker owned one count of the `Arc`, released here.
+    let counts = unsafe { Arc::from_raw(ptr as *const WakerCounts) };
+    counts.drops.fetch_add(1, SeqCst);
+}
+
+/// Polls a join handle once with `waker`.
+fn poll_join<T>(join: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
+    Pin::new(join).poll(&mut Context::from_waker(waker))
+}
+
+/// A waker that does nothing, for polls whose wake-up the model does not need.
+fn noop_waker() -> Waker {
+    Waker::noop().clone()
+}
+
+/// A future whose wake-ups come from other threads: every poll publishes the task's waker in
+/// `slot`; it completes once `fired` reaches `needed`.
+struct Gate {
+    shared: Arc<GateShared>,
+    needed: usize,
+    polls: Arc<AtomicUsize>,
+    _drop: DropCount,
+}
+
+struct GateShared {
+    slot: Mutex<Option<Waker>>,
+    fired: LoomAtomicUsize,
+}
+
+impl GateShared {
+    fn new() -> Arc<GateShared> {
+        Arc::new(GateShared { slot: Mutex::new(None), fired: LoomAtomicUsize::new(0) })
+    }
+
+    /// What a resource does when it becomes ready: record it, then wake the task.
+    fn fire(&self) {
+        self.fired.fetch_add(1, SeqCst);
+        let waker = self.slot.lock().clone();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Future for Gate {
+    type Output = DropCount;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DropCount> {
+        self.polls.fetch_add(1, SeqCst);
+        *self.shared.slot.lock() = Some(cx.waker().clone());
+        if self.shared.fired.load(SeqCst) >= self.needed {
+            Poll::Ready(DropCount(self.polls.clone()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A future that completes on its `ready_on`-th poll, waking itself before each earlier one
+/// returns (a yield), and whose output counts its drops.
+struct Countdown {
+    ready_on: usize,
+    polls: usize,
+    output_drops: Arc<AtomicUsize>,
+    _drop: DropCount,
+}
+
+impl Future for Countdown {
+    type Output = DropCount;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DropCount> {
+        self.polls += 1;
+        if self.polls >= self.ready_on {
+            Poll::Ready(DropCount(self.output_drops.clone()))
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Wake while running: two resources fire from two threads while the runner polls the task.
+/// Every wake that finds the task idle submits it exactly once, wakes during a poll turn into
+/// exactly one reschedule by the runner, no wake is lost (the task completes) and every queue
+/// entry turns into exactly one poll.
+#[test]
+fn wake_while_running() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        let (polls, future_drops) = (counter(), counter());
+        let gate =
+            Gate { shared: shared.clone(), needed: 2, polls: polls.clone(), _drop: DropCount(future_drops.clone()) };
+        let (mut join, _abort) = spawn(&queue, gate);
+        // First poll: the task parks on the gate.
+        assert_eq!(queue.run_all(), 1);
+
+        let wakers: Vec<_> = (0..2)
+            .map(|_| {
+                let shared = shared.clone();
+                thread::spawn(move || shared.fire())
+            })
+            .collect();
+        // The runner works concurrently with the wakes.
+        let mut runs = 1 + queue.run_all();
+        for th in wakers {
+            th.join().unwrap();
+        }
+        runs += queue.run_all();
+
+        assert_eq!(runs, polls.load(SeqCst), "every queue entry is exactly one poll");
+        assert_eq!(future_drops.load(SeqCst), 1, "the future is dropped once, at completion");
+        assert_eq!(queue.released(), 1);
+        match poll_join(&mut join, &noop_waker()) {
+            Poll::Ready(Ok(_output)) => {}
+            other => panic!("lost wake-up: the task did not complete ({:?})", other.map(|r| r.is_ok())),
+        }
+    });
+}
+
+/// Wake after complete: a waker kept by a resource fires while (or after) the task completes.
+/// A complete task is never submitted again, and the stale waker is harmless.
+#[test]
+fn wake_after_complete() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        // Fired once before the first poll: the task completes on that poll, but leaves its
+        // waker with the resource first.
+        shared.fired.fetch_add(1, SeqCst);
+        let (polls, future_drops) = (counter(), counter());
+        let gate =
+            Gate { shared: shared.clone(), needed: 1, polls: polls.clone(), _drop: DropCount(future_drops.clone()) };
+        let (mut join, _abort) = spawn(&queue, gate);
+        let stale = {
+            // The resource still holds the task's waker after the task is gone.
+            let shared = shared.clone();
+            thread::spawn(move || shared.fire())
+        };
+        queue.run_all();
+        stale.join().unwrap();
+        assert_eq!(queue.run_all(), 0, "a complete task is never in a run queue");
+        assert_eq!(queue.scheduled() + queue.yielded(), 0, "no schedule after completion");
+        assert_eq!(polls.load(SeqCst), 1);
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert!(matches!(poll_join(&mut join, &noop_waker()), Poll::Ready(Ok(_))));
+    });
+}
+
+/// Abort racing complete: `abort()` from another thread while the task makes its last poll
+/// (`ready_on` polls in all; with 2 the first poll yields, so abort also races the transition
+/// back to idle). The handle sees the output or `Cancelled` — never both, never neither — the
+/// future is dropped exactly once and an output, if made, is dropped exactly once.
+fn abort_racing_complete(ready_on: usize) {
+    loom::model(move || {
+        let queue = TestQueue::default();
+        let (future_drops, output_drops) = (counter(), counter());
+        let future = Countdown {
+            ready_on,
+            polls: 0,
+            output_drops: output_drops.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (mut join, abort) = spawn(&queue, future);
+        let aborter = thread::spawn(move || abort.abort());
+        queue.run_all();
+        aborter.join().unwrap();
+        queue.run_all();
+
+        assert_eq!(future_drops.load(SeqCst), 1, "the future is dropped exactly once");
+        assert_eq!(queue.released(), 1, "the task completes exactly once");
+        match poll_join(&mut join, &noop_waker()) {
+            Poll::Ready(Ok(output)) => {
+                assert_eq!(output_drops.load(SeqCst), 0);
+                drop(output);
+                assert_eq!(output_drops.load(SeqCst), 1);
+            }
+            Poll::Ready(Err(e)) => {
+                assert!(e.is_cancelled(), "{e}");
+                assert_eq!(output_drops.load(SeqCst), 0, "no output when cancelled");
+            }
+            Poll::Pending => panic!("neither output nor cancellation"),
+        }
+        drop(join);
+        assert!(output_drops.load(SeqCst) <= 1);
+    });
+}
+
+#[test]
+fn abort_racing_complete_first_poll() {
+    abort_racing_complete(1);
+}
+
+#[test]
+fn abort_racing_complete_after_yield() {
+    abort_racing_complete(2);
+}
+
+/// Abort racing a wake: the task is parked on a resource; one thread fires the resource while
+/// another aborts. The task completes exactly once (with output or `Cancelled`) and is never
+/// queued twice.
+#[test]
+fn abort_racing_wake() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        let (polls, future_drops) = (counter(), counter());
+        let gate =
+            Gate { shared: shared.clone(), needed: 1, polls: polls.clone(), _drop: DropCount(future_drops.clone()) };
+        let (mut join, abort) = spawn(&queue, gate);
+        assert_eq!(queue.run_all(), 1);
+        let waker = {
+            let shared = shared.clone();
+            thread::spawn(move || shared.fire())
+        };
+        let aborter = thread::spawn(move || abort.abort());
+        queue.run_all();
+        waker.join().unwrap();
+        aborter.join().unwrap();
+        queue.run_all();
+
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(queue.released(), 1);
+        match poll_join(&mut join, &noop_waker()) {
+            Poll::Ready(Ok(output)) => drop(output),
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e}"),
+            Poll::Pending => panic!("abort and wake both lost"),
+        }
+    });
+}
+
+/// JoinHandle dropped early or racing completion (optionally after registering a join waker):
+/// the output is dropped exactly once (by whichever side is last), the join waker is dropped
+/// exactly once, and loom checks the waker slot is never touched by both sides at once.
+fn join_handle_dropped_racing_complete(register_waker: bool) {
+    loom::model(move || {
+        let queue = TestQueue::default();
+        let (future_drops, output_drops) = (counter(), counter());
+        let future = Countdown {
+            ready_on: 1,
+            polls: 0,
+            output_drops: output_drops.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (mut join, _abort) = spawn(&queue, future);
+        let counts = WakerCounts::new();
+        if register_waker {
+            let waker = counts.waker();
+            assert!(poll_join(&mut join, &waker).is_pending());
+            drop(waker);
+        }
+        let dropper = thread::spawn(move || drop(join));
+        queue.run_all();
+        dropper.join().unwrap();
+
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(output_drops.load(SeqCst), 1, "the output is dropped exactly once");
+        counts.assert_all_dropped(usize::from(register_waker));
+        assert!(counts.wakes() <= 1);
+    });
+}
+
+#[test]
+fn join_handle_dropped_racing_complete_no_waker() {
+    join_handle_dropped_racing_complete(false);
+}
+
+#[test]
+fn join_handle_dropped_racing_complete_with_waker() {
+    join_handle_dropped_racing_complete(true);
+}
+
+/// Join waker replacement racing completion: the handle, polled before with waker A, is polled
+/// from another thread with waker B (so it must swap the waker in the slot) while the task
+/// completes. If that poll returns `Pending`, B — not A — must be woken; every waker is dropped
+/// exactly once; the output reaches the handle exactly once.
+#[test]
+fn join_waker_replaced_racing_complete() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let (future_drops, output_drops) = (counter(), counter());
+        let future = Countdown {
+            ready_on: 1,
+            polls: 0,
+            output_drops: output_drops.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (mut join, _abort) = spawn(&queue, future);
+        let (a, b) = (WakerCounts::new(), WakerCounts::new());
+        let waker_a = a.waker();
+        assert!(poll_join(&mut join, &waker_a).is_pending());
+        drop(waker_a);
+
+        let b2 = b.clone();
+        let poller = thread::spawn(move || {
+            let waker_b = b2.waker();
+            let first = poll_join(&mut join, &waker_b);
+            (join, waker_b, first.map(|r| r.map(|o| drop(o)).is_ok()))
+        });
+        queue.run_all();
+        let (mut join, waker_b, first) = poller.join().unwrap();
+        match first {
+            Poll::Ready(ok) => assert!(ok),
+            Poll::Pending => {
+                assert!(b.wakes() >= 1, "lost wake-up: the new join waker was not woken");
+                match poll_join(&mut join, &waker_b) {
+                    Poll::Ready(Ok(output)) => drop(output),
+                    _ => panic!("woken but not complete"),
+                }
+            }
+        }
+        drop(waker_b);
+        drop(join);
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(output_drops.load(SeqCst), 1);
+        a.assert_all_dropped(1);
+        b.assert_all_dropped(1);
+    });
+}
+
+/// Shutdown racing a wake: runtime shutdown cancels an idle task from one thread while a
+/// resource wakes it from another and the runner drains the queue. The future is dropped once,
+/// the handle sees `Cancelled` or the output, and a queue entry left behind is skipped.
+#[test]
+fn shutdown_racing_wake() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        let (polls, future_drops) = (counter(), counter());
+        let gate =
+            Gate { shared: shared.clone(), needed: 1, polls: polls.clone(), _drop: DropCount(future_drops.clone()) };
+        let cell = Cell::new(gate, queue.clone(), Id::next());
+        let mut join = JoinHandle::new(cell.clone());
+        queue.push(cell.clone());
+        assert_eq!(queue.run_all(), 1);
+        let waker = {
+            let shared = shared.clone();
+            thread::spawn(move || shared.fire())
+        };
+        let task: Notified = cell;
+        let shutdown = thread::spawn(move || task.shutdown());
+        queue.run_all();
+        waker.join().unwrap();
+        shutdown.join().unwrap();
+        queue.run_all();
+
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(queue.released(), 1);
+        match poll_join(&mut join, &noop_waker()) {
+            Poll::Ready(Ok(output)) => drop(output),
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e}"),
+            Poll::Pending => panic!("shutdown left the task incomplete"),
+        }
+    });
+}
