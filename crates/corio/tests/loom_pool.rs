@@ -68,7 +68,7 @@ fn spawn_from_outside_then_block_on_join() {
 /// other worker; `block_on` waits for both.
 #[test]
 fn two_spawns_from_outside() {
-    model(2, || {
+    model(1, || {
         let rt = runtime();
         let a = rt.spawn(async { 1 });
         let b = rt.spawn(async { 2 });
@@ -82,7 +82,7 @@ fn two_spawns_from_outside() {
 /// and the idle protocol).
 #[test]
 fn tasks_wake_each_other() {
-    model(2, || {
+    model(1, || {
         let rt = runtime();
         let (ping_tx, ping_rx) = corio::sync::oneshot::channel::<u32>();
         let (pong_tx, pong_rx) = corio::sync::oneshot::channel::<u32>();
@@ -151,7 +151,7 @@ fn spawn_during_shutdown() {
         }
     }
 
-    model(2, || {
+    model(1, || {
         let drops = counter();
         let rt = runtime();
         let handle = rt.handle().clone();

@@ -1,3 +1,4 @@
+#![cfg(not(loom))]
 use corio::runtime::Builder;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;

@@ -160,9 +160,6 @@ pub(crate) mod cell {
             UnsafeCell(loom::cell::UnsafeCell::new(value))
         }
 
-        pub(crate) fn into_inner(self) -> T {
-            self.0.into_inner()
-        }
 
         #[inline(always)]
         pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {

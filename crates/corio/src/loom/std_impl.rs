@@ -105,10 +105,6 @@ pub(crate) mod cell {
         pub(crate) const fn new(value: T) -> Self {
             UnsafeCell(std::cell::UnsafeCell::new(value))
         }
-
-        pub(crate) fn into_inner(self) -> T {
-            self.0.into_inner()
-        }
     }
 
     impl<T: ?Sized> UnsafeCell<T> {

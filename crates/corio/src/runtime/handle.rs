@@ -19,6 +19,12 @@ pub struct EnterGuard<'a> {
     _p: PhantomData<&'a Handle>,
 }
 
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
 impl Handle {
     /// The runtime of the current thread.
     ///

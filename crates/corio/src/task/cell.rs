@@ -37,8 +37,6 @@ pub(crate) trait RawTask: Send + Sync + 'static {
     fn run(self: Arc<Self>);
     /// Runtime shutdown: cancel the future now if nobody is running it.
     fn shutdown(self: Arc<Self>);
-    /// The task's id.
-    fn id(&self) -> Id;
 }
 
 /// The typed side a `JoinHandle<T>` talks to.
@@ -46,8 +44,6 @@ pub(crate) trait JoinTarget<T>: Send + Sync {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
     fn drop_join_handle(&self);
     fn abort(self: Arc<Self>);
-    fn is_finished(&self) -> bool;
-    fn id(&self) -> Id;
 }
 
 /// The operations an `AbortHandle` needs.
@@ -264,10 +260,6 @@ where
             self.cancel_and_complete();
         }
     }
-
-    fn id(&self) -> Id {
-        self.id
-    }
 }
 
 impl<F, S> JoinTarget<F::Output> for Cell<F, S>
@@ -320,14 +312,6 @@ where
         if self.state.transition_to_notified_and_cancel() {
             self.scheduler.schedule(self.clone());
         }
-    }
-
-    fn is_finished(&self) -> bool {
-        self.snapshot().is_complete()
-    }
-
-    fn id(&self) -> Id {
-        self.id
     }
 }
 

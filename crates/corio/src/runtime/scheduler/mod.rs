@@ -10,7 +10,7 @@ pub(crate) mod multi_thread;
 use crate::runtime::blocking::BlockingSpawner;
 use crate::runtime::driver;
 use crate::runtime::metrics::RuntimeCounters;
-use crate::task::{self, Id, JoinHandle, Notified, OwnedTasks, Schedule};
+use crate::task::{Id, JoinHandle, Notified, OwnedTasks, Schedule};
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Waker;
@@ -79,13 +79,6 @@ impl Handle {
         }
     }
 
-    pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
-        match (self, other) {
-            (Handle::MultiThread(a), Handle::MultiThread(b)) => Arc::ptr_eq(a, b),
-            (Handle::CurrentThread(a), Handle::CurrentThread(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        }
-    }
 }
 
 impl Schedule for Handle {
@@ -117,7 +110,3 @@ impl Context {
         }
     }
 }
-
-// Keep the module path of `task` in scope for the docs above.
-#[allow(unused_imports)]
-use task as _;

@@ -56,7 +56,14 @@ impl Idle {
     }
 
     fn notify_should_wake_up(&self) -> bool {
-        let state = self.state.load(SeqCst);
+        // A read-modify-write, not a load: it reads the latest state in the word's modification
+        // order, so it pairs with the `fetch_sub` of a searcher that parks and then re-checks
+        // the queues. Either our RMW comes after that `fetch_sub` (we see nobody searching and
+        // wake a sleeper) or before it (the parker's RMW reads ours, so its re-check sees the
+        // task we pushed before calling here). A plain load gives no such guarantee when the
+        // push itself was not SeqCst (a local queue push is a Release store): both sides could
+        // miss each other and the task would wait for its busy worker while a sleeper sleeps.
+        let state = self.state.fetch_add(0, SeqCst);
         num_searching(state) == 0 && num_unparked(state) < self.num_workers
     }
 
@@ -131,5 +138,75 @@ mod tests {
         assert!(idle.transition_worker_to_searching());
         assert!(idle.transition_worker_to_searching());
         assert!(!idle.transition_worker_to_searching());
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::sync::atomic::AtomicUsize;
+    use crate::loom::thread;
+    use std::sync::Arc;
+
+    /// The last searcher gives up (parks) while a task is pushed from outside. Either the pusher
+    /// sees nobody searching and wakes a sleeper, or the searcher's re-check after parking sees
+    /// the task: exactly one worker is woken — never none (lost wake-up), never two (herd).
+    #[test]
+    fn last_searcher_parks_racing_remote_push() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2));
+            // Worker 1 sleeps; worker 0 searched the queues, found nothing, and now parks.
+            assert!(!idle.transition_worker_to_parked(1, false));
+            assert!(idle.transition_worker_to_searching());
+            let queue = Arc::new(AtomicUsize::new(0));
+            let woken = Arc::new(AtomicUsize::new(0));
+
+            let pusher = {
+                let (idle, queue, woken) = (idle.clone(), queue.clone(), woken.clone());
+                thread::spawn(move || {
+                    queue.fetch_add(1, SeqCst);
+                    if idle.worker_to_notify().is_some() {
+                        woken.fetch_add(1, SeqCst);
+                    }
+                })
+            };
+            if idle.transition_worker_to_parked(0, true) && queue.load(SeqCst) > 0 {
+                if idle.worker_to_notify().is_some() {
+                    woken.fetch_add(1, SeqCst);
+                }
+            }
+            pusher.join().unwrap();
+            assert_eq!(woken.load(SeqCst), 1, "one sleeper must be woken for the task");
+        });
+    }
+
+    /// A searcher finds work while another worker is pushing more: the last searcher to stop
+    /// searching wakes a sleeper, and a worker woken by a notifier is never also left on the
+    /// sleeper list (its own `unpark_worker_by_id` then reports it was already taken off).
+    #[test]
+    fn notify_racing_self_wakeup() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2));
+            assert!(!idle.transition_worker_to_parked(1, false));
+            let notifier = {
+                let idle = idle.clone();
+                thread::spawn(move || idle.worker_to_notify())
+            };
+            // Worker 1 woke by itself (an I/O event) with work in its queue.
+            let removed_itself = idle.unpark_worker_by_id(1);
+            let notified = notifier.join().unwrap();
+            assert!(!idle.is_parked(1));
+            match notified {
+                Some(w) => {
+                    assert_eq!(w, 1);
+                    assert!(!removed_itself, "taken off the sleeper list twice");
+                    // The notified worker counts as searching until it finds work.
+                    assert!(idle.transition_worker_from_searching());
+                }
+                None => assert!(removed_itself),
+            }
+            // Back to the initial state: everybody awake, nobody searching.
+            assert_eq!(idle.state.load(SeqCst), 2 << SEARCH_BITS);
+        });
     }
 }

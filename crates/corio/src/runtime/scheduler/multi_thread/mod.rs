@@ -32,7 +32,7 @@ pub(crate) struct Handle {
     inject: Injector<Notified>,
     idle: Idle,
     pub(crate) worker_metrics: Box<[WorkerMetrics]>,
-    driver: Arc<SharedDriver>,
+
     /// Set once by shutdown; workers leave their loop when they see it.
     is_shutdown: AtomicBool,
     /// Remote pushes in progress: the final drain waits for them (see `push_remote`). Written
@@ -80,7 +80,6 @@ impl Handle {
             inject: Injector::new(),
             idle: Idle::new(num_workers),
             worker_metrics: (0..num_workers).map(|_| WorkerMetrics::default()).collect(),
-            driver,
             is_shutdown: AtomicBool::new(false),
             pushers: CachePadded(AtomicUsize::new(0)),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),

@@ -351,6 +351,12 @@ impl Context {
 
     fn schedule_local(&self, core: &mut Core, task: Notified, is_yield: bool) {
         let should_notify = if is_yield || !core.lifo_enabled {
+            // A task the yielder woke (parked in the LIFO slot) runs before the yielder gets
+            // another turn: otherwise a task that spends its budget would be polled twice in
+            // a row ahead of the work it just made ready.
+            if let Some(prev) = core.lifo_slot.take() {
+                core.run_queue.push(prev);
+            }
             core.run_queue.push(task);
             true
         } else {
