@@ -99,6 +99,14 @@ export declare class NativeUdpSocket {
    */
   tryRecvFrom(buf: Uint8Array): NativeRecv | null
   /**
+   * `tryRecvFrom` without building a result object (the per-call object showed up in the
+   * profile): receives one queued datagram into `buf` and returns its length, or `-1` when
+   * none is queued. The sender goes into `info` (at least 64 bytes): `u16 port | u8 family
+   * (4|6) | u8 textLen | address text`, `textLen = 0` meaning "the same address as the last
+   * datagram this method reported", so JS can keep its string.
+   */
+  tryRecvFromInto(buf: Uint8Array, info: Uint8Array): number
+  /**
    * Waits for one datagram of at most `size` bytes (longer ones are truncated); resolves a
    * ticket for `takeRecv`.
    */

@@ -119,6 +119,9 @@ function nextMessage(worker: Worker): Promise<unknown> {
 
 test('works inside a worker_thread', async (t) => {
   const worker = startWorker('echo');
+  // Listen for 'exit' now: Node emits it right after delivering the last message, before an
+  // `await` on that message resumes, so a listener added later can miss it.
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
   const { port } = (await nextMessage(worker)) as { port: number };
   const done = nextMessage(worker);
   const client = await TcpStream.connect({ port });
@@ -127,7 +130,7 @@ test('works inside a worker_thread', async (t) => {
   t.is((await readAll(client)).toString(), 'from main');
   client.close();
   t.is(await done, 'done');
-  t.is(await new Promise((resolve) => worker.once('exit', resolve)), 0, 'the worker exits by itself');
+  t.is(await exited, 0, 'the worker exits by itself');
 });
 
 test('a worker_thread can be terminated with operations pending', async (t) => {

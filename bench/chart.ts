@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 interface Data {
-  meta: { date: string; node: string; cpus: number; model?: string; seconds: number; rounds: number };
+  meta: { date: string; node: string; cpus: number; model?: string; seconds: number; rounds: number; syncBudget?: string };
   workloads: { key: string; title: string; unit: string }[];
   servers: string[];
   results: Record<string, Record<string, { value: number; cpuUsPerMsg: number }>>;
@@ -47,7 +47,7 @@ parts.push(
   `<rect width="100%" height="100%" fill="white"/>`,
   `<text x="${left}" y="22" font-size="16" font-weight="bold">Echo throughput relative to node:net (higher is better)</text>`,
   `<text x="${left}" y="42" fill="#555">${esc(
-    `${data.meta.date.slice(0, 10)}, node ${data.meta.node}, ${data.meta.cpus} CPUs; median of ${data.meta.rounds} × ${data.meta.seconds}s; labels: absolute throughput / server CPU µs per message`,
+    `${data.meta.date.slice(0, 10)}, node ${data.meta.node}, ${data.meta.cpus} CPUs; median of ${data.meta.rounds} × ${data.meta.seconds}s; CORIO_SYNC_BUDGET ${data.meta.syncBudget ?? 'not recorded'}; labels: absolute throughput / server CPU µs per message`,
   )}</text>`,
 );
 for (let t = 0; t <= yMax + 1e-9; t += 0.5) {

@@ -14,6 +14,9 @@
  * /proc/<pid>/stat before and after the cell, divided by every message of the cell.
  * Each cell runs `BENCH_SECONDS` (default 3) after a short warm-up; `BENCH_ROUNDS` rounds
  * (default 3) rotate the server order; the table shows the median round.
+ * The corio servers inherit this process's environment, so `CORIO_SYNC_BUDGET` (the binding's
+ * JS-thread fast path: 64 by default, 0 = off) applies to them; the setting is printed and
+ * recorded in the results.
  * `BENCH_QUICK=1`: 0.5 s cells, 1 round (a smoke run). `BENCH_BIN_DIR`: where echo_load and
  * std_echo_server are (default target/release/examples).
  *
@@ -37,6 +40,8 @@ const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
 const binDir = process.env.BENCH_BIN_DIR ?? path.join(targetDir, 'release', 'examples');
 const client = path.join(binDir, 'echo_load');
 const stdServer = path.join(binDir, 'std_echo_server');
+/** The binding's fast-path setting the corio servers run with (they inherit this env). */
+const syncBudget = process.env.CORIO_SYNC_BUDGET ?? 'unset (default 64)';
 const clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 interface ServerSpec {
@@ -173,12 +178,13 @@ async function main(): Promise<void> {
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
     console.log(
       `echo benchmark: ${seconds}s × ${rounds} round(s) per cell, node ${process.version}, ` +
-        `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average at end: ${load}`,
+        `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), CORIO_SYNC_BUDGET ${syncBudget}, ` +
+        `load average at end: ${load}`,
     );
     console.table(rows);
     const outDir = path.join(__dirname, 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, model: os.cpus()[0]?.model, seconds, rounds, loadavg: os.loadavg() };
+    const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, model: os.cpus()[0]?.model, seconds, rounds, syncBudget, loadavg: os.loadavg() };
     fs.writeFileSync(
       path.join(outDir, 'echo.json'),
       JSON.stringify({ meta, workloads: workloads.map(({ key, title, unit }) => ({ key, title, unit })), servers: servers.map((s) => s.name), results }, null, 2),

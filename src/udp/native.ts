@@ -45,6 +45,12 @@ export interface NativeUdpSocket {
   trySend(data: Uint8Array): number;
   send(data: Uint8Array, opId: number): Promise<number>;
   tryRecvFrom(buf: Uint8Array): NativeRecv | null;
+  /**
+   * Like `tryRecvFrom` without a result object: bytes received, or -1 when none is queued. The
+   * sender goes into `info` (64 bytes): `u16 port | u8 family (4|6) | u8 textLen | text`,
+   * `textLen = 0` meaning the same address as the last datagram this method reported.
+   */
+  tryRecvFromInto(buf: Uint8Array, info: Uint8Array): number;
   /** Resolves a ticket for {@link NativeUdpSocket.takeRecv}. */
   recvFrom(size: number, opId: number): Promise<number>;
   takeRecv(ticket: number, buf: Uint8Array): NativeRecv;

@@ -127,6 +127,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   /** Address strings of the last datagram decoded from a batch (reused when the sender repeats). */
   #lastIp = new Uint8Array(17);
   #lastIpText = '';
+  /** Sender scratch of `tryRecvFromInto` (layout in `./native.ts`), and its last address string. */
+  readonly #info = Buffer.alloc(64);
+  #fromText = '';
 
   private constructor(handle: NativeUdpSocket) {
     this.#h = handle;
@@ -274,11 +277,23 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     if (signal?.aborted) return cancellable(signal, () => Promise.resolve(undefined as never));
     const h = this.#h;
     if (this.#waitingRecvs === 0) {
+      let n: number;
       try {
-        const r = h.tryRecvFrom(buf);
-        if (r !== null) return Promise.resolve(r);
+        n = h.tryRecvFromInto(buf, this.#info);
       } catch (err) {
         return Promise.reject(fromNative(err, 'recv'));
+      }
+      if (n >= 0) {
+        const info = this.#info;
+        const textLen = info[3];
+        if (textLen !== 0) this.#fromText = info.toString('latin1', 4, 4 + textLen);
+        const r: RecvFromResult = {
+          bytes: n,
+          address: this.#fromText,
+          port: info[0] | (info[1] << 8),
+          family: info[2] === 4 ? 'IPv4' : 'IPv6',
+        };
+        return Promise.resolve(r);
       }
     }
     this.#waitingRecvs++;
@@ -363,10 +378,15 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     const hosts: string[] = [];
     const hostIndex = new Map<string, number>();
     let total = 0;
+    let lastHost: string | undefined;
+    let lastHi = 0;
     for (let i = 0; i < n; i++) {
       const d: OutgoingDatagram = datagrams[i];
-      validateObject(d as unknown, `datagrams[${i}]`);
-      const bytes = toBytes(d.data, `datagrams[${i}].data`);
+      // Argument names are built only for an error (a template string per datagram showed up
+      // in the batch profile).
+      if (typeof d !== 'object' || d === null || Array.isArray(d)) validateObject(d as unknown, `datagrams[${i}]`);
+      const data = d.data;
+      const bytes = data instanceof Uint8Array ? data : toBytes(data, `datagrams[${i}].data`);
       let host: string;
       let port: number;
       if (d.address === undefined && d.port === undefined) {
@@ -388,13 +408,15 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         }
         port = d.port;
       }
-      let hi = hostIndex.get(host);
+      let hi: number | undefined = host === lastHost ? lastHi : hostIndex.get(host);
       if (hi === undefined) {
         hi = hosts.length;
         if (hi > 0xffff) throw outOfRange('datagrams', 'at most 65536 distinct addresses', hi + 1);
         hosts.push(host);
         hostIndex.set(host, hi);
       }
+      lastHost = host;
+      lastHi = hi;
       payloads[i] = bytes;
       const len = bytes.byteLength;
       const o = i * 8;

@@ -97,7 +97,11 @@ struct Config {
 }
 
 fn parse_config(args: TokenStream2, kind: Kind) -> syn::Result<Config> {
-    let mut config = Config { flavor: None, worker_threads: None, krate: None };
+    let mut config = Config {
+        flavor: None,
+        worker_threads: None,
+        krate: None,
+    };
     let parser = syn::meta::parser(|meta| {
         let key = meta
             .path
@@ -231,7 +235,9 @@ fn try_expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> syn::Result
         ));
     }
 
-    let krate = config.krate.map_or_else(|| quote!(::corio), |p| p.into_token_stream());
+    let krate = config
+        .krate
+        .map_or_else(|| quote!(::corio), |p| p.into_token_stream());
     let mut builder = match flavor {
         Flavor::MultiThread => quote!(#krate::runtime::Builder::new_multi_thread()),
         Flavor::CurrentThread => quote!(#krate::runtime::Builder::new_current_thread()),
@@ -274,5 +280,8 @@ fn try_expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> syn::Result
 /// Whether `attr` is `#[test]` or a path ending in `test` (`#[core::prelude::v1::test]`,
 /// `#[tokio::test]`, ...), which would run the function twice or conflict.
 fn is_test_attribute(attr: &syn::Attribute) -> bool {
-    attr.path().segments.last().is_some_and(|seg| seg.ident == "test")
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|seg| seg.ident == "test")
 }

@@ -29,27 +29,26 @@ fn is_nullish(env: sys::napi_env, v: sys::napi_value) -> bool {
     v.is_null() || matches!(type_of(env, v), sys::ValueType::napi_undefined | sys::ValueType::napi_null)
 }
 
-fn number(env: sys::napi_env, v: sys::napi_value, name: &str, expected: &str) -> napi::Result<f64> {
+/// An integer in `min..=max` read from a raw value. The error text is formatted only when the
+/// value is wrong: this runs on every I/O call (`opId`), where an allocation and two float
+/// formattings per call showed up in the echo profile (docs/benchmarks.md).
+fn int_value(env: sys::napi_env, v: sys::napi_value, name: &str, min: f64, max: f64) -> napi::Result<f64> {
     if v.is_null() || type_of(env, v) != sys::ValueType::napi_number {
         return Err(type_error(env, name, "of type number"));
     }
     let mut n = 0.0;
     // SAFETY: `v` is a number.
     unsafe { sys::napi_get_value_double(env, v, &mut n) };
-    if n.is_nan() {
-        return Err(range_error(env, name, expected));
+    // NaN fails every comparison, so it lands here too.
+    if !(n >= min && n <= max && n.fract() == 0.0) {
+        return Err(range_error(env, name, &format!("an integer >= {min} and <= {max}")));
     }
     Ok(n)
 }
 
 /// An integer in `min..=max`.
 pub(crate) fn int_in(env: sys::napi_env, v: &Unknown<'_>, name: &str, min: f64, max: f64) -> napi::Result<f64> {
-    let expected = format!("an integer >= {min} and <= {max}");
-    let n = number(env, raw(v), name, &expected)?;
-    if n.fract() != 0.0 || n < min || n > max {
-        return Err(range_error(env, name, &expected));
-    }
-    Ok(n)
+    int_value(env, raw(v), name, min, max)
 }
 
 /// An optional integer (`undefined`/`null` → `None`).
@@ -164,10 +163,5 @@ pub(crate) fn prop_int(env: sys::napi_env, v: sys::napi_value, name: &str, min: 
     if is_nullish(env, v) {
         return Ok(None);
     }
-    let expected = format!("an integer >= {min} and <= {max}");
-    let n = number(env, v, name, &expected)?;
-    if n.fract() != 0.0 || n < min || n > max {
-        return Err(range_error(env, name, &expected));
-    }
-    Ok(Some(n))
+    int_value(env, v, name, min, max).map(Some)
 }

@@ -79,11 +79,11 @@ macro_rules! workloads {
     ($side:ident, $krate:ident) => {
         mod $side {
             use super::*;
+            use rt::io::{AsyncReadExt, AsyncWriteExt};
             use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
             use std::sync::{mpsc, Arc};
             use std::time::Instant;
             use $krate as rt;
-            use rt::io::{AsyncReadExt, AsyncWriteExt};
 
             /// A multi-thread runtime with two workers (the benchmark machine has two cores).
             pub fn runtime() -> rt::runtime::Runtime {
@@ -111,7 +111,10 @@ macro_rules! workloads {
                     }
                 });
                 rx.recv().unwrap();
-                Sample { elapsed: start.elapsed(), ops: SPAWN_MANY as u64 }
+                Sample {
+                    elapsed: start.elapsed(),
+                    ops: SPAWN_MANY as u64,
+                }
             }
 
             /// 10,000 tasks spawned from outside the runtime onto idle workers, then joined.
@@ -126,7 +129,10 @@ macro_rules! workloads {
                         handle.await.unwrap();
                     }
                 });
-                Sample { elapsed: start.elapsed(), ops: SPAWN_MANY as u64 }
+                Sample {
+                    elapsed: start.elapsed(),
+                    ops: SPAWN_MANY as u64,
+                }
             }
 
             /// 1,000 pairs of tasks, each pair exchanging a ping and a pong over oneshots.
@@ -154,7 +160,10 @@ macro_rules! workloads {
                     }
                 });
                 done_rx.recv().unwrap();
-                Sample { elapsed: start.elapsed(), ops: PING_PONG_PAIRS as u64 }
+                Sample {
+                    elapsed: start.elapsed(),
+                    ops: PING_PONG_PAIRS as u64,
+                }
             }
 
             /// 200 tasks, each yielding 1,000 times.
@@ -173,7 +182,10 @@ macro_rules! workloads {
                 for _ in 0..YIELD_TASKS {
                     rx.recv().unwrap();
                 }
-                Sample { elapsed: start.elapsed(), ops: (YIELD_TASKS * YIELDS_PER_TASK) as u64 }
+                Sample {
+                    elapsed: start.elapsed(),
+                    ops: (YIELD_TASKS * YIELDS_PER_TASK) as u64,
+                }
             }
 
             /// A chain of 1,000 tasks, each spawning the next.
@@ -189,7 +201,10 @@ macro_rules! workloads {
                 let start = Instant::now();
                 rt.spawn(async move { iter(done_tx, CHAIN_DEPTH) });
                 done_rx.recv().unwrap();
-                Sample { elapsed: start.elapsed(), ops: CHAIN_DEPTH as u64 }
+                Sample {
+                    elapsed: start.elapsed(),
+                    ops: CHAIN_DEPTH as u64,
+                }
             }
 
             /// 64 TCP connections over loopback; each client sends a 1 KiB message and reads the
@@ -242,7 +257,10 @@ macro_rules! workloads {
                     for task in tasks {
                         task.await.unwrap();
                     }
-                    Sample { elapsed: start.elapsed(), ops: (TCP_CONNS * msgs) as u64 }
+                    Sample {
+                        elapsed: start.elapsed(),
+                        ops: (TCP_CONNS * msgs) as u64,
+                    }
                 })
             }
 
@@ -281,7 +299,8 @@ macro_rules! workloads {
                                     loop {
                                         sock.send(&out).await.unwrap();
                                         let recv = sock.recv(&mut back);
-                                        match rt::time::timeout(Duration::from_secs(1), recv).await {
+                                        match rt::time::timeout(Duration::from_secs(1), recv).await
+                                        {
                                             Ok(n) => {
                                                 assert_eq!(n.unwrap(), UDP_PKT);
                                                 break;
@@ -301,7 +320,10 @@ macro_rules! workloads {
                     let elapsed = start.elapsed();
                     last.unwrap().send(&[]).await.unwrap();
                     server.await.unwrap();
-                    Sample { elapsed, ops: (UDP_CLIENTS * pkts) as u64 }
+                    Sample {
+                        elapsed,
+                        ops: (UDP_CLIENTS * pkts) as u64,
+                    }
                 })
             }
         }
@@ -345,7 +367,10 @@ fn fmt_duration(d: Duration) -> String {
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument selects workloads like CORIO_BENCH_ONLY.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let quick = std::env::var("CORIO_BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty());
     let only: Vec<String> = std::env::var("CORIO_BENCH_ONLY")
         .map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>())
@@ -365,19 +390,60 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 5 } else { 21 });
     let params = if quick {
-        Params { tcp_msgs_per_conn: 200, udp_pkts_per_client: 500 }
+        Params {
+            tcp_msgs_per_conn: 200,
+            udp_pkts_per_client: 500,
+        }
     } else {
-        Params { tcp_msgs_per_conn: 1_000, udp_pkts_per_client: 2_000 }
+        Params {
+            tcp_msgs_per_conn: 1_000,
+            udp_pkts_per_client: 2_000,
+        }
     };
 
     let benches = [
-        Bench { name: "spawn_many_local", unit: Unit::Time, corio: corio_side::spawn_many_local, tokio: tokio_side::spawn_many_local },
-        Bench { name: "spawn_many_remote_idle", unit: Unit::Time, corio: corio_side::spawn_many_remote_idle, tokio: tokio_side::spawn_many_remote_idle },
-        Bench { name: "ping_pong", unit: Unit::Time, corio: corio_side::ping_pong, tokio: tokio_side::ping_pong },
-        Bench { name: "yield_many", unit: Unit::Time, corio: corio_side::yield_many, tokio: tokio_side::yield_many },
-        Bench { name: "chained_spawn", unit: Unit::Time, corio: corio_side::chained_spawn, tokio: tokio_side::chained_spawn },
-        Bench { name: "tcp_echo", unit: Unit::Rate("msgs/s"), corio: corio_side::tcp_echo, tokio: tokio_side::tcp_echo },
-        Bench { name: "udp_echo", unit: Unit::Rate("pkts/s"), corio: corio_side::udp_echo, tokio: tokio_side::udp_echo },
+        Bench {
+            name: "spawn_many_local",
+            unit: Unit::Time,
+            corio: corio_side::spawn_many_local,
+            tokio: tokio_side::spawn_many_local,
+        },
+        Bench {
+            name: "spawn_many_remote_idle",
+            unit: Unit::Time,
+            corio: corio_side::spawn_many_remote_idle,
+            tokio: tokio_side::spawn_many_remote_idle,
+        },
+        Bench {
+            name: "ping_pong",
+            unit: Unit::Time,
+            corio: corio_side::ping_pong,
+            tokio: tokio_side::ping_pong,
+        },
+        Bench {
+            name: "yield_many",
+            unit: Unit::Time,
+            corio: corio_side::yield_many,
+            tokio: tokio_side::yield_many,
+        },
+        Bench {
+            name: "chained_spawn",
+            unit: Unit::Time,
+            corio: corio_side::chained_spawn,
+            tokio: tokio_side::chained_spawn,
+        },
+        Bench {
+            name: "tcp_echo",
+            unit: Unit::Rate("msgs/s"),
+            corio: corio_side::tcp_echo,
+            tokio: tokio_side::tcp_echo,
+        },
+        Bench {
+            name: "udp_echo",
+            unit: Unit::Rate("pkts/s"),
+            corio: corio_side::udp_echo,
+            tokio: tokio_side::udp_echo,
+        },
     ];
 
     let corio_rt = corio_side::runtime();
@@ -395,7 +461,10 @@ fn main() {
     println!();
     println!("| workload | corio | tokio | corio/tokio | CPU time corio/tokio |");
     println!("|---|---:|---:|---:|---:|");
-    for bench in benches.iter().filter(|b| only.is_empty() || only.iter().any(|o| o == b.name)) {
+    for bench in benches
+        .iter()
+        .filter(|b| only.is_empty() || only.iter().any(|o| o == b.name))
+    {
         // Warm-up: one untimed run per side (thread caches, allocator, socket tables).
         if run_corio {
             (bench.corio)(&corio_rt, params);
@@ -423,14 +492,19 @@ fn main() {
             let list = |v: &[Sample]| {
                 let mut v: Vec<_> = v.iter().map(|s| s.elapsed).collect();
                 v.sort();
-                v.into_iter().map(fmt_duration).collect::<Vec<_>>().join(" ")
+                v.into_iter()
+                    .map(fmt_duration)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             };
             eprintln!("{}: corio [{}] tokio [{}]", bench.name, list(&c), list(&t));
         }
         c_cpu.sort();
         t_cpu.sort();
         let cpu_ratio = match (c_cpu.get(c_cpu.len() / 2), t_cpu.get(t_cpu.len() / 2)) {
-            (Some(c), Some(t)) if !t.is_zero() => format!("{:.2}", c.as_secs_f64() / t.as_secs_f64()),
+            (Some(c), Some(t)) if !t.is_zero() => {
+                format!("{:.2}", c.as_secs_f64() / t.as_secs_f64())
+            }
             _ => "-".to_owned(),
         };
         let show = |s: Option<Sample>| match (s, bench.unit) {
@@ -451,12 +525,24 @@ fn main() {
             ),
             _ => "-".to_owned(),
         };
-        println!("| {} | {} | {} | {} | {} |", bench.name, show(c), show(t), ratio, cpu_ratio);
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            bench.name,
+            show(c),
+            show(t),
+            ratio,
+            cpu_ratio
+        );
     }
     if std::env::var("CORIO_BENCH_METRICS").is_ok() {
         let m = corio_rt.metrics();
         println!();
-        println!("corio metrics: spawned {} remote_schedules {}, io events {}", m.spawned_tasks_count(), m.remote_schedule_count(), m.io_driver_ready_count());
+        println!(
+            "corio metrics: spawned {} remote_schedules {}, io events {}",
+            m.spawned_tasks_count(),
+            m.remote_schedule_count(),
+            m.io_driver_ready_count()
+        );
         for w in 0..m.num_workers() {
             println!(
                 "  worker {w}: polls {} steals {} parks {}",

@@ -137,10 +137,18 @@ fn main() {
     }
 }
 
-fn arg<T: std::str::FromStr>(args: &[String], i: usize, name: &str, default: Option<T>) -> io::Result<T> {
+fn arg<T: std::str::FromStr>(
+    args: &[String],
+    i: usize,
+    name: &str,
+    default: Option<T>,
+) -> io::Result<T> {
     match args.get(i) {
-        Some(s) => s.parse().map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("bad {name}: {s}"))),
-        None => default.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("missing {name}"))),
+        Some(s) => s
+            .parse()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("bad {name}: {s}"))),
+        None => default
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("missing {name}"))),
     }
 }
 
@@ -150,13 +158,21 @@ fn run() -> io::Result<()> {
     let mode = match args.get(2).map(String::as_str) {
         Some("rr") => Mode::Rr,
         Some("bulk") => Mode::Bulk,
-        other => return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("workload must be rr or bulk, got {other:?}"))),
+        other => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("workload must be rr or bulk, got {other:?}"),
+            ))
+        }
     };
     let secs: f64 = arg(&args, 3, "seconds", None)?;
     let nconn: usize = arg(&args, 4, "connections", Some(1))?;
     let size: usize = arg(&args, 5, "size", Some(64))?;
     if nconn == 0 || size == 0 || !(secs > 0.0) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "connections, size and seconds must be positive"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "connections, size and seconds must be positive",
+        ));
     }
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
 
@@ -167,11 +183,26 @@ fn run() -> io::Result<()> {
         std.set_nodelay(true)?;
         std.set_nonblocking(true)?;
         let mut s = TcpStream::from_std(std);
-        poll.registry().register(&mut s, Token(i), Interest::READABLE | Interest::WRITABLE)?;
-        conns.push(Conn { s, written: 0, read: 0, writing: true, done: false });
+        poll.registry()
+            .register(&mut s, Token(i), Interest::READABLE | Interest::WRITABLE)?;
+        conns.push(Conn {
+            s,
+            written: 0,
+            read: 0,
+            writing: true,
+            done: false,
+        });
     }
     let out: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-    let mut load = Load { mode, size, window: 4 * size, out, inb: vec![0; size.max(64 * 1024)], ops: 0, bytes: 0 };
+    let mut load = Load {
+        mode,
+        size,
+        window: 4 * size,
+        out,
+        inb: vec![0; size.max(64 * 1024)],
+        ops: 0,
+        bytes: 0,
+    };
 
     let warmup = Duration::from_secs_f64((secs * 0.2).min(1.0));
     let measure = Duration::from_secs_f64(secs);
@@ -191,7 +222,11 @@ fn run() -> io::Result<()> {
         }
         if let Some((ms, ops0, bytes0)) = measure_start {
             if now >= ms + measure {
-                break (load.ops - ops0, load.bytes - bytes0, (now - ms).as_secs_f64());
+                break (
+                    load.ops - ops0,
+                    load.bytes - bytes0,
+                    (now - ms).as_secs_f64(),
+                );
             }
         }
         poll.poll(&mut events, Some(Duration::from_millis(20)))?;
@@ -222,6 +257,9 @@ fn run() -> io::Result<()> {
             poll.poll(&mut events, Some(Duration::from_millis(20)))?;
         }
     }
-    println!("{{\"ops\":{ops},\"bytes\":{bytes},\"secs\":{secs:.6},\"totalOps\":{}}}", load.ops);
+    println!(
+        "{{\"ops\":{ops},\"bytes\":{bytes},\"secs\":{secs:.6},\"totalOps\":{}}}",
+        load.ops
+    );
     Ok(())
 }

@@ -19,13 +19,18 @@ use std::task::{Context, Poll};
 /// Explores `f` with a bounded number of preemptions (whole-runtime models are large).
 fn model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    let bound = builder.preemption_bound.map_or(preemptions, |b| b.min(preemptions));
+    let bound = builder
+        .preemption_bound
+        .map_or(preemptions, |b| b.min(preemptions));
     builder.preemption_bound = Some(bound);
     builder.check(f);
 }
 
 fn runtime() -> Runtime {
-    Builder::new_multi_thread().worker_threads(2).build().unwrap()
+    Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap()
 }
 
 /// Counts how often it is dropped.
@@ -124,7 +129,11 @@ fn drop_runtime_with_pending_tasks() {
             drop(rt.spawn(PendingForever(DropCount(drops.clone()))));
         }
         drop(rt);
-        assert_eq!(drops.load(SeqCst), 2, "every future is dropped exactly once");
+        assert_eq!(
+            drops.load(SeqCst),
+            2,
+            "every future is dropped exactly once"
+        );
     });
 }
 
@@ -169,7 +178,11 @@ fn spawn_during_shutdown() {
         };
         drop(rt);
         spawner.join().unwrap();
-        assert_eq!(drops.load(SeqCst), 3, "every future is dropped exactly once");
+        assert_eq!(
+            drops.load(SeqCst),
+            3,
+            "every future is dropped exactly once"
+        );
     });
 }
 

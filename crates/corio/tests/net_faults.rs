@@ -8,7 +8,13 @@ use std::time::Duration;
 
 #[corio::test]
 async fn bad_addresses_are_invalid_input() {
-    for bad in ["not an address", "127.0.0.1:70000", "", "127.0.0.1", "127.0.0.1:-1"] {
+    for bad in [
+        "not an address",
+        "127.0.0.1:70000",
+        "",
+        "127.0.0.1",
+        "127.0.0.1:-1",
+    ] {
         let e = TcpListener::bind(bad).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "bind {bad:?}: {e:?}");
         let e = TcpStream::connect(bad).await.unwrap_err();
@@ -16,7 +22,11 @@ async fn bad_addresses_are_invalid_input() {
         let e = UdpSocket::bind(bad).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "udp bind {bad:?}: {e:?}");
         let e = corio::net::lookup_host(bad).await.err().expect(bad);
-        assert_eq!(e.kind(), ErrorKind::InvalidInput, "lookup_host {bad:?}: {e:?}");
+        assert_eq!(
+            e.kind(),
+            ErrorKind::InvalidInput,
+            "lookup_host {bad:?}: {e:?}"
+        );
     }
     let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let e = udp.send_to(b"x", "not an address").await.unwrap_err();
@@ -46,7 +56,9 @@ async fn addr_in_use_for_udp_and_unix() {
     let _l = UnixListener::bind(&path).unwrap();
     let e = UnixListener::bind(&path).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AddrInUse);
-    let e = UnixStream::connect(dir.join("missing.sock")).await.unwrap_err();
+    let e = UnixStream::connect(dir.join("missing.sock"))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     let _ = std::fs::remove_file(&path);
 }
@@ -54,7 +66,9 @@ async fn addr_in_use_for_udp_and_unix() {
 #[corio::test]
 async fn connection_reset_when_peer_aborts() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (server, _) = listener.accept().await.unwrap();
     // Linger 0: close sends RST instead of FIN.
     server.set_linger(Some(Duration::ZERO)).unwrap();
@@ -67,7 +81,9 @@ async fn connection_reset_when_peer_aborts() {
 #[corio::test]
 async fn broken_pipe_after_own_write_shutdown() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (_server, _) = listener.accept().await.unwrap();
     client.shutdown().await.unwrap();
     let e = client.write_all(b"after shutdown").await.unwrap_err();
@@ -77,7 +93,9 @@ async fn broken_pipe_after_own_write_shutdown() {
 #[corio::test]
 async fn timed_out_via_timeout() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (_server, _) = listener.accept().await.unwrap();
     let mut buf = [0u8; 8];
     let elapsed = corio::time::timeout(Duration::from_millis(20), client.read(&mut buf))
@@ -124,22 +142,40 @@ fn accept_survives_file_descriptor_exhaustion() {
     }
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args(["--exact", "accept_survives_file_descriptor_exhaustion", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "accept_survives_file_descriptor_exhaustion",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(EMFILE_CHILD, "1")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
-    assert!(stdout.contains("EMFILE-CHILD-OK"), "child did not run the check:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "child failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("EMFILE-CHILD-OK"),
+        "child did not run the check:\n{stdout}\n{stderr}"
+    );
 }
 
 fn emfile_child() {
     // A low limit keeps the fd-filling loop short.
-    let lim = libc::rlimit { rlim_cur: 128, rlim_max: 128 };
+    let lim = libc::rlimit {
+        rlim_cur: 128,
+        rlim_max: 128,
+    };
     // SAFETY: setrlimit reads a valid, initialised rlimit struct.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-    let rt = corio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = corio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -163,7 +199,10 @@ fn emfile_child() {
         let e = res.expect_err("accept succeeded with no fd left");
         assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e:?}");
         // Again: the listener's readiness was not lost, the error repeats.
-        let e = listener.accept().await.expect_err("second accept succeeded with no fd left");
+        let e = listener
+            .accept()
+            .await
+            .expect_err("second accept succeeded with no fd left");
         assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e:?}");
         // Free a few descriptors: the pending connections are accepted.
         filler.truncate(filler.len().saturating_sub(4));

@@ -38,17 +38,28 @@ fn yield_now_resumes_after_an_expired_timer_was_fired() {
             let (count, waker) = counting_waker();
             let mut sleep = Box::pin(corio::time::sleep(Duration::from_millis(1)));
             // First poll registers the timer with our counting waker.
-            assert!(sleep.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+            assert!(sleep
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
             // Let the deadline pass in wall-clock time without giving the runtime a chance to
             // run the driver (a blocking wait is the point here, not synchronisation).
             let deadline = std::time::Instant::now() + Duration::from_millis(5);
             while std::time::Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            assert_eq!(count.0.load(SeqCst), 0, "nothing may fire the timer while we run");
+            assert_eq!(
+                count.0.load(SeqCst),
+                0,
+                "nothing may fire the timer while we run"
+            );
             corio::task::yield_now().await;
             // We resumed, so the time driver must have been polled: the timer fired.
-            assert_eq!(count.0.load(SeqCst), 1, "yield_now resumed before the timer driver ran");
+            assert_eq!(
+                count.0.load(SeqCst),
+                1,
+                "yield_now resumed before the timer driver ran"
+            );
         })
         .await
         .unwrap();
@@ -66,13 +77,22 @@ fn yield_now_resumes_after_socket_readiness_was_dispatched() {
             {
                 let mut readable = Box::pin(b.readable());
                 // Drain any readiness the driver may already hold: nothing to read yet.
-                assert!(readable.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+                assert!(readable
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending());
                 // Unix socket writes land in the peer's queue synchronously.
                 std::io::Write::write_all(&mut a, b"x").unwrap();
                 assert_eq!(count.0.load(SeqCst), 0);
                 corio::task::yield_now().await;
-                assert!(count.0.load(SeqCst) >= 1, "yield_now resumed before the I/O driver was polled");
-                assert!(readable.as_mut().poll(&mut Context::from_waker(&waker)).is_ready());
+                assert!(
+                    count.0.load(SeqCst) >= 1,
+                    "yield_now resumed before the I/O driver was polled"
+                );
+                assert!(readable
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_ready());
             }
             let mut buf = [0u8; 1];
             assert_eq!(b.try_read(&mut buf).unwrap(), 1);
@@ -115,20 +135,33 @@ async fn run_hot_channel_consumer(items: usize) -> usize {
 fn coop_budget_forces_pending_on_a_never_empty_channel() {
     const ITEMS: usize = 10_000;
     let seen = current_thread().block_on(run_hot_channel_consumer(ITEMS));
-    assert!(seen < ITEMS, "the neighbour ran only after the hot task finished");
-    assert!(seen <= 128, "the hot task ran {seen} operations in one poll (budget is 128)");
+    assert!(
+        seen < ITEMS,
+        "the neighbour ran only after the hot task finished"
+    );
+    assert!(
+        seen <= 128,
+        "the hot task ran {seen} operations in one poll (budget is 128)"
+    );
 }
 
 #[test]
 fn coop_budget_forces_pending_on_a_single_worker_multi_thread_runtime() {
     const ITEMS: usize = 10_000;
-    let rt = Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let seen = rt.block_on(run_hot_channel_consumer(ITEMS));
     assert!(seen < ITEMS, "the neighbour starved on the only worker");
     // The neighbour was spawned into the LIFO slot. When the hot task spends its budget it is
     // requeued at the back of the local queue, and the LIFO task (there is no budget left for
     // it in this tick) is queued behind it, so the hot task may get one more full poll first.
-    assert!(seen <= 2 * 128, "the hot task ran {seen} operations before yielding (budget is 128)");
+    assert!(
+        seen <= 2 * 128,
+        "the hot task ran {seen} operations before yielding (budget is 128)"
+    );
 }
 
 #[test]
@@ -137,7 +170,9 @@ fn coop_budget_forces_pending_on_an_always_readable_socket() {
     rt.block_on(async {
         const LEN: usize = 4096;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (mut server, _) = listener.accept().await.unwrap();
         client.write_all(&[7u8; LEN]).await.unwrap();
         // Wait until every byte sits in the server's receive queue.
@@ -159,7 +194,13 @@ fn coop_budget_forces_pending_on_an_always_readable_socket() {
             }
         });
         let seen = hot.await.unwrap();
-        assert!(seen < LEN, "the neighbour ran only after the hot reader finished");
-        assert!(seen <= 128, "the hot reader did {seen} reads in one poll (budget is 128)");
+        assert!(
+            seen < LEN,
+            "the neighbour ran only after the hot reader finished"
+        );
+        assert!(
+            seen <= 128,
+            "the hot reader did {seen} reads in one poll (budget is 128)"
+        );
     });
 }

@@ -11,7 +11,11 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 fn multi(workers: usize) -> Runtime {
-    Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap()
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Retries `cond` (with short pauses) until it holds or `limit` passed; returns whether it held.
@@ -28,11 +32,17 @@ fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn handle_current_try_current_enter_and_block_on() {
-    assert!(Handle::try_current().is_err(), "no runtime on a fresh test thread");
+    assert!(
+        Handle::try_current().is_err(),
+        "no runtime on a fresh test thread"
+    );
     let rt = multi(2);
     let h = rt.block_on(async { Handle::current() });
     assert_eq!(h.runtime_flavor(), RuntimeFlavor::MultiThread);
-    assert!(Handle::try_current().is_err(), "block_on restores the previous context");
+    assert!(
+        Handle::try_current().is_err(),
+        "block_on restores the previous context"
+    );
     {
         let _guard = rt.enter();
         let inner = Handle::try_current().unwrap();
@@ -40,7 +50,10 @@ fn handle_current_try_current_enter_and_block_on() {
         let j = corio::spawn(async { 5 });
         assert_eq!(inner.block_on(j).unwrap(), 5);
     }
-    assert!(Handle::try_current().is_err(), "the enter guard restores the previous context");
+    assert!(
+        Handle::try_current().is_err(),
+        "the enter guard restores the previous context"
+    );
 
     // Handle::block_on from plain OS threads, with I/O and timers driven by the runtime.
     let threads: Vec<_> = (0..3)
@@ -77,7 +90,9 @@ fn current_thread_block_on_from_two_threads_at_once() {
         let (rt, spawned) = (rt.clone(), spawned.clone());
         std::thread::spawn(move || {
             rt.block_on(async move {
-                corio::spawn(async move { spawned.fetch_add(1, SeqCst) }).await.unwrap();
+                corio::spawn(async move { spawned.fetch_add(1, SeqCst) })
+                    .await
+                    .unwrap();
                 a_tx.send(1).unwrap();
                 b_rx.await.unwrap()
             })
@@ -89,7 +104,9 @@ fn current_thread_block_on_from_two_threads_at_once() {
             rt.block_on(async move {
                 let a = a_rx.await.unwrap();
                 corio::time::sleep(Duration::from_millis(1)).await;
-                corio::spawn(async move { spawned.fetch_add(1, SeqCst) }).await.unwrap();
+                corio::spawn(async move { spawned.fetch_add(1, SeqCst) })
+                    .await
+                    .unwrap();
                 b_tx.send(a + 1).unwrap();
                 a
             })
@@ -197,9 +214,16 @@ fn spawn_blocking_many_concurrent_is_bounded_and_idle_threads_exit() {
         sum
     });
     assert_eq!(sum, (0..64).sum::<usize>());
-    assert!(max.load(SeqCst) <= 4, "{} blocking tasks ran at once with max 4", max.load(SeqCst));
+    assert!(
+        max.load(SeqCst) <= 4,
+        "{} blocking tasks ran at once with max 4",
+        max.load(SeqCst)
+    );
     let m = rt.metrics();
-    assert!(m.num_blocking_threads() >= 1 && m.num_blocking_threads() <= 4, "{m:?}");
+    assert!(
+        m.num_blocking_threads() >= 1 && m.num_blocking_threads() <= 4,
+        "{m:?}"
+    );
     // After the keep-alive, idle blocking threads exit (bounded wait, no timing assertion).
     assert!(
         eventually(Duration::from_secs(30), || m.num_blocking_threads() == 0),
@@ -222,7 +246,9 @@ fn metrics_count_workers_spawns_polls_parks_and_io() {
             h.await.unwrap();
         }
         let l = corio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let c = corio::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let c = corio::net::TcpStream::connect(l.local_addr().unwrap())
+            .await
+            .unwrap();
         let (s, _) = l.accept().await.unwrap();
         c.writable().await.unwrap();
         c.try_write(b"x").unwrap();
@@ -232,12 +258,21 @@ fn metrics_count_workers_spawns_polls_parks_and_io() {
     let polls: u64 = (0..2).map(|w| m.worker_poll_count(w)).sum();
     assert!(polls >= 100, "{polls} polls for 100 tasks");
     assert!(m.io_driver_ready_count() > 0, "no I/O events counted");
-    assert!(m.remote_schedule_count() > 0, "spawns from block_on go through the injector");
     assert!(
-        eventually(Duration::from_secs(30), || (0..2).map(|w| m.worker_park_count(w)).sum::<u64>() > 0),
+        m.remote_schedule_count() > 0,
+        "spawns from block_on go through the injector"
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || (0..2)
+            .map(|w| m.worker_park_count(w))
+            .sum::<u64>()
+            > 0),
         "idle workers never parked"
     );
-    assert!(eventually(Duration::from_secs(30), || m.num_alive_tasks() == 0), "{m:?}");
+    assert!(
+        eventually(Duration::from_secs(30), || m.num_alive_tasks() == 0),
+        "{m:?}"
+    );
     assert_eq!(m.worker_poll_count(2), 0, "out-of-range worker reads as 0");
     assert_eq!(m.worker_local_queue_depth(2), 0);
 }
@@ -273,5 +308,8 @@ fn metrics_steals_happen_under_imbalanced_load() {
             .unwrap();
         });
     }
-    assert!(steals() > 0, "no steal in {rounds} rounds of imbalanced load");
+    assert!(
+        steals() > 0,
+        "no steal in {rounds} rounds of imbalanced load"
+    );
 }

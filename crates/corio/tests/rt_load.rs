@@ -14,9 +14,26 @@ use std::task::{Context, Poll};
 
 fn rts() -> Vec<(&'static str, Runtime)> {
     vec![
-        ("current_thread", Builder::new_current_thread().enable_all().build().unwrap()),
-        ("multi_thread(2)", Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()),
-        ("multi_thread(4)", Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap()),
+        (
+            "current_thread",
+            Builder::new_current_thread().enable_all().build().unwrap(),
+        ),
+        (
+            "multi_thread(2)",
+            Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        ),
+        (
+            "multi_thread(4)",
+            Builder::new_multi_thread()
+                .worker_threads(4)
+                .enable_all()
+                .build()
+                .unwrap(),
+        ),
     ]
 }
 
@@ -41,7 +58,12 @@ impl Future for SelfWaking {
 
 /// Spawns `n` tasks that stay runnable until `stop` is set: half wake themselves by
 /// `wake_by_ref`, half loop on `yield_now`.
-fn spawn_hogs(rt: &Runtime, n: usize, stop: &Arc<AtomicBool>, polls: &Arc<AtomicUsize>) -> Vec<corio::task::JoinHandle<()>> {
+fn spawn_hogs(
+    rt: &Runtime,
+    n: usize,
+    stop: &Arc<AtomicBool>,
+    polls: &Arc<AtomicUsize>,
+) -> Vec<corio::task::JoinHandle<()>> {
     (0..n)
         .map(|i| {
             let (stop, polls) = (stop.clone(), polls.clone());
@@ -78,7 +100,9 @@ fn spawn_from_other_threads_under_load() {
                                 // Some of them spawn again, from inside a worker.
                                 if i % 10 == 0 {
                                     let c = count.clone();
-                                    corio::spawn(async move { c.fetch_add(1, SeqCst) }).await.unwrap();
+                                    corio::spawn(async move { c.fetch_add(1, SeqCst) })
+                                        .await
+                                        .unwrap();
                                 }
                                 count.fetch_add(1, SeqCst);
                             })
@@ -87,7 +111,10 @@ fn spawn_from_other_threads_under_load() {
                 })
             })
             .collect();
-        let handles: Vec<_> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let handles: Vec<_> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
         rt.block_on(async {
             for h in handles {
                 h.await.unwrap();

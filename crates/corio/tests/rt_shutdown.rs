@@ -11,8 +11,18 @@ use std::sync::Arc;
 
 fn rts() -> Vec<(&'static str, Runtime)> {
     vec![
-        ("current_thread", Builder::new_current_thread().enable_all().build().unwrap()),
-        ("multi_thread(2)", Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()),
+        (
+            "current_thread",
+            Builder::new_current_thread().enable_all().build().unwrap(),
+        ),
+        (
+            "multi_thread(2)",
+            Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        ),
     ]
 }
 
@@ -49,9 +59,14 @@ fn shutdown_drops_tasks_blocked_in_io_and_closes_their_sockets() {
         // The connections completed, so they wait in the backlog.
         let peers: Vec<_> = (0..10).map(|_| std_listener.accept().unwrap().0).collect();
         drop(rt);
-        assert_eq!(dropped.load(SeqCst), 10, "{name}: not every future was dropped");
+        assert_eq!(
+            dropped.load(SeqCst),
+            10,
+            "{name}: not every future was dropped"
+        );
         for mut peer in peers {
-            peer.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+            peer.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                .unwrap();
             let mut b = [0u8; 1];
             // The task's stream was closed when its future was dropped: EOF, not a timeout.
             assert_eq!(peer.read(&mut b).unwrap(), 0, "{name}");
@@ -63,10 +78,16 @@ fn shutdown_drops_tasks_blocked_in_io_and_closes_their_sockets() {
 fn shutdown_wakes_io_pending_on_its_driver_with_an_error() {
     for (name, io_rt) in rts() {
         // The socket is registered with `io_rt`'s driver but read from a task of `other`.
-        let other = Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let other = Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let (stream, _peer) = io_rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let stream = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
             let peer = listener.accept().await.unwrap();
             (stream, peer)
         });
@@ -82,7 +103,11 @@ fn shutdown_wakes_io_pending_on_its_driver_with_an_error() {
         drop(io_rt);
         let res = other.block_on(reader).unwrap();
         let err = res.expect_err(name);
-        assert_ne!(err.kind(), std::io::ErrorKind::WouldBlock, "{name}: {err:?}");
+        assert_ne!(
+            err.kind(),
+            std::io::ErrorKind::WouldBlock,
+            "{name}: {err:?}"
+        );
     }
 }
 
@@ -91,7 +116,9 @@ fn sockets_used_after_their_runtime_shut_down_fail_cleanly() {
     for (name, rt) in rts() {
         let (listener, mut stream, udp) = rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let stream = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
             let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
             (listener, stream, udp)
         });
@@ -103,7 +130,10 @@ fn sockets_used_after_their_runtime_shut_down_fail_cleanly() {
             assert!(stream.read(&mut buf).await.is_err(), "{name}: read");
             assert!(stream.write_all(b"late").await.is_err(), "{name}: write");
             assert!(listener.accept().await.is_err(), "{name}: accept");
-            assert!(udp.send_to(b"x", udp_addr).await.is_err(), "{name}: send_to");
+            assert!(
+                udp.send_to(b"x", udp_addr).await.is_err(),
+                "{name}: send_to"
+            );
             assert!(udp.recv_from(&mut buf).await.is_err(), "{name}: recv_from");
         });
         // Dropping them afterwards (deregistering from a dead driver) must not panic either.
@@ -159,10 +189,14 @@ fn panics_become_join_errors_and_workers_survive() {
                 let msg = payload.downcast_ref::<String>().unwrap();
                 assert_eq!(msg, &format!("task {i} panics"));
             }
-            let err = corio::task::spawn_blocking(|| panic!("blocking panics")).await.unwrap_err();
+            let err = corio::task::spawn_blocking(|| panic!("blocking panics"))
+                .await
+                .unwrap_err();
             assert!(err.is_panic(), "{name}");
             // The workers are all still there and run new work.
-            let hs: Vec<_> = (0..1000u64).map(|i| corio::spawn(async move { i })).collect();
+            let hs: Vec<_> = (0..1000u64)
+                .map(|i| corio::spawn(async move { i }))
+                .collect();
             let mut sum = 0;
             for h in hs {
                 sum += h.await.unwrap();

@@ -65,7 +65,11 @@ async fn semaphore_bounds_concurrency_and_close_fails_waiters() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert!(max.load(SeqCst) <= 3, "{} tasks held a 3-permit semaphore", max.load(SeqCst));
+    assert!(
+        max.load(SeqCst) <= 3,
+        "{} tasks held a 3-permit semaphore",
+        max.load(SeqCst)
+    );
     assert_eq!(sem.available_permits(), 3);
 
     let all = sem.clone().acquire_many_owned(3).await.unwrap();
@@ -75,7 +79,10 @@ async fn semaphore_bounds_concurrency_and_close_fails_waiters() {
     };
     corio::task::yield_now().await;
     sem.close();
-    assert!(waiter.await.unwrap().is_err(), "a closed semaphore fails its waiters");
+    assert!(
+        waiter.await.unwrap().is_err(),
+        "a closed semaphore fails its waiters"
+    );
     drop(all);
 }
 

@@ -29,7 +29,10 @@ async fn echo_through_copy_on_split_halves() {
 }
 
 /// Minimal join of two futures (keeps the test independent of a join! macro).
-async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+async fn futures_join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
     let mut a = std::pin::pin!(a);
     let mut b = std::pin::pin!(b);
     let (mut ra, mut rb) = (None, None);
@@ -147,25 +150,36 @@ async fn try_read_try_write_and_peek() {
     }
     assert_eq!(got, b"hello");
     // Nothing left: try_read reports WouldBlock rather than blocking.
-    assert_eq!(server.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    assert_eq!(
+        server.try_read(&mut buf).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
 }
 
 #[corio::test]
 async fn connect_refused_and_bind_in_use() {
     // Bind then drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let err = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = TcpListener::bind(listener.local_addr().unwrap()).await.unwrap_err();
+    let err = TcpListener::bind(listener.local_addr().unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AddrInUse);
 }
 
 #[corio::test]
 async fn write_to_closed_peer_is_an_error_not_sigpipe() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (server, _) = listener.accept().await.unwrap();
     drop(server);
     let chunk = vec![0u8; 64 * 1024];
@@ -175,7 +189,10 @@ async fn write_to_closed_peer_is_an_error_not_sigpipe() {
         }
     };
     assert!(
-        matches!(err.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
+        matches!(
+            err.kind(),
+            ErrorKind::BrokenPipe | ErrorKind::ConnectionReset
+        ),
         "unexpected error {err:?}"
     );
 }
@@ -196,8 +213,13 @@ async fn tcp_socket_options_and_listen() {
     connecting.set_nodelay(true).unwrap();
     let stream = connecting.connect(addr).await.unwrap();
     assert!(stream.nodelay().unwrap());
-    stream.set_linger(Some(std::time::Duration::from_secs(1))).unwrap();
-    assert_eq!(stream.linger().unwrap(), Some(std::time::Duration::from_secs(1)));
+    stream
+        .set_linger(Some(std::time::Duration::from_secs(1)))
+        .unwrap();
+    assert_eq!(
+        stream.linger().unwrap(),
+        Some(std::time::Duration::from_secs(1))
+    );
     stream.set_ttl(42).unwrap();
     assert_eq!(stream.ttl().unwrap(), 42);
     let (_accepted, peer) = listener.accept().await.unwrap();
@@ -224,9 +246,15 @@ async fn ipv6_loopback() {
 
 #[corio::test]
 async fn lookup_localhost() {
-    let addrs: Vec<_> = corio::net::lookup_host("localhost:80").await.unwrap().collect();
+    let addrs: Vec<_> = corio::net::lookup_host("localhost:80")
+        .await
+        .unwrap()
+        .collect();
     assert!(!addrs.is_empty());
     assert!(addrs.iter().all(|a| a.port() == 80 && a.ip().is_loopback()));
-    let literal: Vec<_> = corio::net::lookup_host("127.0.0.1:9").await.unwrap().collect();
+    let literal: Vec<_> = corio::net::lookup_host("127.0.0.1:9")
+        .await
+        .unwrap()
+        .collect();
     assert_eq!(literal, vec!["127.0.0.1:9".parse().unwrap()]);
 }

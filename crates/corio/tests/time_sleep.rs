@@ -26,7 +26,12 @@ async fn sleep_completes_not_early() {
         let d = Duration::from_millis(ms);
         let start = Instant::now();
         time::sleep(d).await;
-        assert!(start.elapsed() >= d, "slept {:?} < {:?}", start.elapsed(), d);
+        assert!(
+            start.elapsed() >= d,
+            "slept {:?} < {:?}",
+            start.elapsed(),
+            d
+        );
     }
 }
 
@@ -123,7 +128,11 @@ async fn interval_burst_keeps_schedule() {
 #[corio::test]
 async fn interval_missed_ticks() {
     let period = Duration::from_millis(10);
-    for behavior in [MissedTickBehavior::Burst, MissedTickBehavior::Delay, MissedTickBehavior::Skip] {
+    for behavior in [
+        MissedTickBehavior::Burst,
+        MissedTickBehavior::Delay,
+        MissedTickBehavior::Skip,
+    ] {
         let start = Instant::now();
         let mut iv = time::interval_at(start, period);
         iv.set_missed_tick_behavior(behavior);
@@ -175,7 +184,10 @@ async fn interval_resets() {
 #[test]
 #[should_panic(expected = "`period` must be non-zero.")]
 fn interval_zero_period_panics() {
-    let rt = corio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = corio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let _ = time::interval(Duration::ZERO);
     });
@@ -207,7 +219,10 @@ fn many_short_sleeps_multi_thread() {
 
 #[test]
 fn many_pending_timers_dropped() {
-    let rt = corio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = corio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut sleeps: Vec<_> = (0..100_000u64)
             .map(|i| Box::pin(time::sleep(Duration::from_secs(60 + i % 5000))))

@@ -23,7 +23,10 @@ async fn send_recv_connected_and_send_to_recv_from() {
     assert_eq!((&peek[..n], from), (&b"pong"[..], ba));
     let n = a.recv(&mut buf).await.unwrap();
     assert_eq!(&buf[..n], b"pong");
-    assert_eq!(a.try_recv(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    assert_eq!(
+        a.try_recv(&mut buf).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
 }
 
 #[corio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +71,8 @@ async fn recv_many_send_many_thousand_datagrams() {
         }
         let target = received.len() + chunk.len();
         while received.len() < target {
-            let mut bufs: Vec<IoSliceMut<'_>> = storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+            let mut bufs: Vec<IoSliceMut<'_>> =
+                storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
             let n = rx.recv_many(&mut bufs, &mut meta).await.unwrap();
             assert!(n >= 1);
             for m in &meta[..n] {
@@ -76,7 +80,9 @@ async fn recv_many_send_many_thousand_datagrams() {
                 assert!(!m.is_truncated());
             }
             for (i, m) in meta[..n].iter().enumerate() {
-                received.push(u32::from_le_bytes(storage[i][..m.len()].try_into().unwrap()));
+                received.push(u32::from_le_bytes(
+                    storage[i][..m.len()].try_into().unwrap(),
+                ));
             }
         }
     }
@@ -88,7 +94,9 @@ async fn recv_many_send_many_thousand_datagrams() {
 async fn recv_many_reports_truncation() {
     let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    tx.send_to(&[7u8; 100], rx.local_addr().unwrap()).await.unwrap();
+    tx.send_to(&[7u8; 100], rx.local_addr().unwrap())
+        .await
+        .unwrap();
     let mut small = [0u8; 10];
     let mut bufs = [IoSliceMut::new(&mut small)];
     let mut meta = [RecvMeta::default()];
@@ -102,17 +110,26 @@ async fn max_datagram_round_trip_and_oversize_error() {
     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let big = vec![0xabu8; 65_507];
-    assert_eq!(a.send_to(&big, b.local_addr().unwrap()).await.unwrap(), 65_507);
+    assert_eq!(
+        a.send_to(&big, b.local_addr().unwrap()).await.unwrap(),
+        65_507
+    );
     let mut buf = vec![0u8; 70_000];
     let (n, _) = b.recv_from(&mut buf).await.unwrap();
     assert_eq!(n, 65_507);
     assert!(buf[..n].iter().all(|&x| x == 0xab));
     let too_big = vec![0u8; 65_508];
-    let err = a.send_to(&too_big, b.local_addr().unwrap()).await.unwrap_err();
+    let err = a
+        .send_to(&too_big, b.local_addr().unwrap())
+        .await
+        .unwrap_err();
     #[cfg(unix)]
     assert_eq!(err.raw_os_error(), Some(libc_emsgsize()), "{err:?}");
     let _ = err;
-    let err = a.send_many(&[(&too_big[..], b.local_addr().unwrap())]).await.unwrap_err();
+    let err = a
+        .send_many(&[(&too_big[..], b.local_addr().unwrap())])
+        .await
+        .unwrap_err();
     #[cfg(unix)]
     assert_eq!(err.raw_os_error(), Some(libc_emsgsize()), "{err:?}");
 }
@@ -120,7 +137,11 @@ async fn max_datagram_round_trip_and_oversize_error() {
 #[cfg(unix)]
 fn libc_emsgsize() -> i32 {
     // EMSGSIZE is 90 on Linux, 40 on the BSDs and macOS.
-    if cfg!(any(target_os = "linux", target_os = "android")) { 90 } else { 40 }
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        90
+    } else {
+        40
+    }
 }
 
 #[corio::test]

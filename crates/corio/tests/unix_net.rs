@@ -19,7 +19,10 @@ async fn listener_accept_and_stream_echo() {
         corio::io::copy(&mut rd, &mut wr).await.unwrap()
     });
     let mut client = UnixStream::connect(&path).await.unwrap();
-    assert_eq!(client.peer_addr().unwrap().as_pathname(), Some(path.as_path()));
+    assert_eq!(
+        client.peer_addr().unwrap().as_pathname(),
+        Some(path.as_path())
+    );
     client.write_all(b"over unix").await.unwrap();
     client.shutdown().await.unwrap();
     let mut got = Vec::new();
@@ -45,7 +48,13 @@ async fn stream_pair_try_io_and_broken_pipe() {
             Ok(_) => {}
         }
     };
-    assert!(matches!(err.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset), "{err:?}");
+    assert!(
+        matches!(
+            err.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        ),
+        "{err:?}"
+    );
 }
 
 #[corio::test]

@@ -13,6 +13,12 @@
 //! A read reads into a buffer owned by the stream and reused from read to read (handed to the
 //! JS thread with the result, copied into the JS buffer there, and given back): no allocation
 //! and no zeroing per read.
+//!
+//! Every read goes through [`StreamIo::try_read`], which treats a short read (fewer bytes than
+//! asked) as "drained": it clears the socket's cached read readiness (with the readiness
+//! observed before the syscall, so an event that arrives meanwhile is kept). The next read then
+//! waits for the next event instead of paying a `recv` that can only fail with `EAGAIN` — one
+//! syscall per message saved in request/response traffic (measured in docs/benchmarks.md).
 
 use std::io;
 use std::pin::Pin;
@@ -20,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use corio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use corio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use corio::net::TcpStream;
 use corio::sync::Mutex;
 
@@ -123,12 +129,34 @@ impl StreamIo {
         }
     }
 
+    /// Reads without waiting, like `TcpStream::try_read`, but a short read (`0 < n <
+    /// buf.len()`: the kernel had no more bytes queued) also clears the cached read readiness,
+    /// so the next attempt costs no syscall until the driver sees new data. The readiness
+    /// cleared is the one observed before the `recv` (the outer `try_io`'s), so data arriving
+    /// after the `recv` brings a newer event that is kept.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len();
+        let mut short = None;
+        let r = self.stream.try_io(Interest::READABLE, || {
+            let n = self.stream.try_read(buf)?;
+            if n > 0 && n < len {
+                short = Some(n);
+                return Err(io::ErrorKind::WouldBlock.into()); // makes try_io clear readiness
+            }
+            Ok(n)
+        });
+        match (r, short) {
+            (_, Some(n)) => Ok(n),
+            (r, None) => r,
+        }
+    }
+
     /// Reads up to `max` bytes (0 = end of stream) into the stream's reusable buffer.
     pub(crate) async fn read(self: &Arc<Self>, max: usize) -> io::Result<ReadDone> {
         let mut buf = self.take_buf(max);
         loop {
             self.stream.readable().await?;
-            match self.stream.try_read(&mut buf[..max]) {
+            match self.try_read(&mut buf[..max]) {
                 Ok(n) => return Ok(ReadDone { buf, n, home: self.clone() }),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),

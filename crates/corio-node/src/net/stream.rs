@@ -2,10 +2,12 @@
 //!
 //! Fast path: `read`, `write` and `writeAll` first try their syscall on the JS thread when no
 //! native op of the same direction is in flight (so FIFO order holds) and the env's
-//! synchronous budget allows; the core's `try_read`/`try_write` cost no syscall when the
-//! socket's cached readiness already says "not ready". A success returns a settled promise
-//! without touching the runtime (a read goes straight into the JS buffer, a write straight
-//! from it); `WouldBlock` falls back to an op on the runtime. Measured in docs/benchmarks.md.
+//! synchronous budget allows (64 completions per drain by default; `CORIO_SYNC_BUDGET=0` turns
+//! the fast path off, see `bridge/env.rs`). The core's `try_read`/`try_write` cost no syscall
+//! when the socket's cached readiness already says "not ready". A success returns a settled
+//! promise without touching the runtime (a read goes straight into the JS buffer, a write
+//! straight from it); `WouldBlock` falls back to an op on the runtime. Measured in
+//! docs/benchmarks.md.
 
 use std::cell::RefCell;
 use std::io::ErrorKind::WouldBlock;
@@ -153,7 +155,7 @@ impl NativeTcpStream {
             // just now on the JS thread; no JS runs before `try_read` returns, and the slice
             // does not outlive this call.
             let dst = unsafe { std::slice::from_raw_parts_mut(data, max) };
-            match io.stream.try_read(dst) {
+            match io.try_read(dst) {
                 Ok(0) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(eof), "read")?)),
                 Ok(n) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(Outcome::Number(n as f64)), "read")?)),
                 Err(err) if err.kind() == WouldBlock => {}

@@ -17,8 +17,15 @@
 //! - **Batches** use the core's `recv_many`/`send_many` (`recvmmsg`/`sendmmsg` on Linux). A
 //!   batch reaches JS as one packed `Buffer` (layout in [`pack_many`]), so a batch of 64
 //!   datagrams costs one JS/native crossing, not 64.
+//! - **Registered with the runtime only while an op waits** (see [`UdpIo`]): the fast path
+//!   uses a plain non-blocking std socket, so a socket whose calls all complete on the JS
+//!   thread never wakes a runtime worker; an op that must wait registers a duplicate of it
+//!   (`UdpSocket::from_std`) and the last waiting op deregisters it.
+//! - **No result objects built natively on the hot path**: `tryRecvFromInto` writes the sender
+//!   into a scratch buffer (JS keeps the address string while the sender repeats), and integer
+//!   arguments are checked without formatting an error message first.
 //! - **Socket options before `bind`** (reuse address/port, IPv6-only, buffer sizes, broadcast)
-//!   are set on a `socket2` socket that is then handed to the core with `UdpSocket::from_std`.
+//!   are set on a `socket2` socket before it is bound.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -104,15 +111,81 @@ struct BindOpts {
 }
 
 /// The socket shared by the JS handle and its in-flight ops. Empty until `bind` completes.
+///
+/// Two handles on one socket: `sock`, a plain non-blocking std socket that every synchronous
+/// call (the JS-thread fast path, options, addresses) uses, and `reg`, a duplicate of it
+/// registered with the runtime's I/O driver that exists only while some op waits on it. A
+/// socket registered with the driver wakes a runtime worker (epoll) for every datagram that
+/// arrives and, on the sending side, for every datagram the kernel frees; with the fast path
+/// doing the work on the JS thread those wake-ups were pure cost (a fifth to a quarter of the
+/// CPU in the UDP benchmark's profiles). Registering lazily keeps them to the time a call
+/// actually waits, as libuv only polls a UDP socket while it receives or has queued sends.
 pub(crate) struct UdpIo {
-    sock: OnceLock<corio::net::UdpSocket>,
+    sock: OnceLock<std::net::UdpSocket>,
+    reg: Mutex<Reg>,
     /// Reusable 64 KiB receive slots (so a 64-datagram batch does not allocate 4 MiB each time).
     pool: Mutex<Vec<Vec<u8>>>,
 }
 
+/// The registered duplicate of a [`UdpIo`] and how many ops use it.
+#[derive(Default)]
+struct Reg {
+    sock: Option<Arc<corio::net::UdpSocket>>,
+    users: usize,
+}
+
+/// An op's use of the registered socket; the last one to finish deregisters it.
+struct Registered<'a> {
+    io: &'a UdpIo,
+    sock: Option<Arc<corio::net::UdpSocket>>,
+}
+
+impl std::ops::Deref for Registered<'_> {
+    type Target = corio::net::UdpSocket;
+    fn deref(&self) -> &corio::net::UdpSocket {
+        // `sock` is only emptied in `drop`.
+        self.sock.as_deref().expect("registered socket present until drop")
+    }
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        drop(self.sock.take());
+        let last = {
+            let mut r = self.io.reg.lock().unwrap_or_else(|p| p.into_inner());
+            r.users -= 1;
+            if r.users == 0 { r.sock.take() } else { None }
+        };
+        // Dropping the last handle deregisters the duplicate and closes it (outside the lock).
+        drop(last);
+    }
+}
+
 impl UdpIo {
-    fn sock(&self) -> Result<&corio::net::UdpSocket, OpError> {
+    fn new() -> UdpIo {
+        UdpIo { sock: OnceLock::new(), reg: Mutex::new(Reg::default()), pool: Mutex::new(Vec::new()) }
+    }
+
+    fn sock(&self) -> Result<&std::net::UdpSocket, OpError> {
         self.sock.get().ok_or_else(not_bound)
+    }
+
+    /// The socket registered with the runtime's driver, for an op that has to wait (runs on
+    /// the runtime). Registers a duplicate of the socket if no other op holds one.
+    fn registered(&self, syscall: &'static str) -> Result<Registered<'_>, OpError> {
+        let std = self.sock()?;
+        let mut r = self.reg.lock().unwrap_or_else(|p| p.into_inner());
+        let sock = match &r.sock {
+            Some(s) => s.clone(),
+            None => {
+                let dup = std.try_clone().map_err(|err| OpError::io(err, syscall))?;
+                let s = Arc::new(corio::net::UdpSocket::from_std(dup).map_err(|err| OpError::io(err, syscall))?);
+                r.sock = Some(s.clone());
+                s
+            }
+        };
+        r.users += 1;
+        Ok(Registered { io: self, sock: Some(sock) })
     }
 
     fn take_slots(&self, n: usize) -> Vec<Vec<u8>> {
@@ -142,7 +215,7 @@ fn recv_batch_try(io: &UdpIo, max: usize) -> io::Result<(Vec<Vec<u8>>, Vec<RecvM
     let mut metas = vec![RecvMeta::default(); max];
     let r = {
         let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-        sock.try_recv_many(&mut bufs, &mut metas)
+        corio::net::UdpSocket::try_recv_many_std(sock, &mut bufs, &mut metas)
     };
     match r {
         Ok(n) => Ok((slots, metas, n)),
@@ -192,7 +265,19 @@ fn not_bound() -> OpError {
 ///
 /// The raw IP lets JS reuse the address string of the previous datagram when they match.
 unsafe fn pack_many(env: sys::napi_env, slots: &[Vec<u8>], metas: &[RecvMeta], n: usize) -> napi::Result<sys::napi_value> {
-    let texts: Vec<String> = metas[..n].iter().map(|m| m.addr().ip().to_string()).collect();
+    // Senders usually repeat: format an address once per run of equal addresses.
+    let mut texts: Vec<(IpAddr, Rc<str>)> = Vec::new();
+    let mut text_of = |ip: IpAddr| -> Rc<str> {
+        match texts.last() {
+            Some((last, t)) if *last == ip => t.clone(),
+            _ => {
+                let t: Rc<str> = ip.to_string().into();
+                texts.push((ip, t.clone()));
+                t
+            }
+        }
+    };
+    let texts: Vec<Rc<str>> = metas[..n].iter().map(|m| text_of(m.addr().ip())).collect();
     let total = 4 + (0..n).map(|i| REC_HEADER + texts[i].len() + metas[i].len()).sum::<usize>();
     let mut data: *mut std::ffi::c_void = ptr::null_mut();
     let mut buf = ptr::null_mut();
@@ -230,6 +315,39 @@ unsafe fn pack_many(env: sys::napi_env, slots: &[Vec<u8>], metas: &[RecvMeta], n
         o += len;
     }
     Ok(buf)
+}
+
+/// An integer argument in `min..=max`, read without building the error text unless the value
+/// is bad (`args::int_in` formats its message eagerly, which showed up as float formatting in
+/// the per-datagram profile).
+fn int_arg(env: sys::napi_env, v: &Unknown<'_>, name: &str, min: f64, max: f64) -> napi::Result<f64> {
+    let mut n = f64::NAN;
+    // SAFETY: JS thread; `v` is a live argument. A non-number leaves `n` as NaN (status ignored).
+    unsafe { sys::napi_get_value_double(env, args::raw(v), &mut n) };
+    if n.fract() == 0.0 && n >= min && n <= max {
+        return Ok(n);
+    }
+    args::int_in(env, v, name, min, max)
+}
+
+/// Writes a sender into the `info` scratch of `tryRecvFromInto`: `u16 port | u8 family (4|6) |
+/// u8 textLen | text`, with `textLen = 0` when the address equals `last` (JS keeps its string).
+fn write_sender(info: &mut [u8], from: SocketAddr, last: &mut Option<IpAddr>) {
+    info[..2].copy_from_slice(&from.port().to_le_bytes());
+    info[2] = if from.is_ipv4() { 4 } else { 6 };
+    let ip = from.ip();
+    if *last == Some(ip) {
+        info[3] = 0;
+        return;
+    }
+    use std::io::Write;
+    let mut w = &mut info[4..];
+    let room = w.len();
+    // An IP address prints in at most 39 bytes (IPv6); `info` holds 60 after the header.
+    let _ = write!(w, "{ip}");
+    let len = room - w.len();
+    info[3] = len as u8;
+    *last = Some(ip);
 }
 
 /// Throws `err` as a synchronous error shaped like an op rejection.
@@ -335,7 +453,7 @@ fn destaddr_req() -> i32 {
 }
 
 /// Builds, configures and binds the socket (options must be set before `bind`).
-fn bind_socket(a: SocketAddr, o: BindOpts) -> Result<corio::net::UdpSocket, OpError> {
+fn bind_socket(a: SocketAddr, o: BindOpts) -> Result<std::net::UdpSocket, OpError> {
     use socket2::{Domain, Protocol, Socket, Type};
     let ip = a.ip().to_string();
     let at = |err, syscall| OpError::io_at(err, syscall, &ip, a.port());
@@ -360,7 +478,8 @@ fn bind_socket(a: SocketAddr, o: BindOpts) -> Result<corio::net::UdpSocket, OpEr
         s.set_send_buffer_size(n).map_err(|e| at(e, "setsockopt"))?;
     }
     s.bind(&a.into()).map_err(|e| at(e, "bind"))?;
-    corio::net::UdpSocket::from_std(s.into()).map_err(|e| at(e, "bind"))
+    s.set_nonblocking(true).map_err(|e| at(e, "bind"))?;
+    Ok(s.into())
 }
 
 /// A UDP socket (internal; wrapped by `UdpSocket` in the TS API). Created unbound with
@@ -370,6 +489,8 @@ pub struct NativeUdpSocket {
     core: Rc<HandleCore>,
     io: RefCell<Option<Arc<UdpIo>>>,
     stash: SharedStash,
+    /// The sender last reported by `tryRecvFromInto` (JS caches its address string).
+    last_from: RefCell<Option<IpAddr>>,
 }
 
 impl NativeUdpSocket {
@@ -402,7 +523,7 @@ impl NativeUdpSocket {
     }
 
     fn take(&self, env: &Env, ticket: &Unknown<'_>) -> napi::Result<Stashed> {
-        let t = args::int_in(env.raw(), ticket, "ticket", 1.0, ((1u64 << 53) - 1) as f64)? as u64;
+        let t = int_arg(env.raw(), ticket, "ticket", 1.0, ((1u64 << 53) - 1) as f64)? as u64;
         let item = self.stash.lock().unwrap_or_else(|p| p.into_inner()).items.remove(&t);
         item.ok_or_else(|| errors::range_error(env.raw(), "ticket", "the ticket of a finished, untaken receive"))
     }
@@ -422,8 +543,9 @@ impl NativeUdpSocket {
     pub fn new() -> NativeUdpSocket {
         NativeUdpSocket {
             core: HandleCore::stream(),
-            io: RefCell::new(Some(Arc::new(UdpIo { sock: OnceLock::new(), pool: Mutex::new(Vec::new()) }))),
+            io: RefCell::new(Some(Arc::new(UdpIo::new()))),
             stash: Arc::new(Mutex::new(Stash::default())),
+            last_from: RefCell::new(None),
         }
     }
 
@@ -464,14 +586,15 @@ impl NativeUdpSocket {
     pub fn connect<'e>(&self, env: &'e Env, host: Unknown<'e>, port: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let host = args::string(e, &host, "host", 1024)?;
-        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
+        let port = int_arg(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
         self.op(env, id, move |io| async move {
-            let sock = io.sock()?;
             let addrs = addr::resolve(&host, port).await?;
+            let sock = io.sock()?;
             let mut last = None;
             for a in addrs {
-                match sock.connect(a).await {
+                // A UDP connect only records the peer: it never blocks.
+                match sock.connect(a) {
                     Ok(()) => return Ok(Outcome::Undefined),
                     Err(err) => last = Some(OpError::io_at(err, "connect", &a.ip().to_string(), port)),
                 }
@@ -488,11 +611,11 @@ impl NativeUdpSocket {
         let e = env.raw();
         let bytes = args::bytes(e, &data, "data")?;
         let host = args::string(e, &host, "host", 1024)?;
-        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
+        let port = int_arg(e, &port, "port", 1.0, 65535.0)? as u16;
         let Some(ip) = ip_literal(&host) else { return Ok(-2.0) };
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        match sock.try_send_to(bytes, SocketAddr::new(ip, port)) {
+        match sock.send_to(bytes, SocketAddr::new(ip, port)) {
             Ok(n) => Ok(n as f64),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
             Err(err) => Err(throw_op(env, OpError::io_at(err, "send", &ip.to_string(), port))),
@@ -505,11 +628,11 @@ impl NativeUdpSocket {
         let e = env.raw();
         let owned = args::bytes(e, &data, "data")?.to_vec();
         let host = args::string(e, &host, "host", 1024)?;
-        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
+        let port = int_arg(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
         self.op(env, id, move |io| async move {
-            let sock = io.sock()?;
             let a = addr::resolve(&host, port).await?[0];
+            let sock = io.registered("send")?;
             sock.send_to(&owned, a).await.map(|n| Outcome::Number(n as f64)).map_err(|err| OpError::io_at(err, "send", &a.ip().to_string(), port))
         })
     }
@@ -520,7 +643,7 @@ impl NativeUdpSocket {
         let bytes = args::bytes(env.raw(), &data, "data")?;
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        match sock.try_send(bytes) {
+        match sock.send(bytes) {
             Ok(n) => Ok(n as f64),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
             Err(err) => Err(throw_op(env, OpError::io(err, "send"))),
@@ -534,7 +657,7 @@ impl NativeUdpSocket {
         let owned = args::bytes(e, &data, "data")?.to_vec();
         let id = args::op_id(e, &op_id)?;
         self.op(env, id, move |io| async move {
-            let sock = io.sock()?;
+            let sock = io.registered("send")?;
             sock.send(&owned).await.map(|n| Outcome::Number(n as f64)).map_err(|err| OpError::io(err, "send"))
         })
     }
@@ -558,9 +681,49 @@ impl NativeUdpSocket {
             // the JS thread; no JS runs until this synchronous call returns.
             unsafe { std::slice::from_raw_parts_mut(p, len) }
         };
-        match sock.try_recv_from(dst) {
+        match sock.recv_from(dst) {
             Ok((n, from)) => Ok(Some(NativeRecv::new(n.min(len), from))),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
+        }
+    }
+
+    /// `tryRecvFrom` without building a result object (the per-call object showed up in the
+    /// profile): receives one queued datagram into `buf` and returns its length, or `-1` when
+    /// none is queued. The sender goes into `info` (at least 64 bytes): `u16 port | u8 family
+    /// (4|6) | u8 textLen | address text`, `textLen = 0` meaning "the same address as the last
+    /// datagram this method reported", so JS can keep its string.
+    #[napi(ts_args_type = "buf: Uint8Array, info: Uint8Array")]
+    pub fn try_recv_from_into(&self, env: &Env, buf: Unknown<'_>, info: Unknown<'_>) -> napi::Result<f64> {
+        let e = env.raw();
+        // SAFETY: JS thread; `buf`/`info` are live arguments.
+        let Some((p, len)) = (unsafe { js::u8_array(e, args::raw(&buf)) }) else {
+            return Err(errors::type_error(e, "buf", "an instance of Uint8Array"));
+        };
+        // SAFETY: as above.
+        let info = match unsafe { js::u8_array(e, args::raw(&info)) } {
+            Some((ip, il)) if il >= 64 && !ip.is_null() => ip,
+            _ => return Err(errors::type_error(e, "info", "a Uint8Array of at least 64 bytes")),
+        };
+        let io = self.sync_io(env)?;
+        let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        let mut empty = [0u8; 0];
+        let dst: &mut [u8] = if len == 0 || p.is_null() {
+            &mut empty
+        } else {
+            // SAFETY: `p` points to `len` live bytes of the typed array, queried just now on
+            // the JS thread; no JS runs until this synchronous call returns.
+            unsafe { std::slice::from_raw_parts_mut(p, len) }
+        };
+        match sock.recv_from(dst) {
+            Ok((n, from)) => {
+                // SAFETY: `info` points to at least 64 live bytes (checked above), distinct
+                // from `buf`'s unless JS passed the same memory, which only garbles its data.
+                let info = unsafe { std::slice::from_raw_parts_mut(info, 64) };
+                write_sender(info, from, &mut self.last_from.borrow_mut());
+                Ok(n.min(len) as f64)
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
             Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
         }
     }
@@ -570,11 +733,11 @@ impl NativeUdpSocket {
     #[napi(ts_args_type = "size: number, opId?: number", ts_return_type = "Promise<number>")]
     pub fn recv_from<'e>(&self, env: &'e Env, size: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
-        let size = args::int_in(e, &size, "size", 0.0, SLOT as f64)? as usize;
+        let size = int_arg(e, &size, "size", 0.0, SLOT as f64)? as usize;
         let id = args::op_id(e, &op_id)?;
         let stash = self.stash.clone();
         self.op(env, id, move |io| async move {
-            let sock = io.sock()?;
+            let sock = io.registered("recv")?;
             let mut slot = io.take_slots(1).pop().unwrap_or_else(|| vec![0u8; SLOT]);
             match sock.recv_from(&mut slot[..size]).await {
                 Ok((n, from)) => Ok(park(&stash, Stashed::One { slot, len: n.min(size), from })),
@@ -615,7 +778,7 @@ impl NativeUdpSocket {
     #[napi(ts_args_type = "max: number", ts_return_type = "Buffer | null")]
     pub fn try_recv_many<'e>(&self, env: &'e Env, max: Unknown<'e>) -> napi::Result<Option<Unknown<'e>>> {
         let e = env.raw();
-        let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
+        let max = int_arg(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let io = self.sync_io(env)?;
         match recv_batch_try(&io, max) {
             Ok((slots, metas, n)) => {
@@ -635,11 +798,11 @@ impl NativeUdpSocket {
     #[napi(ts_args_type = "max: number, opId?: number", ts_return_type = "Promise<number>")]
     pub fn recv_many<'e>(&self, env: &'e Env, max: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
-        let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
+        let max = int_arg(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let id = args::op_id(e, &op_id)?;
         let stash = self.stash.clone();
         self.op(env, id, move |io| async move {
-            let sock = io.sock()?;
+            let sock = io.registered("recv")?;
             let mut slots = io.take_slots(max);
             let mut metas = vec![RecvMeta::default(); max];
             let r = {
@@ -682,7 +845,7 @@ impl NativeUdpSocket {
         let meta = args::bytes(e, &meta, "meta")?;
         let hosts = string_array(env, &hosts, "hosts")?;
         let recs = parse_meta(env, meta, payload.len(), hosts.len())?;
-        let from = args::int_in(e, &from, "from", 0.0, recs.len() as f64)? as usize;
+        let from = int_arg(e, &from, "from", 0.0, recs.len() as f64)? as usize;
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
         let mut ips = Vec::with_capacity(hosts.len());
@@ -710,7 +873,7 @@ impl NativeUdpSocket {
         if dgrams.is_empty() {
             return Ok(0.0);
         }
-        match sock.try_send_many(&dgrams) {
+        match corio::net::UdpSocket::try_send_many_std(sock, &dgrams) {
             Ok(n) => Ok(n as f64),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
             Err(err) => {
@@ -730,14 +893,14 @@ impl NativeUdpSocket {
         let meta = args::bytes(e, &meta, "meta")?;
         let hosts = string_array(env, &hosts, "hosts")?;
         let recs = parse_meta(env, meta, payload.len(), hosts.len())?;
-        let from = args::int_in(e, &from, "from", 0.0, recs.len() as f64)? as usize;
+        let from = int_arg(e, &from, "from", 0.0, recs.len() as f64)? as usize;
         let id = args::op_id(e, &op_id)?;
         let recs = recs[from..].to_vec();
         let start = recs.first().map(|r| r.0).unwrap_or(0);
         let end = recs.last().map(|r| r.0 + r.1).unwrap_or(0);
         let owned = payload[start..end].to_vec();
         self.op(env, id, move |io| async move {
-            let sock = io.sock()?;
+            let sock = io.registered("send")?;
             let peer = sock.peer_addr().ok();
             let ports: Vec<u16> = {
                 let mut p = vec![0u16; hosts.len()];
@@ -892,7 +1055,7 @@ impl NativeUdpSocket {
                 } else {
                     iface_s.parse().map_err(|_| errors::type_error(e, "iface", "an IPv4 interface address"))?
                 };
-                if join { sock.join_multicast_v4(g, i) } else { sock.leave_multicast_v4(g, i) }
+                if join { sock.join_multicast_v4(&g, &i) } else { sock.leave_multicast_v4(&g, &i) }
             }
             IpAddr::V6(g) => {
                 let i: u32 = if iface_s.is_empty() {
@@ -909,7 +1072,7 @@ impl NativeUdpSocket {
 }
 
 /// Applies an IPv6 socket option the core does not expose, through socket2.
-fn v6_opt(sock: &corio::net::UdpSocket, f: impl FnOnce(&socket2::SockRef<'_>) -> io::Result<()>) -> io::Result<()> {
+fn v6_opt(sock: &std::net::UdpSocket, f: impl FnOnce(&socket2::SockRef<'_>) -> io::Result<()>) -> io::Result<()> {
     #[cfg(unix)]
     {
         f(&socket2::SockRef::from(sock))
@@ -931,6 +1094,23 @@ mod tests {
         assert_eq!(ip_literal("[::1]"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
         assert_eq!(ip_literal("::1"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
         assert_eq!(ip_literal("localhost"), None);
+    }
+
+    #[test]
+    fn sender_info_reuses_the_previous_address() {
+        let mut info = [0u8; 64];
+        let mut last = None;
+        let a: SocketAddr = "127.0.0.1:4660".parse().unwrap();
+        write_sender(&mut info, a, &mut last);
+        assert_eq!(u16::from_le_bytes([info[0], info[1]]), 4660);
+        assert_eq!(info[2], 4);
+        assert_eq!(&info[4..4 + info[3] as usize], b"127.0.0.1");
+        write_sender(&mut info, "127.0.0.1:1".parse().unwrap(), &mut last);
+        assert_eq!((info[3], u16::from_le_bytes([info[0], info[1]])), (0, 1));
+        let v6: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:9".parse().unwrap();
+        write_sender(&mut info, v6, &mut last);
+        assert_eq!((info[2], info[3]), (6, 39));
+        assert_eq!(&info[4..43], b"ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
     }
 
     #[test]
@@ -964,9 +1144,25 @@ mod tests {
             assert!(sr.recv_buffer_size().unwrap() >= 1 << 20);
             // Bound, so it can receive from itself.
             let me = s.local_addr().unwrap();
-            s.send_to(b"x", me).await.unwrap();
-            let mut b = [0u8; 4];
-            assert_eq!(s.recv_from(&mut b).await.unwrap(), (1, me));
+            let io = UdpIo::new();
+            io.sock.set(s).unwrap();
+            {
+                // Concurrent ops share one registration...
+                let a = io.registered("send").unwrap();
+                let b = io.registered("recv").unwrap();
+                assert!(Arc::ptr_eq(a.sock.as_ref().unwrap(), b.sock.as_ref().unwrap()));
+                a.send_to(b"x", me).await.unwrap();
+                let mut buf = [0u8; 4];
+                assert_eq!(b.recv_from(&mut buf).await.unwrap(), (1, me));
+            }
+            // ...which ends with the last of them.
+            assert!(io.reg.lock().unwrap().sock.is_none());
+            // A datagram queued while unregistered (sent on the plain socket) is seen by the
+            // next registration.
+            io.sock().unwrap().send_to(b"yz", me).unwrap();
+            let r = io.registered("recv").unwrap();
+            let mut buf = [0u8; 4];
+            assert_eq!(r.recv_from(&mut buf).await.unwrap(), (2, me));
         });
     }
 }

@@ -608,8 +608,7 @@ mod tests {
                 b.write_all(b"def").unwrap();
                 io::Result::Ok(Vec::new())
             };
-            let futs: Vec<BoxFut<io::Result<Vec<u8>>>> =
-                vec![Box::pin(reader), Box::pin(writer)];
+            let futs: Vec<BoxFut<io::Result<Vec<u8>>>> = vec![Box::pin(reader), Box::pin(writer)];
             join_all(futs).await
         });
         assert_eq!(out[0].as_ref().unwrap(), b"abcdef");

@@ -23,7 +23,9 @@ mod async_fd;
 /// Unix-specific I/O: readiness of arbitrary file descriptors.
 #[cfg(unix)]
 pub mod unix {
-    pub use super::async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError};
+    pub use super::async_fd::{
+        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
+    };
 }
 
 mod async_buf_read;
@@ -46,9 +48,9 @@ pub use split::{split, ReadHalf, WriteHalf};
 
 pub(crate) mod util;
 pub use util::{
-    copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf, duplex, empty, repeat,
-    sink, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader, BufStream,
-    BufWriter, Chain, DuplexStream, Empty, Lines, Repeat, Sink, Split, Take,
+    copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf, duplex, empty, repeat, sink,
+    AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader, BufStream, BufWriter,
+    Chain, DuplexStream, Empty, Lines, Repeat, Sink, Split, Take,
 };
 
 pub use std::io::{Error, ErrorKind, Result, SeekFrom};

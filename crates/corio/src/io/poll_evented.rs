@@ -216,8 +216,7 @@ mod tests {
                 assert!(got == payload, "echoed bytes differ");
                 io::Result::Ok(got.len())
             };
-            let futs: Vec<BoxFut<io::Result<usize>>> =
-                vec![Box::pin(writer), Box::pin(reader)];
+            let futs: Vec<BoxFut<io::Result<usize>>> = vec![Box::pin(writer), Box::pin(reader)];
             join_all(futs).await
         };
         let futs: Vec<BoxFut<io::Result<Vec<usize>>>> = vec![
@@ -298,8 +297,7 @@ mod tests {
                 h2.shutdown();
                 Ok(())
             };
-            let futs: Vec<BoxFut<io::Result<()>>> =
-                vec![Box::pin(recv), Box::pin(stop)];
+            let futs: Vec<BoxFut<io::Result<()>>> = vec![Box::pin(recv), Box::pin(stop)];
             join_all(futs).await
         });
         let err = result[0].as_ref().unwrap_err();

@@ -36,14 +36,22 @@ impl<'a> ReadBuf<'a> {
         // writes uninitialised bytes into the buffer (every write path stores a real `u8`), so
         // the caller's `&mut [u8]` stays fully initialised for its whole lifetime.
         let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-        ReadBuf { buf, filled: 0, initialized }
+        ReadBuf {
+            buf,
+            filled: 0,
+            initialized,
+        }
     }
 
     /// Creates a new `ReadBuf` over a possibly uninitialised buffer; nothing is filled or
     /// known to be initialised yet.
     #[inline]
     pub fn uninit(buf: &'a mut [MaybeUninit<u8>]) -> ReadBuf<'a> {
-        ReadBuf { buf, filled: 0, initialized: 0 }
+        ReadBuf {
+            buf,
+            filled: 0,
+            initialized: 0,
+        }
     }
 
     /// Returns the total capacity of the buffer.

@@ -31,8 +31,15 @@ pub fn split<T>(stream: T) -> (ReadHalf<T>, WriteHalf<T>)
 where
     T: AsyncRead + AsyncWrite,
 {
-    let inner = Arc::new(Inner { stream: Mutex::new(stream) });
-    (ReadHalf { inner: inner.clone() }, WriteHalf { inner })
+    let inner = Arc::new(Inner {
+        stream: Mutex::new(stream),
+    });
+    (
+        ReadHalf {
+            inner: inner.clone(),
+        },
+        WriteHalf { inner },
+    )
 }
 
 impl<T> Inner<T> {
@@ -62,7 +69,10 @@ impl<T> ReadHalf<T> {
     where
         T: Unpin,
     {
-        assert!(self.is_pair_of(&wr), "unrelated `WriteHalf` passed to `ReadHalf::unsplit`");
+        assert!(
+            self.is_pair_of(&wr),
+            "unrelated `WriteHalf` passed to `ReadHalf::unsplit`"
+        );
         drop(wr);
         match Arc::try_unwrap(self.inner) {
             Ok(inner) => inner.stream.into_inner(),
@@ -80,13 +90,21 @@ impl<T> WriteHalf<T> {
 }
 
 impl<T: AsyncRead> AsyncRead for ReadHalf<T> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.inner.with_lock(|stream| stream.poll_read(cx, buf))
     }
 }
 
 impl<T: AsyncWrite> AsyncWrite for WriteHalf<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.inner.with_lock(|stream| stream.poll_write(cx, buf))
     }
 
@@ -95,7 +113,8 @@ impl<T: AsyncWrite> AsyncWrite for WriteHalf<T> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.inner.with_lock(|stream| stream.poll_write_vectored(cx, bufs))
+        self.inner
+            .with_lock(|stream| stream.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {

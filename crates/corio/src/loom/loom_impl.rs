@@ -87,8 +87,13 @@ pub(crate) mod sync {
 
         pub(crate) fn try_lock(&self) -> Option<TryLockGuard<'_, T>> {
             use super::sync::atomic::Ordering::{Acquire, Relaxed};
-            self.locked.compare_exchange(false, true, Acquire, Relaxed).ok()?;
-            Some(TryLockGuard { lock: self, ptr: Some(self.value.get_mut()) })
+            self.locked
+                .compare_exchange(false, true, Acquire, Relaxed)
+                .ok()?;
+            Some(TryLockGuard {
+                lock: self,
+                ptr: Some(self.value.get_mut()),
+            })
         }
     }
 
@@ -112,7 +117,9 @@ pub(crate) mod sync {
         fn drop(&mut self) {
             // End the tracked access before another thread can take the lock.
             drop(self.ptr.take());
-            self.lock.locked.store(false, super::sync::atomic::Ordering::Release);
+            self.lock
+                .locked
+                .store(false, super::sync::atomic::Ordering::Release);
         }
     }
 
@@ -159,7 +166,6 @@ pub(crate) mod cell {
         pub(crate) fn new(value: T) -> Self {
             UnsafeCell(loom::cell::UnsafeCell::new(value))
         }
-
 
         #[inline(always)]
         pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {

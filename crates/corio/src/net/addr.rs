@@ -60,7 +60,8 @@ impl MaybeReady {
 
     fn blocking(host: String) -> MaybeReady {
         MaybeReady::Blocking(crate::task::spawn_blocking(move || {
-            std::net::ToSocketAddrs::to_socket_addrs(&host).map(|it| it.collect::<Vec<_>>().into_iter())
+            std::net::ToSocketAddrs::to_socket_addrs(&host)
+                .map(|it| it.collect::<Vec<_>>().into_iter())
         }))
     }
 }
@@ -96,7 +97,6 @@ pub(crate) mod sealed {
         /// Starts the conversion.
         fn to_socket_addrs(&self, internal: Internal) -> super::MaybeReady;
     }
-
 }
 
 use sealed::{Internal, ToSocketAddrsPriv};

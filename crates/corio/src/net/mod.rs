@@ -9,8 +9,8 @@
 //! [`PollEvented`]: crate::io::PollEvented
 
 mod addr;
-pub use addr::{lookup_host, ToSocketAddrs};
 pub(crate) use addr::to_socket_addrs;
+pub use addr::{lookup_host, ToSocketAddrs};
 
 #[cfg(unix)]
 mod sys;
@@ -23,7 +23,6 @@ pub use tcp::stream::TcpStream;
 
 mod udp;
 pub use udp::{RecvMeta, UdpSocket};
-
 
 #[cfg(unix)]
 pub mod unix;

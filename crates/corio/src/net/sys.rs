@@ -74,27 +74,52 @@ pub(crate) fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize
 }
 
 /// Sets `SO_NOSIGPIPE` where the platform relies on it instead of `MSG_NOSIGNAL`.
-#[cfg(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos"))]
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos"
+))]
 pub(crate) fn set_nosigpipe(fd: RawFd) -> io::Result<()> {
     setsockopt(fd, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1 as libc::c_int)
 }
 
 /// Sets `SO_NOSIGPIPE` where the platform relies on it instead of `MSG_NOSIGNAL` (no-op here).
-#[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos")))]
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos"
+)))]
 pub(crate) fn set_nosigpipe(_fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
 /// `setsockopt` for a plain-old-data option value.
-pub(crate) fn setsockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: T) -> io::Result<()> {
+pub(crate) fn setsockopt<T: Copy>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: T,
+) -> io::Result<()> {
     // SAFETY: `value` lives on the stack for the call and its size is passed exactly.
     cvt_int(unsafe {
-        libc::setsockopt(fd, level, name, (&value as *const T).cast(), mem::size_of::<T>() as libc::socklen_t)
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const T).cast(),
+            mem::size_of::<T>() as libc::socklen_t,
+        )
     })
 }
 
 /// `getsockopt` for a plain-old-data option value (`T` must be valid for any bit pattern).
-pub(crate) fn getsockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
+pub(crate) fn getsockopt<T: Copy>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> io::Result<T> {
     let mut value = MaybeUninit::<T>::zeroed();
     let mut len = mem::size_of::<T>() as libc::socklen_t;
     // SAFETY: `value` has room for `len` bytes; the kernel writes at most `len` bytes.
@@ -104,7 +129,12 @@ pub(crate) fn getsockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_i
     Ok(unsafe { value.assume_init() })
 }
 
-pub(crate) fn set_bool(fd: RawFd, level: libc::c_int, name: libc::c_int, on: bool) -> io::Result<()> {
+pub(crate) fn set_bool(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    on: bool,
+) -> io::Result<()> {
     setsockopt(fd, level, name, on as libc::c_int)
 }
 
@@ -116,7 +146,9 @@ pub(crate) fn get_bool(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::
 pub(crate) fn set_linger(fd: RawFd, dur: Option<Duration>) -> io::Result<()> {
     let linger = libc::linger {
         l_onoff: dur.is_some() as libc::c_int,
-        l_linger: dur.map_or(0, |d| d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int),
+        l_linger: dur.map_or(0, |d| {
+            d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+        }),
     };
     setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, linger)
 }
@@ -133,18 +165,26 @@ pub(crate) fn sockaddr_from(addr: &SocketAddr) -> (libc::sockaddr_storage, libc:
     let len = match addr {
         SocketAddr::V4(a) => {
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            let sin = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+            };
             sin.sin_family = libc::AF_INET as libc::sa_family_t;
             sin.sin_port = a.port().to_be();
-            sin.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
+            sin.sin_addr = libc::in_addr {
+                s_addr: u32::from_ne_bytes(a.ip().octets()),
+            };
             mem::size_of::<libc::sockaddr_in>()
         }
         SocketAddr::V6(a) => {
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            let sin6 = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
             sin6.sin6_port = a.port().to_be();
-            sin6.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
+            sin6.sin6_addr = libc::in6_addr {
+                s6_addr: a.ip().octets(),
+            };
             sin6.sin6_flowinfo = a.flowinfo();
             sin6.sin6_scope_id = a.scope_id();
             mem::size_of::<libc::sockaddr_in6>()
@@ -154,12 +194,16 @@ pub(crate) fn sockaddr_from(addr: &SocketAddr) -> (libc::sockaddr_storage, libc:
 }
 
 /// Decodes a kernel-filled `sockaddr_storage`.
-pub(crate) fn sockaddr_to(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<SocketAddr> {
+pub(crate) fn sockaddr_to(
+    storage: &libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> io::Result<SocketAddr> {
     let len = len as usize;
     match storage.ss_family as libc::c_int {
         libc::AF_INET if len >= mem::size_of::<libc::sockaddr_in>() => {
             // SAFETY: the family says the storage holds a sockaddr_in, and it is long enough.
-            let sin = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             Ok(SocketAddr::V4(SocketAddrV4::new(
                 Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()),
                 u16::from_be(sin.sin_port),
@@ -167,7 +211,9 @@ pub(crate) fn sockaddr_to(storage: &libc::sockaddr_storage, len: libc::socklen_t
         }
         libc::AF_INET6 if len >= mem::size_of::<libc::sockaddr_in6>() => {
             // SAFETY: the family says the storage holds a sockaddr_in6, and it is long enough.
-            let sin6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             Ok(SocketAddr::V6(SocketAddrV6::new(
                 Ipv6Addr::from(sin6.sin6_addr.s6_addr),
                 u16::from_be(sin6.sin6_port),
@@ -175,14 +221,26 @@ pub(crate) fn sockaddr_to(storage: &libc::sockaddr_storage, len: libc::socklen_t
                 sin6.sin6_scope_id,
             )))
         }
-        _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "unsupported address family")),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "unsupported address family",
+        )),
     }
 }
 
 /// Creates a non-blocking, close-on-exec socket.
 pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "dragonfly", target_os = "netbsd", target_os = "openbsd", target_os = "illumos", target_os = "solaris"))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "illumos",
+        target_os = "solaris"
+    ))]
     let fd = {
         // SAFETY: plain syscall with constant arguments.
         let fd = unsafe { libc::socket(domain, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
@@ -192,7 +250,16 @@ pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<std::os
         // SAFETY: `fd` was just returned by socket() and is owned by nobody else.
         unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
     };
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "dragonfly", target_os = "netbsd", target_os = "openbsd", target_os = "illumos", target_os = "solaris")))]
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "illumos",
+        target_os = "solaris"
+    )))]
     let fd = {
         // SAFETY: plain syscall with constant arguments.
         let fd = unsafe { libc::socket(domain, ty, 0) };
@@ -241,7 +308,13 @@ pub(crate) fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
     let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
     let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: the kernel writes at most `len` bytes into `storage`.
-    cvt_int(unsafe { libc::getsockname(fd, (&mut storage as *mut libc::sockaddr_storage).cast(), &mut len) })?;
+    cvt_int(unsafe {
+        libc::getsockname(
+            fd,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    })?;
     sockaddr_to(&storage, len)
 }
 

@@ -38,7 +38,11 @@ pub struct RecvMeta {
 
 impl Default for RecvMeta {
     fn default() -> Self {
-        RecvMeta { len: 0, addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)), truncated: false }
+        RecvMeta {
+            len: 0,
+            addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+            truncated: false,
+        }
     }
 }
 
@@ -77,12 +81,17 @@ impl UdpSocket {
             }
         }
         Err(last_err.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any address",
+            )
         }))
     }
 
     fn new(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
-        Ok(UdpSocket { io: PollEvented::new(socket)? })
+        Ok(UdpSocket {
+            io: PollEvented::new(socket)?,
+        })
     }
 
     /// Wraps a std socket, switching it to non-blocking mode (tokio leaves that to the caller).
@@ -117,7 +126,10 @@ impl UdpSocket {
             }
         }
         Err(last_err.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any address",
+            )
         }))
     }
 
@@ -148,64 +160,104 @@ impl UdpSocket {
 
     /// Sends `buf` to the connected peer; returns the bytes sent.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.registration().async_io(Interest::WRITABLE, || self.io.send(buf)).await
+        self.io
+            .registration()
+            .async_io(Interest::WRITABLE, || self.io.send(buf))
+            .await
     }
 
     /// Polls to send `buf` to the connected peer.
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.registration().poll_write_io(cx, || self.io.send(buf))
+        self.io
+            .registration()
+            .poll_write_io(cx, || self.io.send(buf))
     }
 
     /// Sends without waiting (`WouldBlock` if the socket is not writable).
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::WRITABLE, || self.io.send(buf))
+        self.io
+            .registration()
+            .try_io(Interest::WRITABLE, || self.io.send(buf))
     }
 
     /// Receives one datagram from the connected peer. A datagram longer than `buf` is
     /// truncated (use [`recv_many`](Self::recv_many) to learn about truncation).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.registration().async_io(Interest::READABLE, || self.io.recv(buf)).await
+        self.io
+            .registration()
+            .async_io(Interest::READABLE, || self.io.recv(buf))
+            .await
     }
 
     /// Polls to receive one datagram from the connected peer into `buf`.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let res = self.io.registration().poll_read_io(cx, || self.io.recv(unfilled(buf)));
+        let res = self
+            .io
+            .registration()
+            .poll_read_io(cx, || self.io.recv(unfilled(buf)));
         res.map_ok(|n| fill(buf, n))
     }
 
     /// Receives without waiting (`WouldBlock` if nothing is queued).
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::READABLE, || self.io.recv(buf))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || self.io.recv(buf))
     }
 
     /// Sends `buf` to `target` (the first address it resolves to).
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         match to_socket_addrs(target).await?.next() {
             Some(target) => {
-                self.io.registration().async_io(Interest::WRITABLE, || self.io.send_to(buf, target)).await
+                self.io
+                    .registration()
+                    .async_io(Interest::WRITABLE, || self.io.send_to(buf, target))
+                    .await
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no addresses to send data to",
+            )),
         }
     }
 
     /// Polls to send `buf` to `target`.
-    pub fn poll_send_to(&self, cx: &mut Context<'_>, buf: &[u8], target: SocketAddr) -> Poll<io::Result<usize>> {
-        self.io.registration().poll_write_io(cx, || self.io.send_to(buf, target))
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .registration()
+            .poll_write_io(cx, || self.io.send_to(buf, target))
     }
 
     /// Sends to `target` without waiting.
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::WRITABLE, || self.io.send_to(buf, target))
+        self.io
+            .registration()
+            .try_io(Interest::WRITABLE, || self.io.send_to(buf, target))
     }
 
     /// Receives one datagram and its source address (truncating like [`recv`](Self::recv)).
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.registration().async_io(Interest::READABLE, || self.io.recv_from(buf)).await
+        self.io
+            .registration()
+            .async_io(Interest::READABLE, || self.io.recv_from(buf))
+            .await
     }
 
     /// Polls to receive one datagram into `buf`, returning its source address.
-    pub fn poll_recv_from(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<SocketAddr>> {
-        let res = self.io.registration().poll_read_io(cx, || self.io.recv_from(unfilled(buf)));
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        let res = self
+            .io
+            .registration()
+            .poll_read_io(cx, || self.io.recv_from(unfilled(buf)));
         res.map_ok(|(n, addr)| {
             fill(buf, n);
             addr
@@ -214,17 +266,29 @@ impl UdpSocket {
 
     /// Receives one datagram without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.registration().try_io(Interest::READABLE, || self.io.recv_from(buf))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || self.io.recv_from(buf))
     }
 
     /// Receives the next datagram without removing it from the queue.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.registration().async_io(Interest::READABLE, || self.io.peek_from(buf)).await
+        self.io
+            .registration()
+            .async_io(Interest::READABLE, || self.io.peek_from(buf))
+            .await
     }
 
     /// Polls to peek at the next datagram.
-    pub fn poll_peek_from(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<SocketAddr>> {
-        let res = self.io.registration().poll_read_io(cx, || self.io.peek_from(unfilled(buf)));
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        let res = self
+            .io
+            .registration()
+            .poll_read_io(cx, || self.io.peek_from(unfilled(buf)));
         res.map_ok(|(n, addr)| {
             fill(buf, n);
             addr
@@ -233,7 +297,9 @@ impl UdpSocket {
 
     /// Peeks at the next datagram without waiting.
     pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.registration().try_io(Interest::READABLE, || self.io.peek_from(buf))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || self.io.peek_from(buf))
     }
 
     /// Receives a batch of datagrams: datagram `i` goes into `bufs[i]` and is described by
@@ -243,19 +309,32 @@ impl UdpSocket {
     /// queued. A datagram longer than its buffer is truncated and flagged
     /// ([`RecvMeta::is_truncated`]). With empty `bufs` or `meta`, returns `Ok(0)` at once.
     /// On Linux/Android this is one `recvmmsg` call; elsewhere a `recvmsg` loop.
-    pub async fn recv_many(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
+    pub async fn recv_many(
+        &self,
+        bufs: &mut [IoSliceMut<'_>],
+        meta: &mut [RecvMeta],
+    ) -> io::Result<usize> {
         if bufs.is_empty() || meta.is_empty() {
             return Ok(0);
         }
-        self.io.registration().async_io(Interest::READABLE, || self.recv_many_raw(bufs, meta)).await
+        self.io
+            .registration()
+            .async_io(Interest::READABLE, || self.recv_many_raw(bufs, meta))
+            .await
     }
 
     /// [`recv_many`](Self::recv_many) without waiting: `WouldBlock` when nothing is queued.
-    pub fn try_recv_many(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
+    pub fn try_recv_many(
+        &self,
+        bufs: &mut [IoSliceMut<'_>],
+        meta: &mut [RecvMeta],
+    ) -> io::Result<usize> {
         if bufs.is_empty() || meta.is_empty() {
             return Ok(0);
         }
-        self.io.registration().try_io(Interest::READABLE, || self.recv_many_raw(bufs, meta))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || self.recv_many_raw(bufs, meta))
     }
 
     /// Sends a batch of datagrams, each `(payload, destination)`. Returns how many were sent,
@@ -268,7 +347,10 @@ impl UdpSocket {
         if datagrams.is_empty() {
             return Ok(0);
         }
-        self.io.registration().async_io(Interest::WRITABLE, || self.send_many_raw(datagrams)).await
+        self.io
+            .registration()
+            .async_io(Interest::WRITABLE, || self.send_many_raw(datagrams))
+            .await
     }
 
     /// [`send_many`](Self::send_many) without waiting: `WouldBlock` when nothing could be sent.
@@ -276,141 +358,101 @@ impl UdpSocket {
         if datagrams.is_empty() {
             return Ok(0);
         }
-        self.io.registration().try_io(Interest::WRITABLE, || self.send_many_raw(datagrams))
+        self.io
+            .registration()
+            .try_io(Interest::WRITABLE, || self.send_many_raw(datagrams))
     }
 
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    fn recv_many_raw(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
-        use std::mem;
-        use std::os::fd::AsRawFd;
-        let n = bufs.len().min(meta.len()).min(u32::MAX as usize);
-        // SAFETY: all-zero is a valid sockaddr_storage and a valid (empty) mmsghdr.
-        let mut names: Vec<libc::sockaddr_storage> = vec![unsafe { mem::zeroed() }; n];
-        let mut msgs: Vec<libc::mmsghdr> = vec![unsafe { mem::zeroed() }; n];
-        for i in 0..n {
-            let hdr = &mut msgs[i].msg_hdr;
-            hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
-            hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            // `IoSliceMut` is guaranteed ABI-compatible with `struct iovec` on Unix.
-            hdr.msg_iov = (&mut bufs[i] as *mut IoSliceMut<'_>).cast::<libc::iovec>();
-            hdr.msg_iovlen = 1;
+    /// [`try_recv_many`](Self::try_recv_many) on a plain non-blocking `std::net::UdpSocket`
+    /// that no runtime tracks: the same system call (`recvmmsg` on Linux/Android), without
+    /// readiness bookkeeping, so `WouldBlock` means the queue really is empty. Not in tokio: for
+    /// callers that poll on their own, such as corio's Node binding, which tries every receive
+    /// on the JS thread first and registers the socket with the runtime only while a call has
+    /// to wait (a registered socket wakes a runtime worker for every datagram).
+    pub fn try_recv_many_std(
+        socket: &std::net::UdpSocket,
+        bufs: &mut [IoSliceMut<'_>],
+        meta: &mut [RecvMeta],
+    ) -> io::Result<usize> {
+        if bufs.is_empty() || meta.is_empty() {
+            return Ok(0);
         }
-        // SAFETY: `msgs` holds `n` headers, each pointing at a live name buffer and a live
-        // iovec describing a writable buffer; all outlive the call. The socket is
-        // non-blocking, so the call returns what is queued (or EAGAIN).
-        let got = unsafe {
-            libc::recvmmsg(self.io.as_raw_fd(), msgs.as_mut_ptr(), n as _, 0, std::ptr::null_mut())
-        };
-        if got < 0 {
-            return Err(io::Error::last_os_error());
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            recv_many_fd(socket.as_raw_fd(), bufs, meta)
         }
-        let got = got as usize;
-        for i in 0..got {
-            let hdr = &msgs[i].msg_hdr;
-            meta[i] = RecvMeta {
-                len: (msgs[i].msg_len as usize).min(bufs[i].len()),
-                addr: crate::net::sys::sockaddr_to(&names[i], hdr.msg_namelen)?,
-                truncated: hdr.msg_flags & libc::MSG_TRUNC != 0,
-            };
+        #[cfg(not(unix))]
+        {
+            recv_many_loop(bufs, meta, |b| socket.recv_from(b))
         }
-        Ok(got)
     }
 
-    #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
-    fn recv_many_raw(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
-        use std::mem;
-        use std::os::fd::AsRawFd;
-        let n = bufs.len().min(meta.len());
-        let mut got = 0;
-        while got < n {
-            // SAFETY: all-zero is a valid sockaddr_storage and msghdr.
-            let mut name: libc::sockaddr_storage = unsafe { mem::zeroed() };
-            let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
-            hdr.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
-            hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            hdr.msg_iov = (&mut bufs[got] as *mut IoSliceMut<'_>).cast::<libc::iovec>();
-            hdr.msg_iovlen = 1;
-            // SAFETY: `hdr` points at a live name buffer and one iovec of a writable buffer.
-            let len = unsafe { libc::recvmsg(self.io.as_raw_fd(), &mut hdr, 0) };
-            if len < 0 {
-                let err = io::Error::last_os_error();
-                return if got > 0 && err.kind() == io::ErrorKind::WouldBlock { Ok(got) } else { Err(err) };
-            }
-            meta[got] = RecvMeta {
-                len: (len as usize).min(bufs[got].len()),
-                addr: crate::net::sys::sockaddr_to(&name, hdr.msg_namelen)?,
-                truncated: hdr.msg_flags & libc::MSG_TRUNC != 0,
-            };
-            got += 1;
+    /// [`try_send_many`](Self::try_send_many) on a plain non-blocking `std::net::UdpSocket`
+    /// that no runtime tracks (`sendmmsg` on Linux/Android); see
+    /// [`try_recv_many_std`](Self::try_recv_many_std). Not in tokio.
+    pub fn try_send_many_std(
+        socket: &std::net::UdpSocket,
+        datagrams: &[(&[u8], SocketAddr)],
+    ) -> io::Result<usize> {
+        if datagrams.is_empty() {
+            return Ok(0);
         }
-        Ok(got)
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use std::os::fd::AsRawFd;
+            send_many_fd(socket.as_raw_fd(), datagrams)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            send_many_loop(datagrams, |p, a| socket.send_to(p, a))
+        }
     }
 
-    #[cfg(not(unix))]
-    fn recv_many_raw(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
-        let n = bufs.len().min(meta.len());
-        let mut got = 0;
-        while got < n {
-            match self.io.recv_from(&mut bufs[got]) {
-                Ok((len, addr)) => meta[got] = RecvMeta { len, addr, truncated: false },
-                Err(e) if got > 0 && e.kind() == io::ErrorKind::WouldBlock => return Ok(got),
-                Err(e) => return Err(e),
-            }
-            got += 1;
+    fn recv_many_raw(
+        &self,
+        bufs: &mut [IoSliceMut<'_>],
+        meta: &mut [RecvMeta],
+    ) -> io::Result<usize> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            recv_many_fd(self.io.as_raw_fd(), bufs, meta)
         }
-        Ok(got)
+        #[cfg(not(unix))]
+        {
+            recv_many_loop(bufs, meta, |b| self.io.recv_from(b))
+        }
     }
 
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn send_many_raw(&self, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
-        use std::mem;
-        use std::os::fd::AsRawFd;
-        let n = datagrams.len().min(u32::MAX as usize);
-        let mut names = Vec::with_capacity(n);
-        let mut iovs = Vec::with_capacity(n);
-        for (payload, addr) in &datagrams[..n] {
-            names.push(crate::net::sys::sockaddr_from(addr));
-            iovs.push(libc::iovec { iov_base: payload.as_ptr() as *mut libc::c_void, iov_len: payload.len() });
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use std::os::fd::AsRawFd;
+            send_many_fd(self.io.as_raw_fd(), datagrams)
         }
-        // SAFETY: all-zero is a valid (empty) mmsghdr.
-        let mut msgs: Vec<libc::mmsghdr> = vec![unsafe { mem::zeroed() }; n];
-        for i in 0..n {
-            let hdr = &mut msgs[i].msg_hdr;
-            hdr.msg_name = (&mut names[i].0 as *mut libc::sockaddr_storage).cast();
-            hdr.msg_namelen = names[i].1;
-            hdr.msg_iov = &mut iovs[i];
-            hdr.msg_iovlen = 1;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            send_many_loop(datagrams, |p, a| self.io.send_to(p, a))
         }
-        // SAFETY: every header points at a live address and one iovec over a live payload;
-        // sendmmsg only reads the payloads (the `*mut` in iovec is the C API's, not a write).
-        let sent = unsafe { libc::sendmmsg(self.io.as_raw_fd(), msgs.as_mut_ptr(), n as _, 0) };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(sent as usize)
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn send_many_raw(&self, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
-        let mut sent = 0;
-        for (payload, addr) in datagrams {
-            match self.io.send_to(payload, *addr) {
-                Ok(_) => sent += 1,
-                Err(_) if sent > 0 => return Ok(sent),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(sent)
     }
 
     /// Runs `f` if the socket is ready for `interest`; a `WouldBlock` from `f` clears that
     /// readiness.
-    pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
         self.io.registration().try_io(interest, f)
     }
 
     /// Waits for `interest` and runs `f` until it returns something other than `WouldBlock`.
-    pub async fn async_io<R>(&self, interest: Interest, f: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
         self.io.registration().async_io(interest, f).await
     }
 
@@ -491,6 +533,158 @@ impl UdpSocket {
 }
 
 /// The unfilled part of `buf` as a byte slice for a receive call.
+/// `recvmmsg` on `fd` (non-blocking): what is queued, up to `bufs.len()`, or `WouldBlock`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn recv_many_fd(
+    fd: std::os::fd::RawFd,
+    bufs: &mut [IoSliceMut<'_>],
+    meta: &mut [RecvMeta],
+) -> io::Result<usize> {
+    use std::mem;
+    let n = bufs.len().min(meta.len()).min(u32::MAX as usize);
+    // SAFETY: all-zero is a valid sockaddr_storage and a valid (empty) mmsghdr.
+    let mut names: Vec<libc::sockaddr_storage> = vec![unsafe { mem::zeroed() }; n];
+    let mut msgs: Vec<libc::mmsghdr> = vec![unsafe { mem::zeroed() }; n];
+    for i in 0..n {
+        let hdr = &mut msgs[i].msg_hdr;
+        hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // `IoSliceMut` is guaranteed ABI-compatible with `struct iovec` on Unix.
+        hdr.msg_iov = (&mut bufs[i] as *mut IoSliceMut<'_>).cast::<libc::iovec>();
+        hdr.msg_iovlen = 1;
+    }
+    // SAFETY: `msgs` holds `n` headers, each pointing at a live name buffer and a live
+    // iovec describing a writable buffer; all outlive the call. The socket is
+    // non-blocking, so the call returns what is queued (or EAGAIN).
+    let got = unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), n as _, 0, std::ptr::null_mut()) };
+    if got < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let got = got as usize;
+    for i in 0..got {
+        let hdr = &msgs[i].msg_hdr;
+        meta[i] = RecvMeta {
+            len: (msgs[i].msg_len as usize).min(bufs[i].len()),
+            addr: crate::net::sys::sockaddr_to(&names[i], hdr.msg_namelen)?,
+            truncated: hdr.msg_flags & libc::MSG_TRUNC != 0,
+        };
+    }
+    Ok(got)
+}
+
+/// A `recvmsg` loop on `fd` (non-blocking) where there is no `recvmmsg`.
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+fn recv_many_fd(
+    fd: std::os::fd::RawFd,
+    bufs: &mut [IoSliceMut<'_>],
+    meta: &mut [RecvMeta],
+) -> io::Result<usize> {
+    use std::mem;
+    let n = bufs.len().min(meta.len());
+    let mut got = 0;
+    while got < n {
+        // SAFETY: all-zero is a valid sockaddr_storage and msghdr.
+        let mut name: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+        hdr.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        hdr.msg_iov = (&mut bufs[got] as *mut IoSliceMut<'_>).cast::<libc::iovec>();
+        hdr.msg_iovlen = 1;
+        // SAFETY: `hdr` points at a live name buffer and one iovec of a writable buffer.
+        let len = unsafe { libc::recvmsg(fd, &mut hdr, 0) };
+        if len < 0 {
+            let err = io::Error::last_os_error();
+            return if got > 0 && err.kind() == io::ErrorKind::WouldBlock {
+                Ok(got)
+            } else {
+                Err(err)
+            };
+        }
+        meta[got] = RecvMeta {
+            len: (len as usize).min(bufs[got].len()),
+            addr: crate::net::sys::sockaddr_to(&name, hdr.msg_namelen)?,
+            truncated: hdr.msg_flags & libc::MSG_TRUNC != 0,
+        };
+        got += 1;
+    }
+    Ok(got)
+}
+
+/// A `recv_from` loop where there is no `recvmsg`.
+#[cfg(not(unix))]
+fn recv_many_loop(
+    bufs: &mut [IoSliceMut<'_>],
+    meta: &mut [RecvMeta],
+    mut recv_from: impl FnMut(&mut [u8]) -> io::Result<(usize, SocketAddr)>,
+) -> io::Result<usize> {
+    let n = bufs.len().min(meta.len());
+    let mut got = 0;
+    while got < n {
+        match recv_from(&mut bufs[got]) {
+            Ok((len, addr)) => {
+                meta[got] = RecvMeta {
+                    len,
+                    addr,
+                    truncated: false,
+                }
+            }
+            Err(e) if got > 0 && e.kind() == io::ErrorKind::WouldBlock => return Ok(got),
+            Err(e) => return Err(e),
+        }
+        got += 1;
+    }
+    Ok(got)
+}
+
+/// `sendmmsg` on `fd` (non-blocking): how many were sent from the front, or the first error.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn send_many_fd(fd: std::os::fd::RawFd, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+    use std::mem;
+    let n = datagrams.len().min(u32::MAX as usize);
+    let mut names = Vec::with_capacity(n);
+    let mut iovs = Vec::with_capacity(n);
+    for (payload, addr) in &datagrams[..n] {
+        names.push(crate::net::sys::sockaddr_from(addr));
+        iovs.push(libc::iovec {
+            iov_base: payload.as_ptr() as *mut libc::c_void,
+            iov_len: payload.len(),
+        });
+    }
+    // SAFETY: all-zero is a valid (empty) mmsghdr.
+    let mut msgs: Vec<libc::mmsghdr> = vec![unsafe { mem::zeroed() }; n];
+    for i in 0..n {
+        let hdr = &mut msgs[i].msg_hdr;
+        hdr.msg_name = (&mut names[i].0 as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = names[i].1;
+        hdr.msg_iov = &mut iovs[i];
+        hdr.msg_iovlen = 1;
+    }
+    // SAFETY: every header points at a live address and one iovec over a live payload;
+    // sendmmsg only reads the payloads (the `*mut` in iovec is the C API's, not a write).
+    let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as _, 0) };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(sent as usize)
+}
+
+/// A `send_to` loop where there is no `sendmmsg`.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn send_many_loop(
+    datagrams: &[(&[u8], SocketAddr)],
+    mut send_to: impl FnMut(&[u8], SocketAddr) -> io::Result<usize>,
+) -> io::Result<usize> {
+    let mut sent = 0;
+    for (payload, addr) in datagrams {
+        match send_to(payload, *addr) {
+            Ok(_) => sent += 1,
+            Err(_) if sent > 0 => return Ok(sent),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sent)
+}
+
 fn unfilled<'a>(buf: &'a mut ReadBuf<'_>) -> &'a mut [u8] {
     // SAFETY: receive calls only write into the slice and never read it, so exposing the
     // uninitialised tail as `[u8]` to the kernel is sound; `fill` marks what was written.
@@ -531,5 +725,58 @@ impl std::os::fd::AsFd for UdpSocket {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         // SAFETY: the descriptor stays open for as long as `self` (and so the borrow) lives.
         unsafe { std::os::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&*self.io)) }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// The `_std` batch calls work on plain non-blocking sockets no runtime tracks: a batch
+    /// sent with `try_send_many_std` arrives whole, in order, through `try_recv_many_std`
+    /// (waiting in blocking mode for the first datagram keeps this deterministic), and an empty
+    /// queue reports `WouldBlock`.
+    #[test]
+    fn std_batches_round_trip_without_a_runtime() {
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        tx.set_nonblocking(true).unwrap();
+        let payloads: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10 + i as usize]).collect();
+        let batch: Vec<(&[u8], SocketAddr)> = payloads.iter().map(|p| (&p[..], to)).collect();
+        let mut sent = 0;
+        while sent < batch.len() {
+            match UdpSocket::try_send_many_std(&tx, &batch[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("send: {e}"),
+            }
+        }
+        let mut slots = vec![[0u8; 64]; 8];
+        let mut meta = [RecvMeta::default(); 8];
+        let mut got = 0;
+        while got < 8 {
+            // Block for the next datagram, then take whatever is queued without blocking.
+            rx.set_nonblocking(false).unwrap();
+            let mut peek = [0u8; 1];
+            rx.peek_from(&mut peek).unwrap();
+            rx.set_nonblocking(true).unwrap();
+            let mut bufs: Vec<IoSliceMut<'_>> = slots[got..]
+                .iter_mut()
+                .map(|s| IoSliceMut::new(s))
+                .collect();
+            let n = UdpSocket::try_recv_many_std(&rx, &mut bufs, &mut meta[got..]).unwrap();
+            assert!(n >= 1);
+            got += n;
+        }
+        for i in 0..8 {
+            assert_eq!(meta[i].len(), payloads[i].len());
+            assert_eq!(&slots[i][..meta[i].len()], &payloads[i][..]);
+            assert_eq!(meta[i].addr(), tx.local_addr().unwrap());
+        }
+        let mut bufs = [IoSliceMut::new(&mut slots[0])];
+        let err = UdpSocket::try_recv_many_std(&rx, &mut bufs, &mut meta[..1]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(UdpSocket::try_send_many_std(&tx, &[]).unwrap(), 0);
     }
 }

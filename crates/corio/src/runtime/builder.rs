@@ -142,7 +142,11 @@ impl Builder {
                     metrics: Default::default(),
                 };
                 let handle = scheduler::current_thread::Handle::new(common, driver);
-                Ok(Runtime::from_parts(Kind::CurrentThread, scheduler::Handle::CurrentThread(handle), None))
+                Ok(Runtime::from_parts(
+                    Kind::CurrentThread,
+                    scheduler::Handle::CurrentThread(handle),
+                    None,
+                ))
             }
             Kind::MultiThread => {
                 let workers = self.worker_threads.unwrap_or_else(default_worker_threads);
@@ -201,4 +205,3 @@ impl fmt::Debug for Builder {
             .finish()
     }
 }
-

@@ -25,7 +25,9 @@ pub struct TryCurrentError(());
 
 impl std::fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("there is no reactor running, must be called from the context of a corio runtime")
+        f.write_str(
+            "there is no reactor running, must be called from the context of a corio runtime",
+        )
     }
 }
 
@@ -40,7 +42,10 @@ pub(crate) struct SetCurrentGuard {
 /// Makes `handle` the current runtime of this thread until the guard drops.
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
     let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
-    SetCurrentGuard { prev, _not_send: std::marker::PhantomData }
+    SetCurrentGuard {
+        prev,
+        _not_send: std::marker::PhantomData,
+    }
 }
 
 impl Drop for SetCurrentGuard {
@@ -83,9 +88,11 @@ pub(crate) fn io_handle() -> io::Result<Arc<crate::io::driver::Handle>> {
 pub(crate) fn time_handle() -> Arc<crate::time::driver::Handle> {
     let handle = try_current()
         .expect("there is no timer running, must be called from the context of a corio runtime");
-    handle.driver().time.clone().expect(
-        "the timer is disabled: build the runtime with `enable_time()` or `enable_all()`",
-    )
+    handle
+        .driver()
+        .time
+        .clone()
+        .expect("the timer is disabled: build the runtime with `enable_time()` or `enable_all()`")
 }
 
 /// Marks this thread as driving a runtime; panics if it already is (nested `block_on`).

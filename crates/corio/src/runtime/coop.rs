@@ -115,7 +115,9 @@ mod tests {
         budget(|| {
             for _ in 0..1000 {
                 // No progress: every unit is refunded.
-                let Poll::Ready(_r) = poll_proceed(&mut cx) else { panic!("refund failed") };
+                let Poll::Ready(_r) = poll_proceed(&mut cx) else {
+                    panic!("refund failed")
+                };
             }
         });
         assert!(poll_proceed(&mut cx).is_ready(), "unlimited outside a poll");

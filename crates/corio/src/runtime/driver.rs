@@ -68,7 +68,14 @@ impl Driver {
         } else {
             None
         };
-        Ok((Driver { park }, Handle { io, time, park_thread }))
+        Ok((
+            Driver { park },
+            Handle {
+                io,
+                time,
+                park_thread,
+            },
+        ))
     }
 
     /// Blocks until an I/O event, `timeout`, the next timer deadline or an unpark; then fires
@@ -80,7 +87,10 @@ impl Driver {
         };
         let events = match &mut self.park {
             Park::Io(driver) => {
-                let io = handle.io.as_ref().expect("an I/O driver always has a handle");
+                let io = handle
+                    .io
+                    .as_ref()
+                    .expect("an I/O driver always has a handle");
                 driver.turn(io, timeout)
             }
             Park::Thread(park) => {

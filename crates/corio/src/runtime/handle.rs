@@ -41,7 +41,10 @@ impl Handle {
 
     /// Makes this runtime the current one of this thread until the guard drops.
     pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard { _guard: context::set_current(&self.inner), _p: PhantomData }
+        EnterGuard {
+            _guard: context::set_current(&self.inner),
+            _p: PhantomData,
+        }
     }
 
     /// Spawns a task on this runtime.
@@ -92,6 +95,8 @@ impl Handle {
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").field("flavor", &self.runtime_flavor()).finish()
+        f.debug_struct("Handle")
+            .field("flavor", &self.runtime_flavor())
+            .finish()
     }
 }

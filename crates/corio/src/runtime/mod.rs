@@ -50,7 +50,10 @@ pub(crate) struct ThreadGroup {
 
 impl ThreadGroup {
     pub(crate) fn new(n: usize) -> ThreadGroup {
-        ThreadGroup { running: Mutex::new(n), exited: Condvar::new() }
+        ThreadGroup {
+            running: Mutex::new(n),
+            exited: Condvar::new(),
+        }
     }
 
     pub(crate) fn exit(&self) {
@@ -88,8 +91,16 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub(crate) fn from_parts(kind: Kind, handle: scheduler::Handle, workers: Option<Arc<ThreadGroup>>) -> Runtime {
-        Runtime { kind, handle: Handle { inner: handle }, workers }
+    pub(crate) fn from_parts(
+        kind: Kind,
+        handle: scheduler::Handle,
+        workers: Option<Arc<ThreadGroup>>,
+    ) -> Runtime {
+        Runtime {
+            kind,
+            handle: Handle { inner: handle },
+            workers,
+        }
     }
 
     /// A multi-thread runtime with I/O and time enabled (what `#[corio::main]` builds).
@@ -158,7 +169,11 @@ impl Runtime {
         let _enter = self.handle.enter();
         self.handle.inner.shutdown();
         // A runtime dropped from one of its own workers cannot wait for that worker.
-        let timeout = if context::is_in_runtime() { Some(Duration::ZERO) } else { timeout };
+        let timeout = if context::is_in_runtime() {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         if let Some(workers) = self.workers.take() {
             workers.wait(timeout);
         }
@@ -178,6 +193,8 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("flavor", &self.kind).finish()
+        f.debug_struct("Runtime")
+            .field("flavor", &self.kind)
+            .finish()
     }
 }

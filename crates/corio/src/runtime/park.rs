@@ -44,7 +44,11 @@ impl ParkThread {
     /// consumes a pending notification.
     pub(crate) fn park_timeout(&self, timeout: Option<Duration>) {
         let inner = &*self.inner;
-        if inner.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
+        if inner
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
             return;
         }
         if timeout == Some(Duration::ZERO) {
@@ -62,7 +66,11 @@ impl ParkThread {
         match timeout {
             None => loop {
                 guard = inner.condvar.wait(guard);
-                if inner.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
+                if inner
+                    .state
+                    .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                    .is_ok()
+                {
                     return;
                 }
                 // Spurious wake-up: sleep again.
@@ -154,8 +162,9 @@ mod loom_tests {
     fn concurrent_unparks() {
         loom::model(|| {
             let park = ParkThread::new();
-            let flags: Vec<_> =
-                (0..2).map(|_| Arc::new(crate::loom::sync::atomic::AtomicBool::new(false))).collect();
+            let flags: Vec<_> = (0..2)
+                .map(|_| Arc::new(crate::loom::sync::atomic::AtomicBool::new(false)))
+                .collect();
             let threads: Vec<_> = flags
                 .iter()
                 .map(|f| {
@@ -187,7 +196,10 @@ mod loom_tests {
             waker: Mutex<Option<Waker>>,
         }
         loom::model(|| {
-            let shared = Arc::new(Shared { ready: AtomicBool::new(false), waker: Mutex::new(None) });
+            let shared = Arc::new(Shared {
+                ready: AtomicBool::new(false),
+                waker: Mutex::new(None),
+            });
             let th = {
                 let shared = shared.clone();
                 crate::loom::thread::spawn(move || {

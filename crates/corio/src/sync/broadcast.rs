@@ -157,7 +157,11 @@ impl<T: Clone> Shared<T> {
     /// Attempts to read position `*next` (caller holds the lock).
     fn try_recv_locked(&self, state: &mut State<T>, next: &mut u64) -> TryRecv<T> {
         if *next >= state.tail {
-            return if state.tx_count == 0 { TryRecv::Closed } else { TryRecv::Empty };
+            return if state.tx_count == 0 {
+                TryRecv::Closed
+            } else {
+                TryRecv::Empty
+            };
         }
         let idx = self.slot_index(*next);
         let slot = &mut state.slots[idx];
@@ -187,9 +191,18 @@ impl<T> Sender<T> {
     /// Panics if `capacity` is 0 or larger than `usize::MAX / 2`.
     pub fn new(capacity: usize) -> Self {
         assert!(capacity > 0, "broadcast channel capacity cannot be zero");
-        assert!(capacity <= usize::MAX >> 1, "broadcast channel capacity exceeded `usize::MAX / 2`");
+        assert!(
+            capacity <= usize::MAX >> 1,
+            "broadcast channel capacity exceeded `usize::MAX / 2`"
+        );
         let cap = capacity.next_power_of_two();
-        let slots = (0..cap).map(|_| Slot { pos: 0, remaining: 0, value: None }).collect();
+        let slots = (0..cap)
+            .map(|_| Slot {
+                pos: 0,
+                remaining: 0,
+                value: None,
+            })
+            .collect();
         Sender {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -233,19 +246,28 @@ impl<T> Sender<T> {
     pub fn subscribe(&self) -> Receiver<T> {
         let mut state = self.shared.state.lock();
         state.rx_count += 1;
-        Receiver { shared: self.shared.clone(), next: state.tail }
+        Receiver {
+            shared: self.shared.clone(),
+            next: state.tail,
+        }
     }
 
     /// A [`WeakSender`] for this channel.
     pub fn downgrade(&self) -> WeakSender<T> {
         self.shared.state.lock().weak_count += 1;
-        WeakSender { shared: self.shared.clone() }
+        WeakSender {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Number of values still queued for at least one receiver.
     pub fn len(&self) -> usize {
         let state = self.shared.state.lock();
-        state.slots.iter().filter(|s| s.value.is_some() && s.remaining > 0).count()
+        state
+            .slots
+            .iter()
+            .filter(|s| s.value.is_some() && s.remaining > 0)
+            .count()
     }
 
     /// Whether no value is queued.
@@ -265,7 +287,11 @@ impl<T> Sender<T> {
 
     /// Completes when there are no receivers.
     pub async fn closed(&self) {
-        SenderClosed { shared: &self.shared, key: None }.await
+        SenderClosed {
+            shared: &self.shared,
+            key: None,
+        }
+        .await
     }
 
     /// Number of strong senders.
@@ -292,7 +318,9 @@ fn drain_wakers(queue: &mut WaitQueue<Option<Waker>>) -> Vec<Waker> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.shared.state.lock().tx_count += 1;
-        Sender { shared: self.shared.clone() }
+        Sender {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -318,7 +346,9 @@ impl<T> WeakSender<T> {
             return None;
         }
         state.tx_count += 1;
-        Some(Sender { shared: self.shared.clone() })
+        Some(Sender {
+            shared: self.shared.clone(),
+        })
     }
 
     /// Number of strong senders.
@@ -335,7 +365,9 @@ impl<T> WeakSender<T> {
 impl<T> Clone for WeakSender<T> {
     fn clone(&self) -> Self {
         self.shared.state.lock().weak_count += 1;
-        WeakSender { shared: self.shared.clone() }
+        WeakSender {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -349,7 +381,11 @@ impl<T: Clone> Receiver<T> {
     /// Receives the next value; `Lagged(n)` if `n` values were overwritten before this receiver
     /// read them, `Closed` once every sender is gone and every value was read. Cancel-safe.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        Recv { rx: self, key: None }.await
+        Recv {
+            rx: self,
+            key: None,
+        }
+        .await
     }
 
     /// Receives the next value if one is available.
@@ -375,7 +411,10 @@ impl<T> Receiver<T> {
     pub fn resubscribe(&self) -> Self {
         let mut state = self.shared.state.lock();
         state.rx_count += 1;
-        Receiver { shared: self.shared.clone(), next: state.tail }
+        Receiver {
+            shared: self.shared.clone(),
+            next: state.tail,
+        }
     }
 
     /// Number of values sent that this receiver has not read yet (if larger than the capacity,
@@ -547,7 +586,9 @@ impl<T> fmt::Debug for WeakSender<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("next", &self.next).finish()
+        f.debug_struct("Receiver")
+            .field("next", &self.next)
+            .finish()
     }
 }
 

@@ -58,13 +58,19 @@ impl std::error::Error for TryLockError {}
 impl<T> Mutex<T> {
     /// Creates an unlocked mutex holding `t`.
     pub fn new(t: T) -> Self {
-        Mutex { sem: Semaphore::new(1), data: UnsafeCell::new(t) }
+        Mutex {
+            sem: Semaphore::new(1),
+            data: UnsafeCell::new(t),
+        }
     }
 
     /// Creates an unlocked mutex in a `const` context (for statics).
     #[cfg(not(loom))]
     pub const fn const_new(t: T) -> Self {
-        Mutex { sem: Semaphore::const_new(1), data: UnsafeCell::new(t) }
+        Mutex {
+            sem: Semaphore::const_new(1),
+            data: UnsafeCell::new(t),
+        }
     }
 
     /// Consumes the mutex, returning the data.
@@ -79,7 +85,10 @@ impl<T: ?Sized> Mutex<T> {
     /// Cancel-safe: dropping the future gives up its place in the queue.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
         match self.sem.acquire_inner(1).await {
-            Ok(()) => MutexGuard { lock: self, _marker: PhantomData },
+            Ok(()) => MutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            },
             // The semaphore of a mutex is never closed.
             Err(_) => unreachable!("mutex semaphore closed"),
         }
@@ -93,7 +102,10 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks the mutex through an `Arc`, returning a guard that owns the `Arc`.
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
         match self.sem.acquire_inner(1).await {
-            Ok(()) => OwnedMutexGuard { lock: self, _marker: PhantomData },
+            Ok(()) => OwnedMutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            },
             Err(_) => unreachable!("mutex semaphore closed"),
         }
     }
@@ -106,7 +118,10 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks the mutex if it is free right now.
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         match self.sem.try_acquire_inner(1) {
-            Ok(()) => Ok(MutexGuard { lock: self, _marker: PhantomData }),
+            Ok(()) => Ok(MutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            }),
             Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => Err(TryLockError(())),
         }
     }
@@ -114,7 +129,10 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks an `Arc`ed mutex if it is free right now.
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         match self.sem.try_acquire_inner(1) {
-            Ok(()) => Ok(OwnedMutexGuard { lock: self, _marker: PhantomData }),
+            Ok(()) => Ok(OwnedMutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            }),
             Err(_) => Err(TryLockError(())),
         }
     }

@@ -64,7 +64,10 @@ impl Notify {
     pub fn new() -> Notify {
         Notify {
             generation: AtomicUsize::new(0),
-            state: LockedState::new(State { permit: false, waiters: WaitQueue::new() }),
+            state: LockedState::new(State {
+                permit: false,
+                waiters: WaitQueue::new(),
+            }),
         }
     }
 
@@ -73,7 +76,10 @@ impl Notify {
     pub const fn const_new() -> Notify {
         Notify {
             generation: AtomicUsize::new(0),
-            state: LockedState::new(State { permit: false, waiters: WaitQueue::new() }),
+            state: LockedState::new(State {
+                permit: false,
+                waiters: WaitQueue::new(),
+            }),
         }
     }
 
@@ -83,7 +89,11 @@ impl Notify {
     /// is first polled; it joins the `notify_one` queue when first polled (or
     /// [`enable`](Notified::enable)d).
     pub fn notified(&self) -> Notified<'_> {
-        Notified { notify: self, generation: self.generation.load(SeqCst), state: NotifiedState::Init }
+        Notified {
+            notify: self,
+            generation: self.generation.load(SeqCst),
+            state: NotifiedState::Init,
+        }
     }
 
     /// Number of allocated waiter slots (tests check that cancelled waiters leave none).
@@ -188,7 +198,10 @@ impl Notified<'_> {
                     self.state = NotifiedState::Done;
                     return Poll::Ready(());
                 }
-                let key = state.waiters.push_back(Waiter { waker: waker.cloned(), notified: None });
+                let key = state.waiters.push_back(Waiter {
+                    waker: waker.cloned(),
+                    notified: None,
+                });
                 self.state = NotifiedState::Waiting(key);
                 Poll::Pending
             }
@@ -225,7 +238,9 @@ impl Future for Notified<'_> {
 
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
-        let NotifiedState::Waiting(key) = self.state else { return };
+        let NotifiedState::Waiting(key) = self.state else {
+            return;
+        };
         let waker = {
             let mut state = self.notify.state.lock();
             let waiter = state.waiters.remove(key);
@@ -244,7 +259,9 @@ impl Drop for Notified<'_> {
 
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Notified").field("state", &self.state).finish()
+        f.debug_struct("Notified")
+            .field("state", &self.state)
+            .finish()
     }
 }
 
@@ -271,7 +288,11 @@ mod tests {
     #[test]
     fn notify_one_is_fifo_and_notify_last_lifo() {
         let n = Notify::new();
-        let (wa, wb, wc) = (CountingWaker::new(), CountingWaker::new(), CountingWaker::new());
+        let (wa, wb, wc) = (
+            CountingWaker::new(),
+            CountingWaker::new(),
+            CountingWaker::new(),
+        );
         let mut a = Box::pin(n.notified());
         let mut b = Box::pin(n.notified());
         let mut c = Box::pin(n.notified());
@@ -349,7 +370,10 @@ mod tests {
         n.notify_one();
         assert!(f.as_mut().enable());
         block_on(f);
-        assert!(!n.state.lock().permit, "the notification was consumed by `f`");
+        assert!(
+            !n.state.lock().permit,
+            "the notification was consumed by `f`"
+        );
     }
 
     #[test]

@@ -85,7 +85,12 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             tx_waker: None,
         }),
     });
-    (Sender { inner: Some(inner.clone()) }, Receiver { inner: Some(inner) })
+    (
+        Sender {
+            inner: Some(inner.clone()),
+        },
+        Receiver { inner: Some(inner) },
+    )
 }
 
 fn store_waker(slot: &mut Option<Waker>, waker: &Waker) {
@@ -98,7 +103,9 @@ fn store_waker(slot: &mut Option<Waker>, waker: &Waker) {
 impl<T> Sender<T> {
     /// Sends `t`; returns it back as `Err(t)` if the receiver has closed or been dropped.
     pub fn send(mut self, t: T) -> Result<(), T> {
-        let Some(inner) = self.inner.take() else { return Err(t) };
+        let Some(inner) = self.inner.take() else {
+            return Err(t);
+        };
         let waker = {
             let mut state = inner.state.lock();
             state.tx_done = true;
@@ -146,7 +153,9 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let Some(inner) = self.inner.take() else { return };
+        let Some(inner) = self.inner.take() else {
+            return;
+        };
         let waker = {
             let mut state = inner.state.lock();
             state.tx_done = true;
@@ -188,7 +197,9 @@ impl<T> Receiver<T> {
 
     /// Takes the value if it has been sent, without waiting.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let Some(inner) = &self.inner else { return Err(TryRecvError::Closed) };
+        let Some(inner) = &self.inner else {
+            return Err(TryRecvError::Closed);
+        };
         let res = {
             let mut state = inner.state.lock();
             match state.value.take() {
@@ -253,7 +264,9 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let Some(inner) = self.inner.take() else { return };
+        let Some(inner) = self.inner.take() else {
+            return;
+        };
         let (waker, value) = {
             let mut state = inner.state.lock();
             state.rx_closed = true;
@@ -268,13 +281,17 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("closed", &self.is_closed()).finish()
+        f.debug_struct("Sender")
+            .field("closed", &self.is_closed())
+            .finish()
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("terminated", &self.is_terminated()).finish()
+        f.debug_struct("Receiver")
+            .field("terminated", &self.is_terminated())
+            .finish()
     }
 }
 

@@ -107,7 +107,11 @@ impl Semaphore {
             Self::MAX_PERMITS
         );
         Semaphore {
-            state: LockedState::new(State { permits, closed: false, waiters: WaitQueue::new() }),
+            state: LockedState::new(State {
+                permits,
+                closed: false,
+                waiters: WaitQueue::new(),
+            }),
         }
     }
 
@@ -120,7 +124,11 @@ impl Semaphore {
     pub const fn const_new(permits: usize) -> Self {
         assert!(permits <= Self::MAX_PERMITS);
         Semaphore {
-            state: LockedState::new(State { permits, closed: false, waiters: WaitQueue::new() }),
+            state: LockedState::new(State {
+                permits,
+                closed: false,
+                waiters: WaitQueue::new(),
+            }),
         }
     }
 
@@ -149,25 +157,37 @@ impl Semaphore {
     /// Acquires one permit, waiting in FIFO order. Fails only if the semaphore is closed.
     pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
         self.acquire_inner(1).await?;
-        Ok(SemaphorePermit { sem: self, permits: 1 })
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: 1,
+        })
     }
 
     /// Acquires `n` permits, waiting in FIFO order. Fails only if the semaphore is closed.
     pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
         self.acquire_inner(n as usize).await?;
-        Ok(SemaphorePermit { sem: self, permits: n })
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// Takes one permit if one is available right now.
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_inner(1)?;
-        Ok(SemaphorePermit { sem: self, permits: 1 })
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: 1,
+        })
     }
 
     /// Takes `n` permits if they are available right now.
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_inner(n as usize)?;
-        Ok(SemaphorePermit { sem: self, permits: n })
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// Acquires one permit, blocking the current thread. Must not be called from async code.
@@ -183,7 +203,10 @@ impl Semaphore {
     /// Acquires one permit owned by an `Arc` of the semaphore.
     pub async fn acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
         self.acquire_inner(1).await?;
-        Ok(OwnedSemaphorePermit { sem: self, permits: 1 })
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: 1,
+        })
     }
 
     /// Acquires `n` permits owned by an `Arc` of the semaphore.
@@ -192,13 +215,19 @@ impl Semaphore {
         n: u32,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
         self.acquire_inner(n as usize).await?;
-        Ok(OwnedSemaphorePermit { sem: self, permits: n })
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// Takes one owned permit if one is available right now.
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.try_acquire_inner(1)?;
-        Ok(OwnedSemaphorePermit { sem: self, permits: 1 })
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: 1,
+        })
     }
 
     /// Takes `n` owned permits if they are available right now.
@@ -207,13 +236,14 @@ impl Semaphore {
         n: u32,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.try_acquire_inner(n as usize)?;
-        Ok(OwnedSemaphorePermit { sem: self, permits: n })
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// Acquires one owned permit, blocking the current thread.
-    pub fn blocking_acquire_owned(
-        self: Arc<Self>,
-    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+    pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
         super::park::block_on(self.acquire_owned())
     }
 
@@ -254,7 +284,12 @@ impl Semaphore {
 
     /// A future acquiring `n` permits; the caller owns them on `Ok` and must `release` them.
     pub(crate) fn acquire_inner(&self, n: usize) -> Acquire<'_> {
-        Acquire { sem: self, needed: n, key: None, done: false }
+        Acquire {
+            sem: self,
+            needed: n,
+            key: None,
+            done: false,
+        }
     }
 
     /// Takes `n` permits without waiting; the caller must `release` them later.
@@ -288,7 +323,9 @@ impl Semaphore {
 /// Hands `n` permits to the queue front first, then to the free pool.
 fn release_locked(state: &mut State, mut n: usize, wakers: &mut Vec<Waker>) {
     while n > 0 {
-        let Some(key) = state.waiters.front() else { break };
+        let Some(key) = state.waiters.front() else {
+            break;
+        };
         let waiter = state.waiters.get_mut(key);
         let take = n.min(waiter.needed - waiter.assigned);
         waiter.assigned += take;
@@ -300,7 +337,10 @@ fn release_locked(state: &mut State, mut n: usize, wakers: &mut Vec<Waker>) {
             state.waiters.unlink(key);
         }
     }
-    let total = state.permits.checked_add(n).filter(|&t| t <= Semaphore::MAX_PERMITS);
+    let total = state
+        .permits
+        .checked_add(n)
+        .filter(|&t| t <= Semaphore::MAX_PERMITS);
     match total {
         Some(total) => state.permits = total,
         None => panic!(
@@ -332,8 +372,7 @@ impl Acquire<'_> {
                     self.done = true;
                     return Poll::Ready(Err(AcquireError(())));
                 }
-                if self.needed == 0 || (state.waiters.is_empty() && state.permits >= self.needed)
-                {
+                if self.needed == 0 || (state.waiters.is_empty() && state.permits >= self.needed) {
                     state.permits -= self.needed;
                     self.done = true;
                     return Poll::Ready(Ok(()));
@@ -438,7 +477,10 @@ impl<'a> SemaphorePermit<'a> {
             return None;
         }
         self.permits -= n;
-        Some(SemaphorePermit { sem: self.sem, permits: n })
+        Some(SemaphorePermit {
+            sem: self.sem,
+            permits: n,
+        })
     }
 
     /// The semaphore this permit belongs to.
@@ -478,7 +520,10 @@ impl OwnedSemaphorePermit {
             return None;
         }
         self.permits -= n;
-        Some(OwnedSemaphorePermit { sem: self.sem.clone(), permits: n })
+        Some(OwnedSemaphorePermit {
+            sem: self.sem.clone(),
+            permits: n,
+        })
     }
 
     /// The semaphore this permit belongs to.
@@ -506,13 +551,17 @@ impl Drop for OwnedSemaphorePermit {
 
 impl fmt::Debug for SemaphorePermit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SemaphorePermit").field("permits", &self.permits).finish()
+        f.debug_struct("SemaphorePermit")
+            .field("permits", &self.permits)
+            .finish()
     }
 }
 
 impl fmt::Debug for OwnedSemaphorePermit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedSemaphorePermit").field("permits", &self.permits).finish()
+        f.debug_struct("OwnedSemaphorePermit")
+            .field("permits", &self.permits)
+            .finish()
     }
 }
 
@@ -632,7 +681,10 @@ mod tests {
         assert!(poll_once(&mut f, &w).is_pending());
         sem.close();
         assert_eq!(w.count(), 1);
-        assert!(matches!(poll_once(&mut f, &w), Poll::Ready(Err(AcquireError(_)))));
+        assert!(matches!(
+            poll_once(&mut f, &w),
+            Poll::Ready(Err(AcquireError(_)))
+        ));
         assert!(block_on(sem.acquire()).is_err());
     }
 

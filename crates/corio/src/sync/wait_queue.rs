@@ -36,12 +36,23 @@ pub(crate) struct WaitQueue<T> {
 impl<T> WaitQueue<T> {
     /// An empty queue; `const` so primitives can offer `const_new`.
     pub(crate) const fn new() -> Self {
-        WaitQueue { slots: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, linked: 0 }
+        WaitQueue {
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            linked: 0,
+        }
     }
 
     /// Allocates a slot for `value` and links it at the back of the queue.
     pub(crate) fn push_back(&mut self, value: T) -> usize {
-        let slot = Slot { value: Some(value), prev: self.tail, next: NIL, linked: true };
+        let slot = Slot {
+            value: Some(value),
+            prev: self.tail,
+            next: NIL,
+            linked: true,
+        };
         let key = match self.free.pop() {
             Some(key) => {
                 self.slots[key] = slot;
@@ -70,7 +81,10 @@ impl<T> WaitQueue<T> {
                 return;
             }
             slot.linked = false;
-            (std::mem::replace(&mut slot.prev, NIL), std::mem::replace(&mut slot.next, NIL))
+            (
+                std::mem::replace(&mut slot.prev, NIL),
+                std::mem::replace(&mut slot.next, NIL),
+            )
         };
         if prev == NIL {
             self.head = next;
@@ -89,7 +103,10 @@ impl<T> WaitQueue<T> {
     pub(crate) fn remove(&mut self, key: usize) -> T {
         self.unlink(key);
         self.free.push(key);
-        self.slots[key].value.take().expect("wait queue key freed twice")
+        self.slots[key]
+            .value
+            .take()
+            .expect("wait queue key freed twice")
     }
 
     /// Whether `key` is still waiting in the queue order.
@@ -100,12 +117,18 @@ impl<T> WaitQueue<T> {
     /// The value stored for `key`.
     #[cfg(test)]
     pub(crate) fn get(&self, key: usize) -> &T {
-        self.slots[key].value.as_ref().expect("wait queue key not allocated")
+        self.slots[key]
+            .value
+            .as_ref()
+            .expect("wait queue key not allocated")
     }
 
     /// The value stored for `key`, mutably.
     pub(crate) fn get_mut(&mut self, key: usize) -> &mut T {
-        self.slots[key].value.as_mut().expect("wait queue key not allocated")
+        self.slots[key]
+            .value
+            .as_mut()
+            .expect("wait queue key not allocated")
     }
 
     /// The key at the front of the queue.

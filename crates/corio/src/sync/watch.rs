@@ -119,7 +119,12 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
         notify_rx: Notify::new(),
         notify_tx: Notify::new(),
     });
-    (Sender { shared: shared.clone() }, Receiver { shared, seen: 0 })
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared, seen: 0 },
+    )
 }
 
 /// Waits for a version other than `*seen` (marking it seen), or for closure.
@@ -221,7 +226,10 @@ impl<T> Receiver<T> {
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         self.shared.rx_count.fetch_add(1, SeqCst);
-        Receiver { shared: self.shared.clone(), seen: self.seen }
+        Receiver {
+            shared: self.shared.clone(),
+            seen: self.seen,
+        }
     }
 }
 
@@ -279,7 +287,10 @@ impl<T> Sender<T> {
 
     /// Borrows the current value.
     pub fn borrow(&self) -> Ref<'_, T> {
-        Ref { guard: self.shared.read(), has_changed: false }
+        Ref {
+            guard: self.shared.read(),
+            has_changed: false,
+        }
     }
 
     /// Whether every receiver is gone.
@@ -302,7 +313,10 @@ impl<T> Sender<T> {
     pub fn subscribe(&self) -> Receiver<T> {
         self.shared.rx_count.fetch_add(1, SeqCst);
         let seen = self.shared.version.load(SeqCst);
-        Receiver { shared: self.shared.clone(), seen }
+        Receiver {
+            shared: self.shared.clone(),
+            seen,
+        }
     }
 
     /// Number of receivers.
@@ -324,7 +338,9 @@ impl<T> Sender<T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.shared.tx_count.fetch_add(1, SeqCst);
-        Sender { shared: self.shared.clone() }
+        Sender {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -345,13 +361,17 @@ impl<T: Default> Default for Sender<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("value", &*self.shared.read()).finish()
+        f.debug_struct("Sender")
+            .field("value", &*self.shared.read())
+            .finish()
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("value", &*self.shared.read()).finish()
+        f.debug_struct("Receiver")
+            .field("value", &*self.shared.read())
+            .finish()
     }
 }
 
@@ -393,7 +413,10 @@ mod tests {
         assert!(poll_once(&mut f, &w).is_pending());
         tx.send("b").unwrap();
         assert_eq!(w.count(), 1);
-        assert!(matches!(poll_once(&mut f, &w), std::task::Poll::Ready(Ok(()))));
+        assert!(matches!(
+            poll_once(&mut f, &w),
+            std::task::Poll::Ready(Ok(()))
+        ));
         drop(f);
         assert_eq!(tx.shared.notify_rx.waiter_slots(), 0);
     }

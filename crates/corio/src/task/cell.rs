@@ -134,7 +134,10 @@ where
         // SAFETY: the waker borrows the Arc that `self` keeps alive for the whole poll; it is
         // never dropped (ManuallyDrop), and clones take their own count.
         let waker = ManuallyDrop::new(unsafe {
-            Waker::from_raw(RawWaker::new(Arc::as_ptr(self) as *const (), &Self::WAKER_VTABLE))
+            Waker::from_raw(RawWaker::new(
+                Arc::as_ptr(self) as *const (),
+                &Self::WAKER_VTABLE,
+            ))
         });
         let mut cx = Context::from_waker(&waker);
         let id = self.id;
@@ -168,7 +171,8 @@ where
     fn drop_future(&self) {
         let _ = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: called only by the thread holding RUNNING.
-            self.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+            self.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed });
         }));
     }
 
@@ -176,7 +180,8 @@ where
     fn cancel_and_complete(self: &Arc<Self>) {
         let panic = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: called only by the thread holding RUNNING.
-            self.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+            self.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed });
         }));
         let err = match panic {
             Ok(()) => JoinError::cancelled(self.id),
@@ -189,13 +194,15 @@ where
     fn complete(self: &Arc<Self>, output: Result<F::Output, JoinError>) {
         // SAFETY: this thread holds RUNNING; the join handle reads the stage only after it
         // observes COMPLETE, which the Release in `transition_to_complete` publishes.
-        self.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
+        self.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
         let prev = self.state.transition_to_complete();
         if !prev.is_join_interested() {
             // Nobody will read the output: drop it here, on the runtime's thread.
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: without JOIN_INTEREST no handle exists to read the stage.
-                self.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+                self.stage
+                    .with_mut(|stage| unsafe { *stage = Stage::Consumed });
             }));
         } else if prev.is_join_waker_set() {
             // SAFETY: JOIN_WAKER was set at completion, so the slot is ours until we unset it.
@@ -277,7 +284,9 @@ where
             // SAFETY: while JOIN_WAKER is set only the completing thread *wakes* the waker
             // (shared access); comparing it here is a shared access too.
             let same = self.join_waker.with(|w| {
-                unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
+                unsafe { &*w }
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
             });
             if same {
                 return Poll::Pending;
@@ -287,7 +296,8 @@ where
             }
         }
         // SAFETY: JOIN_WAKER is unset and the task is not complete: the slot is ours.
-        self.join_waker.with_mut(|w| unsafe { *w = Some(cx.waker().clone()) });
+        self.join_waker
+            .with_mut(|w| unsafe { *w = Some(cx.waker().clone()) });
         match self.state.set_join_waker() {
             Ok(()) => Poll::Pending,
             Err(_) => Poll::Ready(self.take_output()),
@@ -299,7 +309,8 @@ where
         if drop_output {
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: complete and we held JOIN_INTEREST: the output is ours.
-                self.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+                self.stage
+                    .with_mut(|stage| unsafe { *stage = Stage::Consumed });
             }));
         }
         if drop_waker {

@@ -19,11 +19,17 @@ pub struct JoinError {
 
 impl JoinError {
     pub(crate) fn cancelled(id: Id) -> JoinError {
-        JoinError { repr: Repr::Cancelled, id }
+        JoinError {
+            repr: Repr::Cancelled,
+            id,
+        }
     }
 
     pub(crate) fn panic(id: Id, payload: PanicPayload) -> JoinError {
-        JoinError { repr: Repr::Panic(Mutex::new(payload)), id }
+        JoinError {
+            repr: Repr::Panic(Mutex::new(payload)),
+            id,
+        }
     }
 
     /// True when the task was cancelled by `abort()` or by runtime shutdown.
@@ -41,7 +47,8 @@ impl JoinError {
     /// # Panics
     /// When the error is not a panic.
     pub fn into_panic(self) -> PanicPayload {
-        self.try_into_panic().expect("`JoinError` reason is not a panic.")
+        self.try_into_panic()
+            .expect("`JoinError` reason is not a panic.")
     }
 
     /// The panic payload, or the error back when it is not a panic.
@@ -58,7 +65,9 @@ impl JoinError {
     }
 
     fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(p) = &self.repr else { return None };
+        let Repr::Panic(p) = &self.repr else {
+            return None;
+        };
         let p = p.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = p.downcast_ref::<&'static str>() {
             Some((*s).to_owned())

@@ -21,7 +21,11 @@ impl<T> Unpin for JoinHandle<T> {}
 
 impl<T: Send + 'static> JoinHandle<T> {
     pub(crate) fn new<C: JoinTarget<T> + AbortTarget>(cell: Arc<C>) -> Self {
-        JoinHandle { raw: cell.clone(), abort: cell, _p: PhantomData }
+        JoinHandle {
+            raw: cell.clone(),
+            abort: cell,
+            _p: PhantomData,
+        }
     }
 }
 
@@ -39,7 +43,9 @@ impl<T> JoinHandle<T> {
 
     /// A handle that can abort the task without awaiting it.
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle { raw: self.abort.clone() }
+        AbortHandle {
+            raw: self.abort.clone(),
+        }
     }
 
     /// The task's id.
@@ -69,7 +75,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id()).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
@@ -98,6 +106,8 @@ impl AbortHandle {
 
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AbortHandle").field("id", &self.id()).finish()
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }

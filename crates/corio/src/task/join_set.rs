@@ -59,7 +59,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl<T> JoinSet<T> {
     /// An empty set.
     pub fn new() -> Self {
-        JoinSet { entries: HashMap::new(), shared: Arc::new(Shared::default()) }
+        JoinSet {
+            entries: HashMap::new(),
+            shared: Arc::new(Shared::default()),
+        }
     }
 
     /// Tasks in the set.
@@ -75,7 +78,11 @@ impl<T> JoinSet<T> {
     fn insert(&mut self, handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
         let id = handle.id();
-        let waker = Arc::new(MemberWaker { id, queued: AtomicBool::new(true), shared: self.shared.clone() });
+        let waker = Arc::new(MemberWaker {
+            id,
+            queued: AtomicBool::new(true),
+            shared: self.shared.clone(),
+        });
         lock(&self.shared.ready).push(id);
         self.entries.insert(id, Entry { handle, waker });
         abort
@@ -96,7 +103,8 @@ impl<T> JoinSet<T> {
 
     /// Polls for the next completed task.
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
-        self.poll_join_next_with_id(cx).map(|r| r.map(|r| r.map(|(_, v)| v)))
+        self.poll_join_next_with_id(cx)
+            .map(|r| r.map(|r| r.map(|(_, v)| v)))
     }
 
     /// Polls for the next completed task, with its id.
@@ -117,7 +125,9 @@ impl<T> JoinSet<T> {
         let ready = std::mem::take(&mut *lock(&self.shared.ready));
         let mut ready = ready.into_iter();
         while let Some(id) = ready.next() {
-            let Some(entry) = self.entries.get_mut(&id) else { continue };
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue;
+            };
             entry.waker.queued.store(false, Ordering::Release);
             let waker = Waker::from(entry.waker.clone());
             let mut member_cx = Context::from_waker(&waker);

@@ -143,7 +143,11 @@ impl WakerCounts {
 
     /// Every waker made by `waker()` and every clone of it has been dropped, once each.
     fn assert_all_dropped(&self, made: usize) {
-        assert_eq!(self.drops.load(SeqCst), made + self.clones.load(SeqCst), "waker leaked or dropped twice");
+        assert_eq!(
+            self.drops.load(SeqCst),
+            made + self.clones.load(SeqCst),
+            "waker leaked or dropped twice"
+        );
     }
 
     fn wakes(&self) -> usize {
@@ -151,8 +155,12 @@ impl WakerCounts {
     }
 }
 
-static COUNTING_VTABLE: RawWakerVTable =
-    RawWakerVTable::new(counting_clone, counting_wake, counting_wake_by_ref, counting_drop);
+static COUNTING_VTABLE: RawWakerVTable = RawWakerVTable::new(
+    counting_clone,
+    counting_wake,
+    counting_wake_by_ref,
+    counting_drop,
+);
 
 unsafe fn counting_clone(ptr: *const ()) -> RawWaker {
     // SAFETY: `ptr` is an `Arc<WakerCounts>` kept alive by the waker being cloned.
@@ -209,7 +217,10 @@ struct GateShared {
 
 impl GateShared {
     fn new() -> Arc<GateShared> {
-        Arc::new(GateShared { slot: Mutex::new(None), fired: LoomAtomicUsize::new(0) })
+        Arc::new(GateShared {
+            slot: Mutex::new(None),
+            fired: LoomAtomicUsize::new(0),
+        })
     }
 
     /// What a resource does when it becomes ready: record it, then wake the task.
@@ -269,8 +280,12 @@ fn wake_while_running() {
         let queue = TestQueue::default();
         let shared = GateShared::new();
         let (polls, future_drops) = (counter(), counter());
-        let gate =
-            Gate { shared: shared.clone(), needed: 2, polls: polls.clone(), _drop: DropCount(future_drops.clone()) };
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 2,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
         let (mut join, _abort) = spawn(&queue, gate);
         // First poll: the task parks on the gate.
         assert_eq!(queue.run_all(), 1);
@@ -288,12 +303,23 @@ fn wake_while_running() {
         }
         runs += queue.run_all();
 
-        assert_eq!(runs, polls.load(SeqCst), "every queue entry is exactly one poll");
-        assert_eq!(future_drops.load(SeqCst), 1, "the future is dropped once, at completion");
+        assert_eq!(
+            runs,
+            polls.load(SeqCst),
+            "every queue entry is exactly one poll"
+        );
+        assert_eq!(
+            future_drops.load(SeqCst),
+            1,
+            "the future is dropped once, at completion"
+        );
         assert_eq!(queue.released(), 1);
         match poll_join(&mut join, &noop_waker()) {
             Poll::Ready(Ok(_output)) => {}
-            other => panic!("lost wake-up: the task did not complete ({:?})", other.map(|r| r.is_ok())),
+            other => panic!(
+                "lost wake-up: the task did not complete ({:?})",
+                other.map(|r| r.is_ok())
+            ),
         }
     });
 }
@@ -309,8 +335,12 @@ fn wake_after_complete() {
         // waker with the resource first.
         shared.fired.fetch_add(1, SeqCst);
         let (polls, future_drops) = (counter(), counter());
-        let gate =
-            Gate { shared: shared.clone(), needed: 1, polls: polls.clone(), _drop: DropCount(future_drops.clone()) };
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 1,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
         let (mut join, _abort) = spawn(&queue, gate);
         let stale = {
             // The resource still holds the task's waker after the task is gone.
@@ -319,11 +349,22 @@ fn wake_after_complete() {
         };
         queue.run_all();
         stale.join().unwrap();
-        assert_eq!(queue.run_all(), 0, "a complete task is never in a run queue");
-        assert_eq!(queue.scheduled() + queue.yielded(), 0, "no schedule after completion");
+        assert_eq!(
+            queue.run_all(),
+            0,
+            "a complete task is never in a run queue"
+        );
+        assert_eq!(
+            queue.scheduled() + queue.yielded(),
+            0,
+            "no schedule after completion"
+        );
         assert_eq!(polls.load(SeqCst), 1);
         assert_eq!(future_drops.load(SeqCst), 1);
-        assert!(matches!(poll_join(&mut join, &noop_waker()), Poll::Ready(Ok(_))));
+        assert!(matches!(
+            poll_join(&mut join, &noop_waker()),
+            Poll::Ready(Ok(_))
+        ));
     });
 }
 
@@ -347,7 +388,11 @@ fn abort_racing_complete(ready_on: usize) {
         aborter.join().unwrap();
         queue.run_all();
 
-        assert_eq!(future_drops.load(SeqCst), 1, "the future is dropped exactly once");
+        assert_eq!(
+            future_drops.load(SeqCst),
+            1,
+            "the future is dropped exactly once"
+        );
         assert_eq!(queue.released(), 1, "the task completes exactly once");
         match poll_join(&mut join, &noop_waker()) {
             Poll::Ready(Ok(output)) => {
@@ -385,8 +430,12 @@ fn abort_racing_wake() {
         let queue = TestQueue::default();
         let shared = GateShared::new();
         let (polls, future_drops) = (counter(), counter());
-        let gate =
-            Gate { shared: shared.clone(), needed: 1, polls: polls.clone(), _drop: DropCount(future_drops.clone()) };
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 1,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
         let (mut join, abort) = spawn(&queue, gate);
         assert_eq!(queue.run_all(), 1);
         let waker = {
@@ -434,7 +483,11 @@ fn join_handle_dropped_racing_complete(register_waker: bool) {
         dropper.join().unwrap();
 
         assert_eq!(future_drops.load(SeqCst), 1);
-        assert_eq!(output_drops.load(SeqCst), 1, "the output is dropped exactly once");
+        assert_eq!(
+            output_drops.load(SeqCst),
+            1,
+            "the output is dropped exactly once"
+        );
         counts.assert_all_dropped(usize::from(register_waker));
         assert!(counts.wakes() <= 1);
     });
@@ -482,7 +535,10 @@ fn join_waker_replaced_racing_complete() {
         match first {
             Poll::Ready(ok) => assert!(ok),
             Poll::Pending => {
-                assert!(b.wakes() >= 1, "lost wake-up: the new join waker was not woken");
+                assert!(
+                    b.wakes() >= 1,
+                    "lost wake-up: the new join waker was not woken"
+                );
                 match poll_join(&mut join, &waker_b) {
                     Poll::Ready(Ok(output)) => drop(output),
                     _ => panic!("woken but not complete"),
@@ -507,8 +563,12 @@ fn shutdown_racing_wake() {
         let queue = TestQueue::default();
         let shared = GateShared::new();
         let (polls, future_drops) = (counter(), counter());
-        let gate =
-            Gate { shared: shared.clone(), needed: 1, polls: polls.clone(), _drop: DropCount(future_drops.clone()) };
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 1,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
         let cell = Cell::new(gate, queue.clone(), Id::next());
         let mut join = JoinHandle::new(cell.clone());
         queue.push(cell.clone());

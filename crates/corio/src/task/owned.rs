@@ -67,7 +67,12 @@ impl OwnedTasks {
 
     /// Creates the task and adds it to the set. Returns the task to schedule, or `None` when
     /// the set is closed (the task was cancelled already; its handle reports `Cancelled`).
-    pub(crate) fn bind<F, S>(&self, future: F, scheduler: S, id: Id) -> (JoinHandle<F::Output>, Option<Notified>)
+    pub(crate) fn bind<F, S>(
+        &self,
+        future: F,
+        scheduler: S,
+        id: Id,
+    ) -> (JoinHandle<F::Output>, Option<Notified>)
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,

@@ -124,7 +124,11 @@ impl State {
                 return (None, ToRunning::Skip);
             }
             let next = (s.0 | RUNNING) & !NOTIFIED;
-            let action = if s.is_cancelled() { ToRunning::Cancel } else { ToRunning::Poll };
+            let action = if s.is_cancelled() {
+                ToRunning::Cancel
+            } else {
+                ToRunning::Poll
+            };
             (Some(next), action)
         })
         .1
@@ -138,7 +142,11 @@ impl State {
                 return (None, ToIdle::Cancel);
             }
             let next = s.0 & !RUNNING;
-            let action = if s.is_notified() { ToIdle::Reschedule } else { ToIdle::Idle };
+            let action = if s.is_notified() {
+                ToIdle::Reschedule
+            } else {
+                ToIdle::Idle
+            };
             (Some(next), action)
         })
         .1
@@ -223,7 +231,11 @@ impl State {
                 (Some(s.0 | JOIN_WAKER), true)
             }
         });
-        if ok { Ok(()) } else { Err(prev) }
+        if ok {
+            Ok(())
+        } else {
+            Err(prev)
+        }
     }
 
     /// The join handle wants to replace its waker: take the slot back. Fails if complete.
@@ -235,7 +247,11 @@ impl State {
                 (Some(s.0 & !JOIN_WAKER), true)
             }
         });
-        if ok { Ok(()) } else { Err(prev) }
+        if ok {
+            Ok(())
+        } else {
+            Err(prev)
+        }
     }
 }
 
@@ -247,7 +263,10 @@ mod tests {
     fn poll_cycle() {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Poll);
-        assert!(!s.transition_to_notified(), "a running task is not submitted");
+        assert!(
+            !s.transition_to_notified(),
+            "a running task is not submitted"
+        );
         assert_eq!(s.transition_to_idle(), ToIdle::Reschedule);
         assert_eq!(s.transition_to_running(), ToRunning::Poll);
         assert_eq!(s.transition_to_idle(), ToIdle::Idle);
@@ -256,7 +275,10 @@ mod tests {
         assert_eq!(s.transition_to_running(), ToRunning::Poll);
         let prev = s.transition_to_complete();
         assert!(prev.is_join_interested());
-        assert!(!s.transition_to_notified(), "complete tasks are never scheduled");
+        assert!(
+            !s.transition_to_notified(),
+            "complete tasks are never scheduled"
+        );
     }
 
     #[test]

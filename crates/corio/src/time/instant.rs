@@ -17,7 +17,9 @@ pub struct Instant {
 impl Instant {
     /// Returns an instant corresponding to "now".
     pub fn now() -> Instant {
-        Instant { std: std::time::Instant::now() }
+        Instant {
+            std: std::time::Instant::now(),
+        }
     }
 
     /// Creates a corio `Instant` from a [`std::time::Instant`].

@@ -29,7 +29,11 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 }
 
 fn new_interval(start: Instant, period: Duration) -> Interval {
-    Interval { delay: sleep_until(start), period, missed_tick_behavior: MissedTickBehavior::default() }
+    Interval {
+        delay: sleep_until(start),
+        period,
+        missed_tick_behavior: MissedTickBehavior::default(),
+    }
 }
 
 /// What an [`Interval`] does when ticks were missed (the consumer called `tick` too late).
@@ -84,9 +88,12 @@ impl Interval {
         let timeout = self.delay.deadline();
         let now = Instant::now();
         let next = if now.saturating_duration_since(timeout) > MISSED_TOLERANCE {
-            self.missed_tick_behavior.next_timeout(timeout, now, self.period)
+            self.missed_tick_behavior
+                .next_timeout(timeout, now, self.period)
         } else {
-            timeout.checked_add(self.period).unwrap_or_else(Instant::far_future)
+            timeout
+                .checked_add(self.period)
+                .unwrap_or_else(Instant::far_future)
         };
         // Registered on the next poll: a tick nobody waits for costs no wheel work.
         self.delay.reset_lazy(next);
@@ -140,6 +147,9 @@ mod tests {
         let now = t0 + Duration::from_millis(25);
         assert_eq!(MissedTickBehavior::Burst.next_timeout(t0, now, p), t0 + p);
         assert_eq!(MissedTickBehavior::Delay.next_timeout(t0, now, p), now + p);
-        assert_eq!(MissedTickBehavior::Skip.next_timeout(t0, now, p), t0 + Duration::from_millis(30));
+        assert_eq!(
+            MissedTickBehavior::Skip.next_timeout(t0, now, p),
+            t0 + Duration::from_millis(30)
+        );
     }
 }

@@ -19,7 +19,9 @@ use std::time::Duration;
 /// Equivalent to `sleep_until(Instant::now() + duration)`; a duration too large to add saturates
 /// to a deadline about 30 years away. Panics if called outside a runtime with time enabled.
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now().checked_add(duration).unwrap_or_else(Instant::far_future);
+    let deadline = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(Instant::far_future);
     Sleep::new(deadline)
 }
 

@@ -21,7 +21,12 @@ pub trait AsyncBufReadExt: AsyncBufRead {
     where
         Self: Unpin,
     {
-        ReadUntil { reader: self, delimiter: byte, buf, read: 0 }
+        ReadUntil {
+            reader: self,
+            delimiter: byte,
+            buf,
+            read: 0,
+        }
     }
 
     /// Reads a line (up to and including `\n`) and appends it to `buf`; returns how many bytes
@@ -36,7 +41,13 @@ pub trait AsyncBufReadExt: AsyncBufRead {
     {
         let start_len = buf.len();
         let bytes = Some(std::mem::take(buf).into_bytes());
-        ReadLine { reader: self, buf, bytes, start_len, read: 0 }
+        ReadLine {
+            reader: self,
+            buf,
+            bytes,
+            start_len,
+            read: 0,
+        }
     }
 
     /// Returns a stream of the segments of this reader separated by `byte`; see [`Split`].
@@ -124,7 +135,13 @@ impl<R: AsyncBufRead + ?Sized + Unpin> Future for ReadUntil<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
-        read_until_internal(Pin::new(&mut *me.reader), cx, me.delimiter, me.buf, &mut me.read)
+        read_until_internal(
+            Pin::new(&mut *me.reader),
+            cx,
+            me.delimiter,
+            me.buf,
+            &mut me.read,
+        )
     }
 }
 
@@ -141,7 +158,10 @@ pub struct ReadLine<'a, R: ?Sized> {
 }
 
 pub(crate) fn invalid_utf8() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "stream did not contain valid UTF-8",
+    )
 }
 
 /// Converts bytes known to hold UTF-8 back into a `String` without `unsafe`.
@@ -155,7 +175,13 @@ impl<R: AsyncBufRead + ?Sized + Unpin> Future for ReadLine<'_, R> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         let bytes = me.bytes.as_mut().expect("ReadLine polled after completion");
-        let res = ready!(read_until_internal(Pin::new(&mut *me.reader), cx, b'\n', bytes, &mut me.read));
+        let res = ready!(read_until_internal(
+            Pin::new(&mut *me.reader),
+            cx,
+            b'\n',
+            bytes,
+            &mut me.read
+        ));
         let mut bytes = me.bytes.take().unwrap_or_default();
         let res = res.and_then(|n| {
             if std::str::from_utf8(&bytes[me.start_len..]).is_ok() {

@@ -56,7 +56,10 @@ pub trait AsyncReadExt: AsyncRead {
     where
         Self: Unpin,
     {
-        ReadExact { reader: self, buf: ReadBuf::new(buf) }
+        ReadExact {
+            reader: self,
+            buf: ReadBuf::new(buf),
+        }
     }
 
     /// Reads all bytes until end of file, appending them to `buf`; returns how many were read.
@@ -65,7 +68,11 @@ pub trait AsyncReadExt: AsyncRead {
         Self: Unpin,
     {
         let start_len = buf.len();
-        ReadToEnd { reader: self, buf, start_len }
+        ReadToEnd {
+            reader: self,
+            buf,
+            start_len,
+        }
     }
 
     /// Reads all bytes until end of file, appending them to `buf` if they are valid UTF-8
@@ -77,7 +84,12 @@ pub trait AsyncReadExt: AsyncRead {
     {
         let start_len = buf.len();
         let bytes = Some(std::mem::take(buf).into_bytes());
-        ReadToString { reader: self, buf, bytes, start_len }
+        ReadToString {
+            reader: self,
+            buf,
+            bytes,
+            start_len,
+        }
     }
 
     /// Creates an adapter that reads at most `limit` bytes from this source.
@@ -257,7 +269,10 @@ impl<R: AsyncRead + ?Sized + Unpin> Future for ReadToString<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
-        let bytes = me.bytes.as_mut().expect("ReadToString polled after completion");
+        let bytes = me
+            .bytes
+            .as_mut()
+            .expect("ReadToString polled after completion");
         let res = ready!(read_to_end_internal(bytes, Pin::new(&mut *me.reader), cx));
         let mut bytes = me.bytes.take().unwrap_or_default();
         let res = res.and_then(|total| {
@@ -290,8 +305,7 @@ impl<R: ?Sized> Drop for ReadToString<'_, R> {
 /// Converts bytes known to be UTF-8 (a `String`'s prefix plus validated data) back into a
 /// `String` without `unsafe`; never loses data for such input.
 fn into_string_lossless(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 macro_rules! read_int_futures {

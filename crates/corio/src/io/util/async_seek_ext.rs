@@ -13,7 +13,10 @@ pub trait AsyncSeekExt: AsyncSeek {
     where
         Self: Unpin,
     {
-        Seek { seek: self, pos: Some(pos) }
+        Seek {
+            seek: self,
+            pos: Some(pos),
+        }
     }
 
     /// Seeks to the start of the stream.

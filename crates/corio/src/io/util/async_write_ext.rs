@@ -32,7 +32,10 @@ pub trait AsyncWriteExt: AsyncWrite {
     where
         Self: Unpin,
     {
-        Write { writer: self, buf: src }
+        Write {
+            writer: self,
+            buf: src,
+        }
     }
 
     /// Like [`write`](AsyncWriteExt::write), from a list of buffers.
@@ -51,7 +54,10 @@ pub trait AsyncWriteExt: AsyncWrite {
     where
         Self: Unpin,
     {
-        WriteAll { writer: self, buf: src }
+        WriteAll {
+            writer: self,
+            buf: src,
+        }
     }
 
     /// Flushes this writer, so buffered data reaches its destination.

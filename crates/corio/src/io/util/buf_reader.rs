@@ -33,7 +33,12 @@ impl<R: AsyncRead> BufReader<R> {
 
     /// Creates a `BufReader` with a buffer of `capacity` bytes.
     pub fn with_capacity(capacity: usize, inner: R) -> Self {
-        BufReader { inner, buf: vec![0; capacity].into_boxed_slice(), pos: 0, cap: 0 }
+        BufReader {
+            inner,
+            buf: vec![0; capacity].into_boxed_slice(),
+            pos: 0,
+            cap: 0,
+        }
     }
 }
 
@@ -78,7 +83,11 @@ impl<R> BufReader<R> {
             let me = self.get_unchecked_mut();
             (
                 Pin::new_unchecked(&mut me.inner),
-                BufState { buf: &mut me.buf, pos: &mut me.pos, cap: &mut me.cap },
+                BufState {
+                    buf: &mut me.buf,
+                    pos: &mut me.pos,
+                    cap: &mut me.cap,
+                },
             )
         }
     }
@@ -158,7 +167,11 @@ impl<R: AsyncRead + AsyncSeek> AsyncSeek for BufReader<R> {
 }
 
 impl<R: AsyncRead + AsyncWrite> AsyncWrite for BufReader<R> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.get_pin_mut().poll_write(cx, buf)
     }
 

@@ -17,13 +17,22 @@ pub struct BufStream<RW> {
 impl<RW: AsyncRead + AsyncWrite> BufStream<RW> {
     /// Wraps `stream` with default-sized (8 KiB) read and write buffers.
     pub fn new(stream: RW) -> BufStream<RW> {
-        BufStream { inner: BufReader::new(BufWriter::new(stream)) }
+        BufStream {
+            inner: BufReader::new(BufWriter::new(stream)),
+        }
     }
 
     /// Wraps `stream` with read and write buffers of the given sizes.
-    pub fn with_capacity(reader_capacity: usize, writer_capacity: usize, stream: RW) -> BufStream<RW> {
+    pub fn with_capacity(
+        reader_capacity: usize,
+        writer_capacity: usize,
+        stream: RW,
+    ) -> BufStream<RW> {
         BufStream {
-            inner: BufReader::with_capacity(reader_capacity, BufWriter::with_capacity(writer_capacity, stream)),
+            inner: BufReader::with_capacity(
+                reader_capacity,
+                BufWriter::with_capacity(writer_capacity, stream),
+            ),
         }
     }
 }
@@ -63,7 +72,11 @@ impl<RW: AsyncRead + AsyncWrite> From<BufReader<BufWriter<RW>>> for BufStream<RW
 }
 
 impl<RW: AsyncRead + AsyncWrite> AsyncWrite for BufStream<RW> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.project().poll_write(cx, buf)
     }
 

@@ -29,7 +29,11 @@ impl<W: AsyncWrite> BufWriter<W> {
 
     /// Creates a `BufWriter` with a buffer of `cap` bytes.
     pub fn with_capacity(cap: usize, inner: W) -> Self {
-        BufWriter { inner, buf: Vec::with_capacity(cap), written: 0 }
+        BufWriter {
+            inner,
+            buf: Vec::with_capacity(cap),
+            written: 0,
+        }
     }
 
     fn flush_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -91,7 +95,11 @@ impl<W> BufWriter<W> {
         // through the auto trait. The buffer fields are never pinned.
         unsafe {
             let me = self.get_unchecked_mut();
-            (Pin::new_unchecked(&mut me.inner), &mut me.buf, &mut me.written)
+            (
+                Pin::new_unchecked(&mut me.inner),
+                &mut me.buf,
+                &mut me.written,
+            )
         }
     }
 }
@@ -119,7 +127,9 @@ impl<W: AsyncWrite> AsyncWrite for BufWriter<W> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let total = bufs.iter().fold(0usize, |acc, b| acc.saturating_add(b.len()));
+        let total = bufs
+            .iter()
+            .fold(0usize, |acc, b| acc.saturating_add(b.len()));
         if total == 0 {
             return Poll::Ready(Ok(0));
         }
@@ -188,4 +198,3 @@ impl<W: AsyncWrite + AsyncBufRead> AsyncBufRead for BufWriter<W> {
         self.get_pin_mut().consume(amt)
     }
 }
-

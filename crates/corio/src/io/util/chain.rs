@@ -16,7 +16,11 @@ pub struct Chain<T, U> {
 }
 
 pub(crate) fn chain<T, U>(first: T, second: U) -> Chain<T, U> {
-    Chain { first, second, done_first: false }
+    Chain {
+        first,
+        second,
+        done_first: false,
+    }
 }
 
 impl<T, U> Chain<T, U> {

@@ -84,7 +84,9 @@ impl CopyBuffer {
             }
 
             while self.pos < self.cap {
-                let n = ready!(writer.as_mut().poll_write(cx, &self.buf[self.pos..self.cap]))?;
+                let n = ready!(writer
+                    .as_mut()
+                    .poll_write(cx, &self.buf[self.pos..self.cap]))?;
                 if n == 0 {
                     return Poll::Ready(Err(write_zero()));
                 }

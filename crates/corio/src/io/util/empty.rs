@@ -26,7 +26,11 @@ fn poll_budget(cx: &mut Context<'_>) -> Poll<()> {
 }
 
 impl AsyncRead for Empty {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        _: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         ready!(poll_budget(cx));
         Poll::Ready(Ok(()))
     }
@@ -42,7 +46,11 @@ impl AsyncBufRead for Empty {
 }
 
 impl AsyncWrite for Empty {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         ready!(poll_budget(cx));
         Poll::Ready(Ok(buf.len()))
     }
@@ -80,7 +88,11 @@ pub fn sink() -> Sink {
 }
 
 impl AsyncWrite for Sink {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         ready!(poll_budget(cx));
         Poll::Ready(Ok(buf.len()))
     }
@@ -108,7 +120,11 @@ pub fn repeat(byte: u8) -> Repeat {
 }
 
 impl AsyncRead for Repeat {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         ready!(poll_budget(cx));
         let n = buf.remaining();
         buf.initialize_unfilled().fill(self.byte);

@@ -20,7 +20,11 @@ pub struct Lines<R> {
 }
 
 pub(crate) fn lines<R>(reader: R) -> Lines<R> {
-    Lines { reader, buf: Vec::new(), read: 0 }
+    Lines {
+        reader,
+        buf: Vec::new(),
+        read: 0,
+    }
 }
 
 impl<R: AsyncBufRead + Unpin> Lines<R> {
@@ -45,7 +49,13 @@ impl<R: AsyncBufRead> Lines<R> {
         // never pinned.
         let me = unsafe { self.get_unchecked_mut() };
         let reader = unsafe { Pin::new_unchecked(&mut me.reader) };
-        let n = ready!(read_until_internal(reader, cx, b'\n', &mut me.buf, &mut me.read))?;
+        let n = ready!(read_until_internal(
+            reader,
+            cx,
+            b'\n',
+            &mut me.buf,
+            &mut me.read
+        ))?;
         if n == 0 && me.buf.is_empty() {
             return Poll::Ready(Ok(None));
         }
@@ -56,7 +66,11 @@ impl<R: AsyncBufRead> Lines<R> {
                 bytes.pop();
             }
         }
-        Poll::Ready(String::from_utf8(bytes).map(Some).map_err(|_| invalid_utf8()))
+        Poll::Ready(
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| invalid_utf8()),
+        )
     }
 }
 

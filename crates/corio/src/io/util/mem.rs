@@ -44,12 +44,21 @@ struct Pipe {
 ///
 /// Panics if `max_buf_size` is zero (no byte could ever be transferred).
 pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
-    assert!(max_buf_size > 0, "duplex: max_buf_size must be greater than zero");
+    assert!(
+        max_buf_size > 0,
+        "duplex: max_buf_size must be greater than zero"
+    );
     let one = Arc::new(Mutex::new(Pipe::new(max_buf_size)));
     let two = Arc::new(Mutex::new(Pipe::new(max_buf_size)));
     (
-        DuplexStream { read: one.clone(), write: two.clone() },
-        DuplexStream { read: two, write: one },
+        DuplexStream {
+            read: one.clone(),
+            write: two.clone(),
+        },
+        DuplexStream {
+            read: two,
+            write: one,
+        },
     )
 }
 
@@ -102,11 +111,17 @@ impl Pipe {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_write(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         if self.read_closed || self.write_closed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
-        let total = bufs.iter().fold(0usize, |acc, b| acc.saturating_add(b.len()));
+        let total = bufs
+            .iter()
+            .fold(0usize, |acc, b| acc.saturating_add(b.len()));
         if total == 0 {
             return Poll::Ready(Ok(0));
         }
@@ -139,7 +154,11 @@ fn set_waker(slot: &mut Option<Waker>, cx: &mut Context<'_>) {
 }
 
 impl AsyncRead for DuplexStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let coop = ready!(coop::poll_proceed(cx));
         let res = self.read.lock().poll_read(cx, buf);
         if res.is_ready() {
@@ -150,7 +169,11 @@ impl AsyncRead for DuplexStream {
 }
 
 impl AsyncWrite for DuplexStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_vectored(cx, &[IoSlice::new(buf)])
     }
 

@@ -20,7 +20,12 @@ pub struct Split<R> {
 }
 
 pub(crate) fn split<R>(reader: R, delim: u8) -> Split<R> {
-    Split { reader, buf: Vec::new(), delim, read: 0 }
+    Split {
+        reader,
+        buf: Vec::new(),
+        delim,
+        read: 0,
+    }
 }
 
 impl<R: AsyncBufRead + Unpin> Split<R> {
@@ -42,7 +47,13 @@ impl<R: AsyncBufRead> Split<R> {
         // impl, `Unpin` only via the auto trait. The other fields are never pinned.
         let me = unsafe { self.get_unchecked_mut() };
         let reader = unsafe { Pin::new_unchecked(&mut me.reader) };
-        let n = ready!(read_until_internal(reader, cx, me.delim, &mut me.buf, &mut me.read))?;
+        let n = ready!(read_until_internal(
+            reader,
+            cx,
+            me.delim,
+            &mut me.buf,
+            &mut me.read
+        ))?;
         if n == 0 && me.buf.is_empty() {
             return Poll::Ready(Ok(None));
         }

@@ -1,8 +1,8 @@
 //! Unit tests of the I/O utilities, run on a minimal single-threaded executor (no runtime).
 
 use crate::io::{
-    self, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite,
-    AsyncWriteExt, BufReader, BufWriter, ReadBuf,
+    self, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt,
+    BufReader, BufWriter, ReadBuf,
 };
 use std::future::Future;
 use std::io::{Cursor, IoSlice, SeekFrom};
@@ -85,7 +85,11 @@ struct TrickleWriter {
 }
 
 impl AsyncWrite for TrickleWriter {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.toggle = !self.toggle;
         if self.toggle {
             cx.waker().wake_by_ref();
@@ -124,7 +128,11 @@ impl ScriptedReader {
 }
 
 impl AsyncRead for ScriptedReader {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.reads += 1;
         match self.script.pop() {
             None => Poll::Ready(Ok(())),
@@ -196,7 +204,10 @@ fn integers_round_trip() {
         assert_eq!(src.read_i64().await.unwrap(), -2);
         assert_eq!(src.read_f64_le().await.unwrap(), 1.5);
         assert_eq!(src.read_i128().await.unwrap(), -1);
-        assert_eq!(src.read_u8().await.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            src.read_u8().await.unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     })
 }
 
@@ -332,7 +343,11 @@ fn copy_flushes_when_reader_is_pending() {
     let mut fut = Box::pin(fut);
     assert!(fut.as_mut().poll(&mut cx).is_pending());
     drop(fut);
-    assert_eq!(dst.get_ref(), b"abc", "data reached the inner writer while waiting");
+    assert_eq!(
+        dst.get_ref(),
+        b"abc",
+        "data reached the inner writer while waiting"
+    );
 }
 
 #[test]
@@ -344,7 +359,11 @@ fn copy_bidirectional_over_duplex_pairs() {
     let mut echoed = Vec::new();
     join_all(vec![
         Box::pin(async {
-            proxied = Some(io::copy_bidirectional(&mut proxy_a, &mut proxy_b).await.unwrap());
+            proxied = Some(
+                io::copy_bidirectional(&mut proxy_a, &mut proxy_b)
+                    .await
+                    .unwrap(),
+            );
         }),
         Box::pin(async move {
             // Echo server: everything it reads goes back; then it shuts down its side.
@@ -375,7 +394,10 @@ fn duplex_backpressure_and_close() {
         assert_eq!(a.write(b"0123456789").await.unwrap(), 4);
         let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
         let mut cx = Context::from_waker(&waker);
-        assert!(Pin::new(&mut a).poll_write(&mut cx, b"x").is_pending(), "full");
+        assert!(
+            Pin::new(&mut a).poll_write(&mut cx, b"x").is_pending(),
+            "full"
+        );
         let mut buf = [0u8; 3];
         assert_eq!(b.read(&mut buf).await.unwrap(), 3);
         assert_eq!(a.write(b"456789").await.unwrap(), 3);
@@ -425,7 +447,11 @@ fn take_chain_empty_sink_repeat() {
         io::repeat(b'z').read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"zzzz");
         let mut limited = Vec::new();
-        io::repeat(1).take(10).read_to_end(&mut limited).await.unwrap();
+        io::repeat(1)
+            .take(10)
+            .read_to_end(&mut limited)
+            .await
+            .unwrap();
         assert_eq!(limited, [1; 10]);
 
         let mut buffered = BufReader::new(&b"abcdef"[..]).take(4);

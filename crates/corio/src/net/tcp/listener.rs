@@ -29,17 +29,26 @@ impl TcpListener {
             }
         }
         Err(last_err.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any address",
+            )
         }))
     }
 
     pub(crate) fn new(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
-        Ok(TcpListener { io: PollEvented::new_with_interest(listener, Interest::READABLE)? })
+        Ok(TcpListener {
+            io: PollEvented::new_with_interest(listener, Interest::READABLE)?,
+        })
     }
 
     /// Accepts a new incoming connection, returning the stream and the peer's address.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = self.io.registration().async_io(Interest::READABLE, || self.io.accept()).await?;
+        let (stream, addr) = self
+            .io
+            .registration()
+            .async_io(Interest::READABLE, || self.io.accept())
+            .await?;
         Ok((TcpStream::new(stream)?, addr))
     }
 
@@ -47,7 +56,9 @@ impl TcpListener {
     /// woken; use [`accept`](Self::accept) for many concurrent waiters.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         match self.io.registration().poll_read_io(cx, || self.io.accept()) {
-            Poll::Ready(Ok((stream, addr))) => Poll::Ready(TcpStream::new(stream).map(|s| (s, addr))),
+            Poll::Ready(Ok((stream, addr))) => {
+                Poll::Ready(TcpStream::new(stream).map(|s| (s, addr)))
+            }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
         }

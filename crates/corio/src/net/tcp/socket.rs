@@ -60,7 +60,8 @@ impl TcpSocket {
 
     /// Gets `SO_SNDBUF`.
     pub fn send_buffer_size(&self) -> io::Result<u32> {
-        sys::getsockopt::<libc::c_int>(self.raw(), libc::SOL_SOCKET, libc::SO_SNDBUF).map(|v| v.max(0) as u32)
+        sys::getsockopt::<libc::c_int>(self.raw(), libc::SOL_SOCKET, libc::SO_SNDBUF)
+            .map(|v| v.max(0) as u32)
     }
 
     /// Sets `SO_RCVBUF` (the OS may round or double the value).
@@ -71,7 +72,8 @@ impl TcpSocket {
 
     /// Gets `SO_RCVBUF`.
     pub fn recv_buffer_size(&self) -> io::Result<u32> {
-        sys::getsockopt::<libc::c_int>(self.raw(), libc::SOL_SOCKET, libc::SO_RCVBUF).map(|v| v.max(0) as u32)
+        sys::getsockopt::<libc::c_int>(self.raw(), libc::SOL_SOCKET, libc::SO_RCVBUF)
+            .map(|v| v.max(0) as u32)
     }
 
     /// Sets `SO_KEEPALIVE`.
@@ -140,7 +142,9 @@ impl TcpSocket {
     /// switched to non-blocking mode.
     pub fn from_std_stream(std_stream: std::net::TcpStream) -> TcpSocket {
         let _ = std_stream.set_nonblocking(true);
-        TcpSocket { fd: OwnedFd::from(std_stream) }
+        TcpSocket {
+            fd: OwnedFd::from(std_stream),
+        }
     }
 }
 
@@ -167,6 +171,8 @@ impl FromRawFd for TcpSocket {
     /// `fd` must be an open TCP socket that the caller owns and hands over.
     unsafe fn from_raw_fd(fd: RawFd) -> TcpSocket {
         // SAFETY: forwarded to the caller's contract above.
-        TcpSocket { fd: unsafe { OwnedFd::from_raw_fd(fd) } }
+        TcpSocket {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        }
     }
 }

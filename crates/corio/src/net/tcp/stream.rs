@@ -34,7 +34,10 @@ impl TcpStream {
             }
         }
         Err(last_err.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any address",
+            )
         }))
     }
 
@@ -65,7 +68,9 @@ impl TcpStream {
     pub(crate) fn new(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         #[cfg(unix)]
         crate::net::sys::set_nosigpipe(std::os::fd::AsRawFd::as_raw_fd(&stream))?;
-        Ok(TcpStream { io: PollEvented::new(stream)? })
+        Ok(TcpStream {
+            io: PollEvented::new(stream)?,
+        })
     }
 
     /// Wraps a connected std stream. The socket is switched to non-blocking mode (tokio leaves
@@ -123,47 +128,72 @@ impl TcpStream {
     /// Reads without waiting. `Ok(0)` means EOF (or an empty `buf`); `WouldBlock` means no
     /// data yet (and clears the readiness so the next wait really waits).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::READABLE, || (&*self.io).read(buf))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || (&*self.io).read(buf))
     }
 
     /// Vectored form of [`try_read`](Self::try_read).
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::READABLE, || (&*self.io).read_vectored(bufs))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || (&*self.io).read_vectored(bufs))
     }
 
     /// Writes without waiting; `WouldBlock` when the send buffer is full.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::WRITABLE, || self.write_raw(buf))
+        self.io
+            .registration()
+            .try_io(Interest::WRITABLE, || self.write_raw(buf))
     }
 
     /// Vectored form of [`try_write`](Self::try_write).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::WRITABLE, || self.write_vectored_raw(bufs))
+        self.io
+            .registration()
+            .try_io(Interest::WRITABLE, || self.write_vectored_raw(bufs))
     }
 
     /// Runs `f` if the socket is ready for `interest`; a `WouldBlock` from `f` clears that
     /// readiness. `f` must do the I/O itself (e.g. with a raw syscall) and must not block.
-    pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
         self.io.registration().try_io(interest, f)
     }
 
     /// Waits for `interest` and runs `f`, again and again until it returns something other
     /// than `WouldBlock`.
-    pub async fn async_io<R>(&self, interest: Interest, f: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
         self.io.registration().async_io(interest, f).await
     }
 
     /// Receives data without removing it from the queue (`MSG_PEEK`).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.registration().async_io(Interest::READABLE, || self.io.peek(buf)).await
+        self.io
+            .registration()
+            .async_io(Interest::READABLE, || self.io.peek(buf))
+            .await
     }
 
     /// Polls to peek at incoming data, filling `buf` without consuming it.
-    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<usize>> {
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
         let res = self.io.registration().poll_read_io(cx, || {
             // SAFETY: recv(MSG_PEEK) only writes into the buffer, never reads it, so handing
             // it the uninitialised tail is sound; `n` bytes are initialised afterwards.
-            let unfilled = unsafe { &mut *(buf.unfilled_mut() as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) };
+            let unfilled = unsafe {
+                &mut *(buf.unfilled_mut() as *mut [std::mem::MaybeUninit<u8>] as *mut [u8])
+            };
             self.io.peek(unfilled)
         });
         match res {
@@ -242,16 +272,32 @@ impl TcpStream {
         return std::io::Write::write_vectored(&mut &*self.io, bufs);
     }
 
-    pub(crate) fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.io.poll_read(cx, buf)
     }
 
-    pub(crate) fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.registration().poll_write_io(cx, || self.write_raw(buf))
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .registration()
+            .poll_write_io(cx, || self.write_raw(buf))
     }
 
-    pub(crate) fn poll_write_vectored_priv(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        self.io.registration().poll_write_io(cx, || self.write_vectored_raw(bufs))
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .registration()
+            .poll_write_io(cx, || self.write_vectored_raw(bufs))
     }
 }
 
@@ -265,17 +311,29 @@ impl TryFrom<std::net::TcpStream> for TcpStream {
 }
 
 impl AsyncRead for TcpStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.poll_read_priv(cx, buf)
     }
 }
 
 impl AsyncWrite for TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_priv(cx, buf)
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_vectored_priv(cx, bufs)
     }
 

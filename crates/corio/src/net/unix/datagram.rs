@@ -14,7 +14,9 @@ pub struct UnixDatagram {
 
 impl UnixDatagram {
     fn new(socket: mio::net::UnixDatagram) -> io::Result<UnixDatagram> {
-        Ok(UnixDatagram { io: PollEvented::new(socket)? })
+        Ok(UnixDatagram {
+            io: PollEvented::new(socket)?,
+        })
     }
 
     /// Creates a socket bound to `path`.
@@ -90,44 +92,66 @@ impl UnixDatagram {
 
     /// Sends to the connected peer.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.registration().async_io(Interest::WRITABLE, || self.send_raw(buf)).await
+        self.io
+            .registration()
+            .async_io(Interest::WRITABLE, || self.send_raw(buf))
+            .await
     }
 
     /// Sends without waiting.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::WRITABLE, || self.send_raw(buf))
+        self.io
+            .registration()
+            .try_io(Interest::WRITABLE, || self.send_raw(buf))
     }
 
     /// Receives from the connected peer.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.registration().async_io(Interest::READABLE, || self.io.recv(buf)).await
+        self.io
+            .registration()
+            .async_io(Interest::READABLE, || self.io.recv(buf))
+            .await
     }
 
     /// Receives without waiting.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::READABLE, || self.io.recv(buf))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || self.io.recv(buf))
     }
 
     /// Sends to the socket at `target`.
     pub async fn send_to<P: AsRef<Path>>(&self, buf: &[u8], target: P) -> io::Result<usize> {
         let target = target.as_ref();
-        self.io.registration().async_io(Interest::WRITABLE, || self.io.send_to(buf, target)).await
+        self.io
+            .registration()
+            .async_io(Interest::WRITABLE, || self.io.send_to(buf, target))
+            .await
     }
 
     /// Sends to `target` without waiting.
     pub fn try_send_to<P: AsRef<Path>>(&self, buf: &[u8], target: P) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::WRITABLE, || self.io.send_to(buf, target))
+        self.io
+            .registration()
+            .try_io(Interest::WRITABLE, || self.io.send_to(buf, target))
     }
 
     /// Receives one datagram and its source address.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.registration().async_io(Interest::READABLE, || self.io.recv_from(buf)).await?;
+        let (n, addr) = self
+            .io
+            .registration()
+            .async_io(Interest::READABLE, || self.io.recv_from(buf))
+            .await?;
         Ok((n, SocketAddr(addr)))
     }
 
     /// Receives one datagram without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.registration().try_io(Interest::READABLE, || self.io.recv_from(buf))?;
+        let (n, addr) = self
+            .io
+            .registration()
+            .try_io(Interest::READABLE, || self.io.recv_from(buf))?;
         Ok((n, SocketAddr(addr)))
     }
 }

@@ -15,14 +15,18 @@ impl UnixListener {
     /// Binds a listener to `path` (which must not exist yet). Not async, like tokio's.
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         let listener = mio::net::UnixListener::bind(path)?;
-        Ok(UnixListener { io: PollEvented::new_with_interest(listener, Interest::READABLE)? })
+        Ok(UnixListener {
+            io: PollEvented::new_with_interest(listener, Interest::READABLE)?,
+        })
     }
 
     /// Wraps a std listener, switching it to non-blocking mode.
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
         let listener = mio::net::UnixListener::from_std(listener);
-        Ok(UnixListener { io: PollEvented::new_with_interest(listener, Interest::READABLE)? })
+        Ok(UnixListener {
+            io: PollEvented::new_with_interest(listener, Interest::READABLE)?,
+        })
     }
 
     /// Turns this listener back into a std listener (still non-blocking).
@@ -42,7 +46,11 @@ impl UnixListener {
 
     /// Accepts a connection.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.io.registration().async_io(Interest::READABLE, || self.io.accept()).await?;
+        let (stream, addr) = self
+            .io
+            .registration()
+            .async_io(Interest::READABLE, || self.io.accept())
+            .await?;
         Ok((UnixStream::new(stream)?, SocketAddr(addr)))
     }
 

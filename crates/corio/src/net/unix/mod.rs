@@ -11,6 +11,6 @@ pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
 pub use socket_addr::SocketAddr;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
-pub use stream::UnixStream;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use stream::UCred;
+pub use stream::UnixStream;

@@ -1,9 +1,11 @@
 //! `UnixStream`: a connected Unix stream socket.
 
 use crate::io::{AsyncRead, AsyncWrite, Interest, PollEvented, ReadBuf, Ready};
-use crate::net::unix::split::{split_borrowed, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use crate::net::unix::SocketAddr;
 use crate::net::sys;
+use crate::net::unix::split::{
+    split_borrowed, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
+};
+use crate::net::unix::SocketAddr;
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
@@ -48,13 +50,19 @@ impl UnixStream {
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let stream = UnixStream::new(mio::net::UnixStream::connect(path)?)?;
         loop {
-            let event = stream.io.registration().readiness(Interest::WRITABLE).await?;
+            let event = stream
+                .io
+                .registration()
+                .readiness(Interest::WRITABLE)
+                .await?;
             if let Some(e) = stream.io.take_error()? {
                 return Err(e);
             }
             match stream.io.peer_addr() {
                 Ok(_) => return Ok(stream),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => stream.io.registration().clear_readiness(event),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    stream.io.registration().clear_readiness(event)
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -68,7 +76,9 @@ impl UnixStream {
 
     pub(crate) fn new(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         sys::set_nosigpipe(stream.as_raw_fd())?;
-        Ok(UnixStream { io: PollEvented::new(stream)? })
+        Ok(UnixStream {
+            io: PollEvented::new(stream)?,
+        })
     }
 
     /// Wraps a std stream, switching it to non-blocking mode.
@@ -95,8 +105,13 @@ impl UnixStream {
     /// The peer process's credentials (`SO_PEERCRED`).
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn peer_cred(&self) -> io::Result<UCred> {
-        let cred: libc::ucred = sys::getsockopt(self.io.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED)?;
-        Ok(UCred { pid: Some(cred.pid), uid: cred.uid, gid: cred.gid })
+        let cred: libc::ucred =
+            sys::getsockopt(self.io.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED)?;
+        Ok(UCred {
+            pid: Some(cred.pid),
+            uid: cred.uid,
+            gid: cred.gid,
+        })
     }
 
     /// Returns and clears the pending socket error.
@@ -131,31 +146,47 @@ impl UnixStream {
 
     /// Reads without waiting (`Ok(0)`: EOF; `WouldBlock`: no data yet).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::READABLE, || (&*self.io).read(buf))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || (&*self.io).read(buf))
     }
 
     /// Vectored [`try_read`](Self::try_read).
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::READABLE, || (&*self.io).read_vectored(bufs))
+        self.io
+            .registration()
+            .try_io(Interest::READABLE, || (&*self.io).read_vectored(bufs))
     }
 
     /// Writes without waiting.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::WRITABLE, || sys::send(self.io.as_raw_fd(), buf))
+        self.io
+            .registration()
+            .try_io(Interest::WRITABLE, || sys::send(self.io.as_raw_fd(), buf))
     }
 
     /// Vectored [`try_write`](Self::try_write).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.registration().try_io(Interest::WRITABLE, || sys::send_vectored(self.io.as_raw_fd(), bufs))
+        self.io.registration().try_io(Interest::WRITABLE, || {
+            sys::send_vectored(self.io.as_raw_fd(), bufs)
+        })
     }
 
     /// Runs `f` if ready for `interest`; `WouldBlock` from `f` clears that readiness.
-    pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
         self.io.registration().try_io(interest, f)
     }
 
     /// Waits for `interest` and runs `f` until it does not return `WouldBlock`.
-    pub async fn async_io<R>(&self, interest: Interest, f: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
         self.io.registration().async_io(interest, f).await
     }
 
@@ -176,31 +207,59 @@ impl UnixStream {
         }
     }
 
-    pub(crate) fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.io.poll_read(cx, buf)
     }
 
-    pub(crate) fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.registration().poll_write_io(cx, || sys::send(self.io.as_raw_fd(), buf))
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .registration()
+            .poll_write_io(cx, || sys::send(self.io.as_raw_fd(), buf))
     }
 
-    pub(crate) fn poll_write_vectored_priv(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        self.io.registration().poll_write_io(cx, || sys::send_vectored(self.io.as_raw_fd(), bufs))
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .registration()
+            .poll_write_io(cx, || sys::send_vectored(self.io.as_raw_fd(), bufs))
     }
 }
 
 impl AsyncRead for UnixStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.poll_read_priv(cx, buf)
     }
 }
 
 impl AsyncWrite for UnixStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_priv(cx, buf)
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_vectored_priv(cx, bufs)
     }
 

@@ -180,7 +180,9 @@ impl Handle {
             defer: RefCell::new(Vec::new()),
         });
         let out = context::set_scheduler(&cx, || {
-            let scheduler::Context::CurrentThread(cx) = &cx else { unreachable!() };
+            let scheduler::Context::CurrentThread(cx) = &cx else {
+                unreachable!()
+            };
             let waker = Waker::from(Arc::new(MainWaker(self.clone())));
             let mut task_cx = TaskContext::from_waker(&waker);
             // Every block_on polls its future at least once, whatever an earlier call left.
@@ -228,8 +230,13 @@ impl Handle {
             }
             out
         });
-        let scheduler::Context::CurrentThread(cx) = cx else { unreachable!() };
-        (cx.core.into_inner().expect("core present after driving"), out)
+        let scheduler::Context::CurrentThread(cx) = cx else {
+            unreachable!()
+        };
+        (
+            cx.core.into_inner().expect("core present after driving"),
+            out,
+        )
     }
 
     /// Shuts the runtime down: cancels every task, drains the queues, stops the drivers.
@@ -255,14 +262,20 @@ impl Context {
     fn park(&self, block: bool) {
         let mut driver = {
             let mut core = self.core.borrow_mut();
-            core.as_mut().and_then(|c| c.driver.take()).expect("driver present while driving")
+            core.as_mut()
+                .and_then(|c| c.driver.take())
+                .expect("driver present while driving")
         };
         if block {
             self.handle.worker_metrics.parks.fetch_add(1, Relaxed);
         }
         let timeout = if block { None } else { Some(Duration::ZERO) };
         let events = driver.park(&self.handle.common.driver, timeout);
-        self.handle.common.metrics.io_events.fetch_add(events as u64, Relaxed);
+        self.handle
+            .common
+            .metrics
+            .io_events
+            .fetch_add(events as u64, Relaxed);
         for waker in std::mem::take(&mut *self.defer.borrow_mut()) {
             waker.wake();
         }

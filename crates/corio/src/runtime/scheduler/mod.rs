@@ -55,7 +55,10 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let common = self.common();
-        common.metrics.spawned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        common
+            .metrics
+            .spawned
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (join, notified) = common.owned.bind(future, self.clone(), id);
         if let Some(task) = notified {
             self.schedule(task);
@@ -78,7 +81,6 @@ impl Handle {
             Handle::CurrentThread(h) => h.shutdown(),
         }
     }
-
 }
 
 impl Schedule for Handle {

@@ -232,7 +232,9 @@ impl<T> Sender<T> {
     /// A [`WeakSender`] for this channel.
     pub fn downgrade(&self) -> WeakSender<T> {
         self.chan.add_weak();
-        WeakSender { chan: self.chan.clone() }
+        WeakSender {
+            chan: self.chan.clone(),
+        }
     }
 
     /// Number of live strong senders.
@@ -249,7 +251,9 @@ impl<T> Sender<T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.chan.add_sender();
-        Sender { chan: self.chan.clone() }
+        Sender {
+            chan: self.chan.clone(),
+        }
     }
 }
 
@@ -262,7 +266,9 @@ impl<T> Drop for Sender<T> {
 impl<T> WeakSender<T> {
     /// A strong [`Sender`], or `None` if every strong sender is gone.
     pub fn upgrade(&self) -> Option<Sender<T>> {
-        self.chan.try_upgrade().then(|| Sender { chan: self.chan.clone() })
+        self.chan.try_upgrade().then(|| Sender {
+            chan: self.chan.clone(),
+        })
     }
 
     /// Number of live strong senders.
@@ -279,7 +285,9 @@ impl<T> WeakSender<T> {
 impl<T> Clone for WeakSender<T> {
     fn clone(&self) -> Self {
         self.chan.add_weak();
-        WeakSender { chan: self.chan.clone() }
+        WeakSender {
+            chan: self.chan.clone(),
+        }
     }
 }
 
@@ -331,7 +339,9 @@ impl<T> Drop for OwnedPermit<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("capacity", &self.capacity()).finish()
+        f.debug_struct("Sender")
+            .field("capacity", &self.capacity())
+            .finish()
     }
 }
 
@@ -343,7 +353,9 @@ impl<T> fmt::Debug for WeakSender<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("len", &self.len()).finish()
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .finish()
     }
 }
 

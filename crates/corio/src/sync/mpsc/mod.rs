@@ -15,6 +15,4 @@ mod bounded;
 mod unbounded;
 
 pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender, WeakSender};
-pub use unbounded::{
-    unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender,
-};
+pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};

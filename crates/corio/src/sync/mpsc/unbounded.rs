@@ -25,7 +25,10 @@ pub struct UnboundedReceiver<T> {
 /// Creates an unbounded channel.
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     let chan = Chan::new(None);
-    (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { chan })
+    (
+        UnboundedSender { chan: chan.clone() },
+        UnboundedReceiver { chan },
+    )
 }
 
 impl<T> UnboundedReceiver<T> {
@@ -131,7 +134,9 @@ impl<T> UnboundedSender<T> {
     /// A [`WeakUnboundedSender`] for this channel.
     pub fn downgrade(&self) -> WeakUnboundedSender<T> {
         self.chan.add_weak();
-        WeakUnboundedSender { chan: self.chan.clone() }
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
     }
 
     /// Number of live strong senders.
@@ -148,7 +153,9 @@ impl<T> UnboundedSender<T> {
 impl<T> Clone for UnboundedSender<T> {
     fn clone(&self) -> Self {
         self.chan.add_sender();
-        UnboundedSender { chan: self.chan.clone() }
+        UnboundedSender {
+            chan: self.chan.clone(),
+        }
     }
 }
 
@@ -161,7 +168,9 @@ impl<T> Drop for UnboundedSender<T> {
 impl<T> WeakUnboundedSender<T> {
     /// A strong sender, or `None` if every strong sender is gone.
     pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
-        self.chan.try_upgrade().then(|| UnboundedSender { chan: self.chan.clone() })
+        self.chan.try_upgrade().then(|| UnboundedSender {
+            chan: self.chan.clone(),
+        })
     }
 
     /// Number of live strong senders.
@@ -178,7 +187,9 @@ impl<T> WeakUnboundedSender<T> {
 impl<T> Clone for WeakUnboundedSender<T> {
     fn clone(&self) -> Self {
         self.chan.add_weak();
-        WeakUnboundedSender { chan: self.chan.clone() }
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
     }
 }
 
@@ -202,7 +213,9 @@ impl<T> fmt::Debug for WeakUnboundedSender<T> {
 
 impl<T> fmt::Debug for UnboundedReceiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnboundedReceiver").field("len", &self.len()).finish()
+        f.debug_struct("UnboundedReceiver")
+            .field("len", &self.len())
+            .finish()
     }
 }
 

@@ -44,7 +44,10 @@ unsafe impl Sync for TimerShared {}
 impl TimerShared {
     /// A timer that has not fired.
     pub(crate) fn new() -> Self {
-        TimerShared { state: AtomicUsize::new(0), waker: UnsafeCell::new(None) }
+        TimerShared {
+            state: AtomicUsize::new(0),
+            waker: UnsafeCell::new(None),
+        }
     }
 
     /// Whether the timer has fired.
@@ -87,7 +90,12 @@ impl TimerShared {
         if state & FIRED != 0 {
             return true;
         }
-        if state & LOCKED != 0 || self.state.compare_exchange(0, LOCKED, Acquire, Acquire).is_err() {
+        if state & LOCKED != 0
+            || self
+                .state
+                .compare_exchange(0, LOCKED, Acquire, Acquire)
+                .is_err()
+        {
             // A taker is inside the cell (from an earlier firing) or we just fired.
             if self.is_fired() {
                 return true;

@@ -126,7 +126,9 @@ impl Handle {
 
     /// The current wheel tick: milliseconds since start, rounded down.
     fn now_ms(&self) -> u64 {
-        let ms = std::time::Instant::now().saturating_duration_since(self.start).as_millis();
+        let ms = std::time::Instant::now()
+            .saturating_duration_since(self.start)
+            .as_millis();
         u64::try_from(ms).unwrap_or(u64::MAX)
     }
 
@@ -170,7 +172,12 @@ impl Handle {
     /// (Re-)registers `shared` due at tick `when`, replacing the entry of `old` if that is
     /// still in the wheel. Returns the new key, or `None` if the timer was fired at once
     /// (deadline already passed, or the driver is shut down). Clears a previous `FIRED`.
-    pub(crate) fn register(&self, shared: &Arc<TimerShared>, old: Option<Key>, when: u64) -> Option<Key> {
+    pub(crate) fn register(
+        &self,
+        shared: &Arc<TimerShared>,
+        old: Option<Key>,
+        when: u64,
+    ) -> Option<Key> {
         let due_now = when <= self.now_ms();
         let mut unpark = false;
         let key = {

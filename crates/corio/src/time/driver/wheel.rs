@@ -144,7 +144,10 @@ impl<T> Wheel<T> {
         };
         self.len += 1;
         self.place(index);
-        Key { index, generation: self.nodes[index as usize].generation }
+        Key {
+            index,
+            generation: self.nodes[index as usize].generation,
+        }
     }
 
     /// Removes the entry of `key` and returns its value, or `None` if the key is stale (the
@@ -224,7 +227,10 @@ impl<T> Wheel<T> {
 
     fn next_list(&self) -> Option<Expiration> {
         if self.heads[READY] != NIL {
-            return Some(Expiration { list: READY, deadline: self.elapsed });
+            return Some(Expiration {
+                list: READY,
+                deadline: self.elapsed,
+            });
         }
         // A non-empty finer level always expires before any coarser one: all its slots lie
         // inside the current slot of the next level, whose occupied slots all come later.
@@ -237,7 +243,11 @@ impl<T> Wheel<T> {
             let level_ms = slot_ms << LEVEL_BITS;
             let current = digit(self.elapsed, level) as u32;
             let base = self.elapsed & !(level_ms - 1);
-            let later = if current == 63 { 0 } else { occupied & (u64::MAX << (current + 1)) };
+            let later = if current == 63 {
+                0
+            } else {
+                occupied & (u64::MAX << (current + 1))
+            };
             let deadline = if later != 0 {
                 base + u64::from(later.trailing_zeros()) * slot_ms
             } else {
@@ -246,7 +256,10 @@ impl<T> Wheel<T> {
                 base + level_ms + u64::from(occupied.trailing_zeros()) * slot_ms
             };
             let slot = if later != 0 { later } else { occupied }.trailing_zeros() as usize;
-            return Some(Expiration { list: level * SLOTS + slot, deadline });
+            return Some(Expiration {
+                list: level * SLOTS + slot,
+                deadline,
+            });
         }
         None
     }
@@ -295,7 +308,9 @@ impl<T> Wheel<T> {
 
     /// Takes a linked node off its list.
     fn unlink(&mut self, index: u32) {
-        let Node { prev, next, list, .. } = self.nodes[index as usize];
+        let Node {
+            prev, next, list, ..
+        } = self.nodes[index as usize];
         let list = list as usize;
         match prev {
             NIL => self.heads[list] = next,
@@ -326,8 +341,13 @@ impl<T> Wheel<T> {
     #[cfg(test)]
     fn level_of(&self, key: Key) -> Option<usize> {
         let node = &self.nodes[key.index as usize];
-        (node.generation == key.generation && node.list != FREE)
-            .then_some(if node.list as usize == READY { LEVELS } else { node.list as usize / SLOTS })
+        (node.generation == key.generation && node.list != FREE).then_some(
+            if node.list as usize == READY {
+                LEVELS
+            } else {
+                node.list as usize / SLOTS
+            },
+        )
     }
 }
 
@@ -411,7 +431,10 @@ mod tests {
         for (i, d) in deadlines.iter().enumerate() {
             w.insert(*d, i as u32);
         }
-        let fired: Vec<u64> = drain_until(&mut w, u64::MAX / 4).into_iter().map(|(d, _)| d).collect();
+        let fired: Vec<u64> = drain_until(&mut w, u64::MAX / 4)
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
         let mut sorted = deadlines.to_vec();
         sorted.sort();
         assert_eq!(fired, sorted);
@@ -488,7 +511,10 @@ mod tests {
         w.insert(WHEEL_RANGE + 5, 1);
         assert!(w.next_expiration().unwrap() <= WHEEL_RANGE + 5);
         assert_eq!(drain_until(&mut w, WHEEL_RANGE + 4), vec![]);
-        assert_eq!(drain_until(&mut w, WHEEL_RANGE + 5), vec![(WHEEL_RANGE + 5, 1)]);
+        assert_eq!(
+            drain_until(&mut w, WHEEL_RANGE + 5),
+            vec![(WHEEL_RANGE + 5, 1)]
+        );
     }
 
     #[test]
@@ -516,7 +542,12 @@ mod tests {
         use proptest::prelude::*;
 
         fn deadline() -> impl Strategy<Value = u64> {
-            prop_oneof![0u64..200, 0u64..100_000, 0u64..(1 << 31), 0u64..(3 * WHEEL_RANGE)]
+            prop_oneof![
+                0u64..200,
+                0u64..100_000,
+                0u64..(1 << 31),
+                0u64..(3 * WHEEL_RANGE)
+            ]
         }
 
         proptest! {

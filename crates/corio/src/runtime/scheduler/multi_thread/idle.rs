@@ -176,7 +176,11 @@ mod loom_tests {
                 }
             }
             pusher.join().unwrap();
-            assert_eq!(woken.load(SeqCst), 1, "one sleeper must be woken for the task");
+            assert_eq!(
+                woken.load(SeqCst),
+                1,
+                "one sleeper must be woken for the task"
+            );
         });
     }
 

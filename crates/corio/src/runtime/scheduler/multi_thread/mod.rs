@@ -64,14 +64,21 @@ struct Remote {
 pub(crate) struct Launch(pub(crate) Vec<Box<Core>>);
 
 impl Handle {
-    pub(crate) fn new(num_workers: usize, common: Common, driver: SharedDriver) -> (Arc<Handle>, Launch) {
+    pub(crate) fn new(
+        num_workers: usize,
+        common: Common,
+        driver: SharedDriver,
+    ) -> (Arc<Handle>, Launch) {
         let driver = Arc::new(driver);
         let mut cores = Vec::with_capacity(num_workers);
         let mut remotes = Vec::with_capacity(num_workers);
         for index in 0..num_workers {
             let (parker, unparker) = park::pair(driver.clone());
             let run_queue = queue::Local::new();
-            remotes.push(Remote { steal: run_queue.stealer(), unpark: unparker });
+            remotes.push(Remote {
+                steal: run_queue.stealer(),
+                unpark: unparker,
+            });
             cores.push(Box::new(Core::new(index, run_queue, parker)));
         }
         let handle = Arc::new(Handle {
@@ -106,7 +113,10 @@ impl Handle {
             false
         } else {
             self.inject.push(task);
-            self.common.metrics.remote_schedules.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.common
+                .metrics
+                .remote_schedules
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             true
         };
         self.pushers.fetch_sub(1, SeqCst);

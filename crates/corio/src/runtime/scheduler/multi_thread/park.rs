@@ -24,7 +24,9 @@ pub(crate) struct SharedDriver {
 
 impl SharedDriver {
     pub(crate) fn new(driver: Driver) -> SharedDriver {
-        SharedDriver { driver: TryLock::new(driver) }
+        SharedDriver {
+            driver: TryLock::new(driver),
+        }
     }
 }
 
@@ -51,13 +53,24 @@ pub(super) fn pair(shared: Arc<SharedDriver>) -> (Parker, Unparker) {
         mutex: Mutex::new(()),
         condvar: Condvar::new(),
     });
-    (Parker { inner: inner.clone(), shared }, Unparker { inner })
+    (
+        Parker {
+            inner: inner.clone(),
+            shared,
+        },
+        Unparker { inner },
+    )
 }
 
 impl Parker {
     /// Sleeps until unparked. Returns the number of I/O events processed, if it drove I/O.
     pub(super) fn park(&mut self, handle: &driver::Handle) -> usize {
-        if self.inner.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
+        if self
+            .inner
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
             return 0;
         }
         if let Some(mut driver) = self.shared.driver.try_lock() {
@@ -77,7 +90,11 @@ impl Parker {
     }
 
     fn park_driver(&self, driver: &mut Driver, handle: &driver::Handle) -> usize {
-        match self.inner.state.compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst) {
+        match self
+            .inner
+            .state
+            .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
+        {
             Ok(_) => {}
             Err(NOTIFIED) => {
                 self.inner.state.swap(EMPTY, SeqCst);
@@ -94,7 +111,10 @@ impl Parker {
     fn park_condvar(&self) {
         let inner = &*self.inner;
         let mut guard = inner.mutex.lock();
-        match inner.state.compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst) {
+        match inner
+            .state
+            .compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst)
+        {
             Ok(_) => {}
             Err(NOTIFIED) => {
                 inner.state.swap(EMPTY, SeqCst);
@@ -104,7 +124,11 @@ impl Parker {
         }
         loop {
             guard = inner.condvar.wait(guard);
-            if inner.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
+            if inner
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
+            {
                 return;
             }
         }
@@ -134,9 +158,12 @@ mod loom_tests {
 
     /// The driver of a runtime without I/O and timers: the condvar-based `ParkThread`.
     fn shared_driver() -> (Arc<SharedDriver>, driver::Handle) {
-        let (driver, handle) =
-            Driver::new(driver::Cfg { enable_io: false, enable_time: false, event_capacity: 1 })
-                .expect("the I/O-less driver cannot fail");
+        let (driver, handle) = Driver::new(driver::Cfg {
+            enable_io: false,
+            enable_time: false,
+            event_capacity: 1,
+        })
+        .expect("the I/O-less driver cannot fail");
         (Arc::new(SharedDriver::new(driver)), handle)
     }
 

@@ -113,7 +113,9 @@ mod imp {
     }
 
     fn batch<T>(src: &mut VecDeque<T>, dest: &Local<T>) -> Steal<T> {
-        let Some(first) = src.pop_front() else { return Steal::Empty };
+        let Some(first) = src.pop_front() else {
+            return Steal::Empty;
+        };
         let n = src.len() / 2;
         let mut d = dest.0.lock();
         for _ in 0..n {

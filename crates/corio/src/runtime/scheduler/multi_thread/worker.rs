@@ -121,7 +121,9 @@ impl Core {
                 continue;
             }
             let stolen = queue::steal_with_retry(|| {
-                handle.remotes[victim].steal.steal_batch_and_pop(&self.run_queue)
+                handle.remotes[victim]
+                    .steal
+                    .steal_batch_and_pop(&self.run_queue)
             });
             if let Some(task) = stolen {
                 bump(&handle.worker_metrics[self.index].steals);
@@ -147,7 +149,9 @@ impl Core {
         if self.has_tasks() {
             return false;
         }
-        let is_last_searcher = handle.idle.transition_worker_to_parked(self.index, self.is_searching);
+        let is_last_searcher = handle
+            .idle
+            .transition_worker_to_parked(self.index, self.is_searching);
         self.is_searching = false;
         if is_last_searcher {
             // Work pushed while we were giving up the search must not be stranded.
@@ -197,7 +201,9 @@ pub(crate) fn run_worker(handle: Arc<Handle>, core: Box<Core>) {
         parked: Cell::new(false),
     });
     context::set_scheduler(&cx, || {
-        let scheduler::Context::MultiThread(cx) = &cx else { unreachable!() };
+        let scheduler::Context::MultiThread(cx) = &cx else {
+            unreachable!()
+        };
         let core = cx.run(core);
         cx.shutdown(core);
     });
@@ -246,7 +252,9 @@ impl Context {
             let mut lifo_polls = 0;
             loop {
                 let mut core = self.take_core();
-                let Some(task) = core.lifo_slot.take() else { return core };
+                let Some(task) = core.lifo_slot.take() else {
+                    return core;
+                };
                 if !coop::has_budget_remaining() || !core.lifo_enabled {
                     // Out of budget: the LIFO task waits its turn in the queue like any other.
                     core.run_queue.push(task);
@@ -264,7 +272,10 @@ impl Context {
     }
 
     fn take_core(&self) -> Box<Core> {
-        self.core.borrow_mut().take().expect("the worker core is always returned to its context")
+        self.core
+            .borrow_mut()
+            .take()
+            .expect("the worker core is always returned to its context")
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
@@ -301,7 +312,11 @@ impl Context {
         self.parked.set(false);
         if events != 0 {
             // Shared by all workers: only touch the line when there is something to add.
-            self.handle.common.metrics.io_events.fetch_add(events as u64, Relaxed);
+            self.handle
+                .common
+                .metrics
+                .io_events
+                .fetch_add(events as u64, Relaxed);
         }
         let _ = index;
         self.wake_deferred();
