@@ -210,3 +210,36 @@ fn yield_only() {
         assert_eq!(n, 200);
     }
 }
+
+/// A join waker that panics when woken (foreign code the runtime must not trust).
+struct PanickingWaker;
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("join waker panicked");
+    }
+}
+
+#[test]
+fn panicking_join_waker_neither_unwinds_into_the_runtime_nor_leaks_the_task() {
+    let rt = Builder::new_current_thread().enable_all().build().unwrap();
+    let (tx, rx) = corio::sync::oneshot::channel::<()>();
+    let mut handle = rt.spawn(async move {
+        rx.await.unwrap();
+        7
+    });
+    // Register the panicking waker as the join waker while the task waits.
+    let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+    let mut cx = std::task::Context::from_waker(&waker);
+    rt.block_on(corio::task::yield_now());
+    assert!(std::future::Future::poll(std::pin::Pin::new(&mut handle), &mut cx).is_pending());
+    // Completing the task wakes that waker on the runtime's thread.
+    rt.block_on(async move {
+        tx.send(()).unwrap();
+        corio::task::yield_now().await;
+        corio::task::yield_now().await;
+    });
+    assert!(handle.is_finished());
+    assert_eq!(rt.metrics().num_alive_tasks(), 0, "the task was released");
+    assert_eq!(rt.block_on(handle).unwrap(), 7);
+    assert_eq!(rt.block_on(async { corio::spawn(async { 1 }).await.unwrap() }), 1);
+}

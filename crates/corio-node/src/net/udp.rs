@@ -841,9 +841,11 @@ impl NativeUdpSocket {
     #[napi(ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number")]
     pub fn try_send_many(&self, env: &Env, payload: Unknown<'_>, meta: Unknown<'_>, hosts: Unknown<'_>, from: Unknown<'_>) -> napi::Result<f64> {
         let e = env.raw();
+        // Read `hosts` first: its element getters can run JS, which could detach `payload` or
+        // `meta`; the raw slices below are taken only after the last call that can run JS.
+        let hosts = string_array(env, &hosts, "hosts")?;
         let payload = args::bytes(e, &payload, "payload")?;
         let meta = args::bytes(e, &meta, "meta")?;
-        let hosts = string_array(env, &hosts, "hosts")?;
         let recs = parse_meta(env, meta, payload.len(), hosts.len())?;
         let from = int_arg(e, &from, "from", 0.0, recs.len() as f64)? as usize;
         let io = self.sync_io(env)?;
@@ -889,9 +891,11 @@ impl NativeUdpSocket {
     #[napi(ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number", ts_return_type = "Promise<number>")]
     pub fn send_many<'e>(&self, env: &'e Env, payload: Unknown<'e>, meta: Unknown<'e>, hosts: Unknown<'e>, from: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
+        // Read `hosts` first: its element getters can run JS, which could detach `payload` or
+        // `meta`; the raw slices below are taken only after the last call that can run JS.
+        let hosts = string_array(env, &hosts, "hosts")?;
         let payload = args::bytes(e, &payload, "payload")?;
         let meta = args::bytes(e, &meta, "meta")?;
-        let hosts = string_array(env, &hosts, "hosts")?;
         let recs = parse_meta(env, meta, payload.len(), hosts.len())?;
         let from = int_arg(e, &from, "from", 0.0, recs.len() as f64)? as usize;
         let id = args::op_id(e, &op_id)?;

@@ -205,17 +205,24 @@ where
                     .with_mut(|stage| unsafe { *stage = Stage::Consumed });
             }));
         } else if prev.is_join_waker_set() {
-            // SAFETY: JOIN_WAKER was set at completion, so the slot is ours until we unset it.
-            self.join_waker.with(|waker| {
-                if let Some(waker) = unsafe { &*waker } {
-                    waker.wake_by_ref();
-                }
-            });
+            // The join waker is the awaiting code's: a panic in it must neither unwind into
+            // the worker nor skip the bookkeeping below (the task would never be released).
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: JOIN_WAKER was set at completion, so the slot is ours until we unset it.
+                self.join_waker.with(|waker| {
+                    if let Some(waker) = unsafe { &*waker } {
+                        waker.wake_by_ref();
+                    }
+                })
+            }));
             let after = self.state.unset_waker_after_complete();
             if !after.is_join_interested() {
-                // The handle was dropped while we woke it: the waker is ours to drop.
-                // SAFETY: handle gone, JOIN_WAKER given back: no other party touches the slot.
-                self.join_waker.with_mut(|waker| unsafe { *waker = None });
+                // The handle was dropped while we woke it: the waker is ours to drop (its
+                // destructor is foreign code too).
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    // SAFETY: handle gone, JOIN_WAKER given back: no other party touches the slot.
+                    self.join_waker.with_mut(|waker| unsafe { *waker = None });
+                }));
             }
         }
         self.scheduler.release(self.id);
