@@ -26,13 +26,23 @@ fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
 }
 
 fn is_nullish(env: sys::napi_env, v: sys::napi_value) -> bool {
-    v.is_null() || matches!(type_of(env, v), sys::ValueType::napi_undefined | sys::ValueType::napi_null)
+    v.is_null()
+        || matches!(
+            type_of(env, v),
+            sys::ValueType::napi_undefined | sys::ValueType::napi_null
+        )
 }
 
 /// An integer in `min..=max` read from a raw value. The error text is formatted only when the
 /// value is wrong: this runs on every I/O call (`opId`), where an allocation and two float
 /// formattings per call showed up in the echo profile (docs/benchmarks.md).
-fn int_value(env: sys::napi_env, v: sys::napi_value, name: &str, min: f64, max: f64) -> napi::Result<f64> {
+fn int_value(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    name: &str,
+    min: f64,
+    max: f64,
+) -> napi::Result<f64> {
     if v.is_null() || type_of(env, v) != sys::ValueType::napi_number {
         return Err(type_error(env, name, "of type number"));
     }
@@ -41,18 +51,34 @@ fn int_value(env: sys::napi_env, v: sys::napi_value, name: &str, min: f64, max: 
     unsafe { sys::napi_get_value_double(env, v, &mut n) };
     // NaN fails every comparison, so it lands here too.
     if !(n >= min && n <= max && n.fract() == 0.0) {
-        return Err(range_error(env, name, &format!("an integer >= {min} and <= {max}")));
+        return Err(range_error(
+            env,
+            name,
+            &format!("an integer >= {min} and <= {max}"),
+        ));
     }
     Ok(n)
 }
 
 /// An integer in `min..=max`.
-pub(crate) fn int_in(env: sys::napi_env, v: &Unknown<'_>, name: &str, min: f64, max: f64) -> napi::Result<f64> {
+pub(crate) fn int_in(
+    env: sys::napi_env,
+    v: &Unknown<'_>,
+    name: &str,
+    min: f64,
+    max: f64,
+) -> napi::Result<f64> {
     int_value(env, raw(v), name, min, max)
 }
 
 /// An optional integer (`undefined`/`null` → `None`).
-pub(crate) fn opt_int_in(env: sys::napi_env, v: &Unknown<'_>, name: &str, min: f64, max: f64) -> napi::Result<Option<f64>> {
+pub(crate) fn opt_int_in(
+    env: sys::napi_env,
+    v: &Unknown<'_>,
+    name: &str,
+    min: f64,
+    max: f64,
+) -> napi::Result<Option<f64>> {
     if is_nullish(env, raw(v)) {
         return Ok(None);
     }
@@ -80,7 +106,11 @@ pub(crate) fn boolean(env: sys::napi_env, v: sys::napi_value, name: &str) -> nap
 }
 
 /// An optional boolean (`undefined`/`null` → `None`).
-pub(crate) fn opt_boolean(env: sys::napi_env, v: sys::napi_value, name: &str) -> napi::Result<Option<bool>> {
+pub(crate) fn opt_boolean(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    name: &str,
+) -> napi::Result<Option<bool>> {
     if is_nullish(env, v) {
         return Ok(None);
     }
@@ -88,7 +118,12 @@ pub(crate) fn opt_boolean(env: sys::napi_env, v: sys::napi_value, name: &str) ->
 }
 
 /// A string (UTF-8), at most `max` bytes.
-pub(crate) fn string(env: sys::napi_env, v: &Unknown<'_>, name: &str, max: usize) -> napi::Result<String> {
+pub(crate) fn string(
+    env: sys::napi_env,
+    v: &Unknown<'_>,
+    name: &str,
+    max: usize,
+) -> napi::Result<String> {
     let v = raw(v);
     if v.is_null() || type_of(env, v) != sys::ValueType::napi_string {
         return Err(type_error(env, name, "of type string"));
@@ -97,12 +132,18 @@ pub(crate) fn string(env: sys::napi_env, v: &Unknown<'_>, name: &str, max: usize
     // SAFETY: `v` is a string; first call queries the length.
     unsafe { sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len) };
     if len > max {
-        return Err(range_error(env, name, &format!("a string of at most {max} bytes")));
+        return Err(range_error(
+            env,
+            name,
+            &format!("a string of at most {max} bytes"),
+        ));
     }
     let mut buf = vec![0u8; len + 1];
     let mut written = 0usize;
     // SAFETY: `buf` has room for `len` bytes plus the terminating NUL napi writes.
-    unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) };
+    unsafe {
+        sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut written)
+    };
     buf.truncate(written);
     String::from_utf8(buf).map_err(|_| type_error(env, name, "a valid string"))
 }
@@ -121,9 +162,14 @@ pub(crate) fn bytes<'a>(env: sys::napi_env, v: &Unknown<'_>, name: &str) -> napi
 
 /// A `Uint8Array`: its data pointer and length, valid only until JS runs again (`ptr` is
 /// non-null whenever `len > 0`).
-pub(crate) fn u8_array(env: sys::napi_env, v: &Unknown<'_>, name: &str) -> napi::Result<(*mut u8, usize)> {
+pub(crate) fn u8_array(
+    env: sys::napi_env,
+    v: &Unknown<'_>,
+    name: &str,
+) -> napi::Result<(*mut u8, usize)> {
     // SAFETY: JS thread; `v` is a live argument.
-    unsafe { js::u8_array(env, raw(v)) }.ok_or_else(|| type_error(env, name, "an instance of Uint8Array"))
+    unsafe { js::u8_array(env, raw(v)) }
+        .ok_or_else(|| type_error(env, name, "an instance of Uint8Array"))
 }
 
 /// A strong reference to `v` (deleted when the op that holds it settles, or by the env at teardown).
@@ -131,13 +177,20 @@ pub(crate) fn new_ref(env: sys::napi_env, v: &Unknown<'_>) -> napi::Result<sys::
     let mut r = ptr::null_mut();
     // SAFETY: JS thread; `v` is a live argument.
     if unsafe { sys::napi_create_reference(env, raw(v), 1, &mut r) } != sys::Status::napi_ok {
-        return Err(napi::Error::from_reason("corio: napi_create_reference failed"));
+        return Err(napi::Error::from_reason(
+            "corio: napi_create_reference failed",
+        ));
     }
     Ok(r)
 }
 
 /// An optional plain object's property (`undefined` if absent or not an object).
-pub(crate) fn prop(env: sys::napi_env, obj: &Unknown<'_>, name: &str, key: &str) -> napi::Result<sys::napi_value> {
+pub(crate) fn prop(
+    env: sys::napi_env,
+    obj: &Unknown<'_>,
+    name: &str,
+    key: &str,
+) -> napi::Result<sys::napi_value> {
     let o = raw(obj);
     if is_nullish(env, o) {
         // SAFETY: JS thread.
@@ -159,7 +212,13 @@ pub(crate) fn prop(env: sys::napi_env, obj: &Unknown<'_>, name: &str, key: &str)
 }
 
 /// Reads a number property as an optional integer in range.
-pub(crate) fn prop_int(env: sys::napi_env, v: sys::napi_value, name: &str, min: f64, max: f64) -> napi::Result<Option<f64>> {
+pub(crate) fn prop_int(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    name: &str,
+    min: f64,
+    max: f64,
+) -> napi::Result<Option<f64>> {
     if is_nullish(env, v) {
         return Ok(None);
     }

@@ -12,7 +12,8 @@ use crate::bridge::{BridgeEnv, OpSpec, Outcome};
 #[napi(ts_args_type = "opId?: number", ts_return_type = "Promise<void>")]
 pub fn noop<'e>(env: &'e Env, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
     let id = args::op_id(env.raw(), &op_id)?;
-    let p = BridgeEnv::get(env.raw())?.start(OpSpec::plain(id), async { Ok(Outcome::Undefined) })?;
+    let p =
+        BridgeEnv::get(env.raw())?.start(OpSpec::plain(id), async { Ok(Outcome::Undefined) })?;
     Ok(PromiseRaw::new(env.raw(), p))
 }
 
@@ -50,7 +51,11 @@ pub fn panic_for_test<'e>(env: &'e Env) -> napi::Result<PromiseRaw<'e, ()>> {
 }
 
 /// Test hook: a native future that never completes until cancelled or its env is torn down.
-#[napi(js_name = "__pendingForTest", ts_args_type = "opId?: number", ts_return_type = "Promise<void>")]
+#[napi(
+    js_name = "__pendingForTest",
+    ts_args_type = "opId?: number",
+    ts_return_type = "Promise<void>"
+)]
 pub fn pending_for_test<'e>(env: &'e Env, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
     let id = args::op_id(env.raw(), &op_id)?;
     let p = BridgeEnv::get(env.raw())?.start(OpSpec::plain(id), std::future::pending())?;

@@ -17,7 +17,11 @@ use crate::js;
 #[derive(Debug)]
 pub(crate) enum OpError {
     /// An OS-level failure of `syscall`, optionally about a remote/local endpoint.
-    Io { err: io::Error, syscall: &'static str, endpoint: Option<(String, u16)> },
+    Io {
+        err: io::Error,
+        syscall: &'static str,
+        endpoint: Option<(String, u16)>,
+    },
     /// Host name resolution failed (`ENOTFOUND`, syscall `getaddrinfo`).
     NotFound { host: String, detail: String },
     /// The handle was closed before or while the operation ran.
@@ -36,10 +40,18 @@ pub(crate) enum OpError {
 
 impl OpError {
     pub(crate) fn io(err: io::Error, syscall: &'static str) -> OpError {
-        OpError::Io { err, syscall, endpoint: None }
+        OpError::Io {
+            err,
+            syscall,
+            endpoint: None,
+        }
     }
     pub(crate) fn io_at(err: io::Error, syscall: &'static str, host: &str, port: u16) -> OpError {
-        OpError::Io { err, syscall, endpoint: Some((host.to_owned(), port)) }
+        OpError::Io {
+            err,
+            syscall,
+            endpoint: Some((host.to_owned(), port)),
+        }
     }
 }
 
@@ -103,7 +115,11 @@ fn unix_errno_name(raw: i32) -> Option<&'static str> {
 /// returns whatever value could be created (possibly `undefined`).
 pub(crate) unsafe fn op_error_to_js(env: sys::napi_env, err: &OpError) -> sys::napi_value {
     match err {
-        OpError::Io { err, syscall, endpoint } => {
+        OpError::Io {
+            err,
+            syscall,
+            endpoint,
+        } => {
             let (code, errno) = code_of(err);
             let msg = match endpoint {
                 Some((host, port)) => format!("{syscall} {code} {}", fmt_endpoint(host, *port)),
@@ -119,7 +135,11 @@ pub(crate) unsafe fn op_error_to_js(env: sys::napi_env, err: &OpError) -> sys::n
             e
         }
         OpError::NotFound { host, detail } => {
-            let e = js::error(env, "ENOTFOUND", &format!("getaddrinfo ENOTFOUND {host} ({detail})"));
+            let e = js::error(
+                env,
+                "ENOTFOUND",
+                &format!("getaddrinfo ENOTFOUND {host} ({detail})"),
+            );
             js::set_str(env, e, "syscall", "getaddrinfo");
             js::set_str(env, e, "hostname", host);
             e
@@ -130,13 +150,19 @@ pub(crate) unsafe fn op_error_to_js(env: sys::napi_env, err: &OpError) -> sys::n
             js::set_str(env, e, "name", "AbortError");
             e
         }
-        OpError::Panic(msg) => js::error(env, "ERR_NATIVE_PANIC", &format!("corio native panic: {msg}")),
+        OpError::Panic(msg) => js::error(
+            env,
+            "ERR_NATIVE_PANIC",
+            &format!("corio native panic: {msg}"),
+        ),
         OpError::Dropped => js::error(
             env,
             "ERR_NATIVE_CANCELLED",
             "the corio runtime dropped the operation before it completed",
         ),
-        OpError::Internal(msg) => js::error(env, "ERR_INTERNAL", &format!("corio internal error: {msg}")),
+        OpError::Internal(msg) => {
+            js::error(env, "ERR_INTERNAL", &format!("corio internal error: {msg}"))
+        }
         OpError::BufferGone { needed, available } => js::error(
             env,
             "ERR_INVALID_STATE",
@@ -190,13 +216,28 @@ mod tests {
 
     #[test]
     fn io_errors_map_to_node_codes() {
-        assert_eq!(code_of(&io::Error::from(io::ErrorKind::ConnectionRefused)).0, "ECONNREFUSED");
-        assert_eq!(code_of(&io::Error::from(io::ErrorKind::AddrInUse)).0, "EADDRINUSE");
-        assert_eq!(code_of(&io::Error::from(io::ErrorKind::BrokenPipe)).0, "EPIPE");
+        assert_eq!(
+            code_of(&io::Error::from(io::ErrorKind::ConnectionRefused)).0,
+            "ECONNREFUSED"
+        );
+        assert_eq!(
+            code_of(&io::Error::from(io::ErrorKind::AddrInUse)).0,
+            "EADDRINUSE"
+        );
+        assert_eq!(
+            code_of(&io::Error::from(io::ErrorKind::BrokenPipe)).0,
+            "EPIPE"
+        );
         #[cfg(target_os = "linux")]
         {
-            assert_eq!(code_of(&io::Error::from_raw_os_error(104)), ("ECONNRESET", -104));
-            assert_eq!(code_of(&io::Error::from_raw_os_error(110)), ("ETIMEDOUT", -110));
+            assert_eq!(
+                code_of(&io::Error::from_raw_os_error(104)),
+                ("ECONNRESET", -104)
+            );
+            assert_eq!(
+                code_of(&io::Error::from_raw_os_error(110)),
+                ("ETIMEDOUT", -110)
+            );
         }
     }
 

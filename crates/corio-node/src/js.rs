@@ -27,7 +27,12 @@ pub(crate) unsafe fn string(env: sys::napi_env, s: &str) -> sys::napi_value {
 }
 
 /// Creates an `Error` (`kind` chooses the constructor) with `code` set.
-pub(crate) unsafe fn error_of(env: sys::napi_env, kind: ErrorKind, code: &str, msg: &str) -> sys::napi_value {
+pub(crate) unsafe fn error_of(
+    env: sys::napi_env,
+    kind: ErrorKind,
+    code: &str,
+    msg: &str,
+) -> sys::napi_value {
     let code_v = string(env, code);
     let msg_v = string(env, msg);
     let mut e = ptr::null_mut();

@@ -49,7 +49,8 @@ pub struct NativeMetrics {
 pub fn configure(env: &Env, config: Unknown<'_>) -> napi::Result<()> {
     let e = env.raw();
     let wt = args::prop(e, &config, "config", "workerThreads")?;
-    let worker_threads = args::prop_int(e, wt, "config.workerThreads", 1.0, 1024.0)?.map(|n| n as usize);
+    let worker_threads =
+        args::prop_int(e, wt, "config.workerThreads", 1.0, 1024.0)?.map(|n| n as usize);
     runtime::configure(runtime::Config { worker_threads }).map_err(|runtime::ConfigureError::AlreadyStarted| {
         errors::plain_error(e, "ERR_RUNTIME_STARTED", "corio: configure() must be called before the first native operation; the runtime has already started")
     })
@@ -62,7 +63,11 @@ pub fn metrics(env: &Env) -> NativeMetrics {
     let (workers, alive_tasks, global_queue_depth) = match runtime::started() {
         Some(rt) => {
             let m = rt.metrics();
-            (m.num_workers() as u32, m.num_alive_tasks() as u32, m.global_queue_depth() as u32)
+            (
+                m.num_workers() as u32,
+                m.num_alive_tasks() as u32,
+                m.global_queue_depth() as u32,
+            )
         }
         None => (0, 0, 0),
     };

@@ -19,7 +19,9 @@ pub(crate) struct Config {
 }
 
 /// `Some` until the runtime starts; `configure` edits it, `start` takes it.
-static PENDING_CONFIG: Mutex<Option<Config>> = Mutex::new(Some(Config { worker_threads: None }));
+static PENDING_CONFIG: Mutex<Option<Config>> = Mutex::new(Some(Config {
+    worker_threads: None,
+}));
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 
 /// Why `configure` refused.
@@ -44,13 +46,19 @@ pub(crate) fn handle() -> Result<&'static Handle, String> {
     let rt = RUNTIME.get_or_init(|| {
         // Taking the config under its lock closes the window in which a concurrent configure()
         // (from another worker thread) could succeed after the runtime read its settings.
-        let config = PENDING_CONFIG.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
+        let config = PENDING_CONFIG
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default();
         let mut builder = Builder::new_multi_thread();
         builder.enable_all().thread_name("corio-worker");
         if let Some(n) = config.worker_threads {
             builder.worker_threads(n);
         }
-        builder.build().map_err(|e| format!("failed to start the corio runtime: {e}"))
+        builder
+            .build()
+            .map_err(|e| format!("failed to start the corio runtime: {e}"))
     });
     match rt {
         Ok(rt) => Ok(rt.handle()),

@@ -16,7 +16,10 @@ struct Node {
 }
 
 fn node() -> impl Strategy<Value = Node> {
-    let leaf = (0u8..3).prop_map(|yields| Node { yields, children: Vec::new() });
+    let leaf = (0u8..3).prop_map(|yields| Node {
+        yields,
+        children: Vec::new(),
+    });
     leaf.prop_recursive(3, 40, 4, |inner| {
         ((0u8..3), prop::collection::vec(inner, 0..4))
             .prop_map(|(yields, children)| Node { yields, children })
@@ -58,7 +61,11 @@ fn run(
 fn runtime(flavor: u8) -> Runtime {
     match flavor {
         0 => Builder::new_current_thread().enable_all().build().unwrap(),
-        n => Builder::new_multi_thread().worker_threads(n as usize).enable_all().build().unwrap(),
+        n => Builder::new_multi_thread()
+            .worker_threads(n as usize)
+            .enable_all()
+            .build()
+            .unwrap(),
     }
 }
 

@@ -241,5 +241,8 @@ fn panicking_join_waker_neither_unwinds_into_the_runtime_nor_leaks_the_task() {
     assert!(handle.is_finished());
     assert_eq!(rt.metrics().num_alive_tasks(), 0, "the task was released");
     assert_eq!(rt.block_on(handle).unwrap(), 7);
-    assert_eq!(rt.block_on(async { corio::spawn(async { 1 }).await.unwrap() }), 1);
+    assert_eq!(
+        rt.block_on(async { corio::spawn(async { 1 }).await.unwrap() }),
+        1
+    );
 }

@@ -12,14 +12,22 @@
 //! - an env cleanup hook, registered after the threadsafe function so it runs before Node's
 //!   own teardown of it: the queue is marked dead and every pending op aborted, so runtime
 //!   threads never call into a torn-down environment.
+//!
+//! Lazy ops ([`Env::start_lazy`], for stream reads and writes): the op's future is polled once
+//! on the JS thread and handed to the runtime only when it is woken ([`LazyOp`]). A read that
+//! waits for data thus registers its interest with the I/O driver directly, instead of waking
+//! a runtime worker just to poll it once and put it to sleep again: one thread wake-up and its
+//! syscalls fewer per message in request/response traffic (measured in docs/benchmarks.md).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::future::Future;
+use std::pin::Pin;
 use std::ptr;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Wake, Waker};
 
 use corio::task::AbortHandle;
 use napi::sys;
@@ -47,12 +55,22 @@ pub(crate) struct HandleCore {
 impl HandleCore {
     /// A stream: keeps the loop alive only through its pending ops.
     pub(crate) fn stream() -> Rc<HandleCore> {
-        Rc::new(HandleCore { refd: Cell::new(true), open: Cell::new(true), holds_loop_while_open: false, ops: RefCell::new(Vec::new()) })
+        Rc::new(HandleCore {
+            refd: Cell::new(true),
+            open: Cell::new(true),
+            holds_loop_while_open: false,
+            ops: RefCell::new(Vec::new()),
+        })
     }
 
     /// A listener: keeps the loop alive while open and ref'd (registers its ref now).
     pub(crate) fn listener(env: &Env) -> Rc<HandleCore> {
-        let core = Rc::new(HandleCore { refd: Cell::new(true), open: Cell::new(true), holds_loop_while_open: true, ops: RefCell::new(Vec::new()) });
+        let core = Rc::new(HandleCore {
+            refd: Cell::new(true),
+            open: Cell::new(true),
+            holds_loop_while_open: true,
+            ops: RefCell::new(Vec::new()),
+        });
         env.add_ref();
         core
     }
@@ -74,16 +92,130 @@ pub(crate) struct OpSpec {
 
 impl OpSpec {
     pub(crate) fn plain(js_id: u64) -> OpSpec {
-        OpSpec { js_id, owners: [None, None], buf: None }
+        OpSpec {
+            js_id,
+            owners: [None, None],
+            buf: None,
+        }
     }
     pub(crate) fn on(js_id: u64, owner: &Rc<HandleCore>) -> OpSpec {
-        OpSpec { js_id, owners: [Some(owner.clone()), None], buf: None }
+        OpSpec {
+            js_id,
+            owners: [Some(owner.clone()), None],
+            buf: None,
+        }
+    }
+}
+
+/// How to stop a pending op's native future.
+enum Abort {
+    /// A task spawned on the runtime.
+    Task(AbortHandle),
+    /// A lazy op: parked (its future is dropped right here) or already spawned.
+    Lazy(Arc<LazyOp>),
+}
+
+impl Abort {
+    /// Stops the op; its `CompletionSender` then reports `Dropped` (unless it already finished).
+    fn abort(self) {
+        match self {
+            Abort::Task(a) => a.abort(),
+            Abort::Lazy(l) => l.abort(),
+        }
+    }
+}
+
+/// A boxed op future (an `OpTask`), as a lazy op holds it between its first poll and its spawn.
+type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Where a lazy op's future is.
+enum LazyState {
+    /// Being polled for the first time on the JS thread; `woken` records a wake meanwhile.
+    Polling { woken: bool },
+    /// Waiting for its waker (this op) to be woken; nothing polls it until then.
+    Parked(BoxedTask),
+    /// Handed to the runtime, which owns it now.
+    Spawned(AbortHandle),
+    /// Finished, dropped or aborted.
+    Done,
+}
+
+/// An op polled first on the JS thread: its own waker. The first wake (on a runtime thread,
+/// from the I/O driver, or on any thread that releases something the op waits for) spawns the
+/// parked future on the runtime, which polls it from then on with the task's own waker; later
+/// wakes of this waker are no-ops. The mutex is never held while a future is polled or dropped.
+pub(crate) struct LazyOp {
+    state: Mutex<LazyState>,
+}
+
+impl LazyOp {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LazyState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Spawns `task` on the runtime (state becomes `Spawned`), or drops it if the runtime is
+    /// gone (its sender then reports `Dropped`). Called with the state lock held.
+    fn spawn(st: &mut LazyState, task: BoxedTask) -> Option<BoxedTask> {
+        match crate::runtime::handle() {
+            Ok(h) => {
+                *st = LazyState::Spawned(h.spawn(task).abort_handle());
+                None
+            }
+            Err(_) => {
+                *st = LazyState::Done;
+                Some(task) // dropped by the caller, after the lock
+            }
+        }
+    }
+
+    /// JS thread (cancel/close/teardown): drops a parked future, aborts a spawned one.
+    fn abort(&self) {
+        let parked = {
+            let mut st = self.lock();
+            match std::mem::replace(&mut *st, LazyState::Done) {
+                LazyState::Parked(task) => Some(task),
+                LazyState::Spawned(a) => {
+                    a.abort();
+                    *st = LazyState::Spawned(a);
+                    None
+                }
+                other => {
+                    *st = other;
+                    None
+                }
+            }
+        };
+        drop(parked);
+    }
+}
+
+impl Wake for LazyOp {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let orphan = {
+            let mut st = self.lock();
+            match &mut *st {
+                LazyState::Polling { woken } => {
+                    *woken = true;
+                    None
+                }
+                LazyState::Parked(_) => match std::mem::replace(&mut *st, LazyState::Done) {
+                    LazyState::Parked(task) => LazyOp::spawn(&mut st, task),
+                    _ => None,
+                },
+                LazyState::Spawned(_) | LazyState::Done => None,
+            }
+        };
+        drop(orphan);
     }
 }
 
 struct PendingOp {
     deferred: sys::napi_deferred,
-    abort: Option<AbortHandle>,
+    abort: Option<Abort>,
     stop: Option<StopReason>,
     js_id: u64,
     refd: bool,
@@ -129,7 +261,8 @@ fn sync_budget() -> u32 {
 
 /// `CORIO_SYNC_BUDGET`'s value, or the default when it is unset or not a non-negative integer.
 fn parse_sync_budget(var: Option<&str>) -> u32 {
-    var.and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_SYNC_BUDGET)
+    var.and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_SYNC_BUDGET)
 }
 
 thread_local! {
@@ -163,8 +296,18 @@ impl Env {
     /// Counters of the current env, if it has one (does not create it).
     pub(crate) fn counters(env: sys::napi_env) -> EnvCounters {
         CURRENT.with(|c| match c.borrow().as_ref().filter(|e| e.env == env) {
-            Some(e) => EnvCounters { pending: e.pending.get(), refs: e.refs.get(), completions: e.completions.get(), wakeups: e.wakeups.get() },
-            None => EnvCounters { pending: 0, refs: 0, completions: 0, wakeups: 0 },
+            Some(e) => EnvCounters {
+                pending: e.pending.get(),
+                refs: e.refs.get(),
+                completions: e.completions.get(),
+                wakeups: e.wakeups.get(),
+            },
+            None => EnvCounters {
+                pending: 0,
+                refs: 0,
+                completions: 0,
+                wakeups: 0,
+            },
         })
     }
 
@@ -190,7 +333,9 @@ impl Env {
             )
         };
         if status != sys::Status::napi_ok {
-            return Err(napi::Error::from_reason("corio: failed to create the completion wake-up (napi_create_threadsafe_function)"));
+            return Err(napi::Error::from_reason(
+                "corio: failed to create the completion wake-up (napi_create_threadsafe_function)",
+            ));
         }
         queue.set_tsfn(tsfn);
         // SAFETY: same thread/env. Unref'd until an op or listener needs the loop alive.
@@ -240,13 +385,37 @@ impl Env {
     where
         F: Future<Output = OpResult> + Send + 'static,
     {
+        self.start_inner(spec, fut, false)
+    }
+
+    /// Like [`Env::start`], but polls `fut` once right here on the JS thread and hands it to
+    /// the runtime only when it is woken (see [`LazyOp`]). Only for futures that may be polled
+    /// outside the runtime: socket readiness, try-I/O and `corio::sync` locks (no
+    /// `spawn_blocking`, timers or runtime context). A future that finishes in that first poll
+    /// still settles through the completion queue, like any op. With `CORIO_SYNC_BUDGET=0`
+    /// (JS-thread fast path off: every op runs on the runtime) this is [`Env::start`].
+    pub(crate) fn start_lazy<F>(&self, spec: OpSpec, fut: F) -> napi::Result<sys::napi_value>
+    where
+        F: Future<Output = OpResult> + Send + 'static,
+    {
+        self.start_inner(spec, fut, sync_budget() > 0)
+    }
+
+    fn start_inner<F>(&self, spec: OpSpec, fut: F, lazy: bool) -> napi::Result<sys::napi_value>
+    where
+        F: Future<Output = OpResult> + Send + 'static,
+    {
         let env = self.env;
         if spec.js_id != 0 && self.by_js_id.borrow().contains_key(&spec.js_id) {
             if let Some(b) = spec.buf {
                 // SAFETY: reference created by the caller in this env.
                 unsafe { sys::napi_delete_reference(env, b) };
             }
-            return Err(errors::range_error(env, "opId", "unique among pending operations"));
+            return Err(errors::range_error(
+                env,
+                "opId",
+                "unique among pending operations",
+            ));
         }
         let handle = match crate::runtime::handle() {
             Ok(h) => h,
@@ -255,16 +424,35 @@ impl Env {
         let mut deferred = ptr::null_mut();
         let mut promise = ptr::null_mut();
         // SAFETY: JS thread of `env`.
-        if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) } != sys::Status::napi_ok {
-            return Err(napi::Error::from_reason("corio: napi_create_promise failed"));
+        if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }
+            != sys::Status::napi_ok
+        {
+            return Err(napi::Error::from_reason(
+                "corio: napi_create_promise failed",
+            ));
         }
-        let refd = spec.owners.iter().flatten().any(|o| o.refd.get()) || spec.owners.iter().all(|o| o.is_none());
-        let key = self.alloc(PendingOp { deferred, abort: None, stop: None, js_id: spec.js_id, refd, owners: spec.owners, buf: spec.buf });
-        let cancellable = spec.js_id != 0 || self.with_op(key, |op| op.owners[0].is_some()).unwrap_or(false);
+        let refd = spec.owners.iter().flatten().any(|o| o.refd.get())
+            || spec.owners.iter().all(|o| o.is_none());
+        let key = self.alloc(PendingOp {
+            deferred,
+            abort: None,
+            stop: None,
+            js_id: spec.js_id,
+            refd,
+            owners: spec.owners,
+            buf: spec.buf,
+        });
+        let cancellable = spec.js_id != 0
+            || self
+                .with_op(key, |op| op.owners[0].is_some())
+                .unwrap_or(false);
         let task = OpTask::new(fut, CompletionSender::new(self.queue.clone(), key));
-        let join = handle.spawn(task);
-        let abort = if cancellable { Some(join.abort_handle()) } else { None };
-        drop(join);
+        let abort = if lazy {
+            self.poll_lazy(Box::pin(task)).map(Abort::Lazy)
+        } else {
+            Some(Abort::Task(handle.spawn(task).abort_handle()))
+        };
+        let abort = if cancellable { abort } else { None };
         self.with_op(key, |op| {
             op.abort = abort;
             for o in op.owners.iter().flatten() {
@@ -281,6 +469,37 @@ impl Env {
         Ok(promise)
     }
 
+    /// First poll of a lazy op on the JS thread. Returns its abort handle, or `None` when the
+    /// future finished in this poll (its result is already in the completion queue).
+    fn poll_lazy(&self, mut task: BoxedTask) -> Option<Arc<LazyOp>> {
+        let lazy = Arc::new(LazyOp {
+            state: Mutex::new(LazyState::Polling { woken: false }),
+        });
+        let waker = Waker::from(lazy.clone());
+        // OpTask catches a panic of the inner future and reports it as the op's result.
+        if task
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_ready()
+        {
+            *lazy.lock() = LazyState::Done;
+            return None;
+        }
+        let orphan = {
+            let mut st = lazy.lock();
+            match *st {
+                // Woken while being polled (e.g. the socket became ready meanwhile): spawn now.
+                LazyState::Polling { woken: true } => LazyOp::spawn(&mut st, task),
+                _ => {
+                    *st = LazyState::Parked(task);
+                    None
+                }
+            }
+        };
+        drop(orphan);
+        Some(lazy)
+    }
+
     /// Whether an op may still complete synchronously on the JS thread before the next drain
     /// (when `false`, the caller starts the op on the runtime instead).
     pub(crate) fn sync_budget_left(&self) -> bool {
@@ -289,22 +508,31 @@ impl Env {
 
     /// A promise already settled with `result` (an op completed synchronously on the JS
     /// thread); spends one unit of the synchronous-completion budget.
-    pub(crate) fn settled(&self, result: OpResult, syscall: &'static str) -> napi::Result<sys::napi_value> {
+    pub(crate) fn settled(
+        &self,
+        result: OpResult,
+        syscall: &'static str,
+    ) -> napi::Result<sys::napi_value> {
         let env = self.env;
         let mut deferred = ptr::null_mut();
         let mut promise = ptr::null_mut();
         // SAFETY: JS thread of `env`; the deferred is settled right here, exactly once.
         unsafe {
             if sys::napi_create_promise(env, &mut deferred, &mut promise) != sys::Status::napi_ok {
-                return Err(napi::Error::from_reason("corio: napi_create_promise failed"));
+                return Err(napi::Error::from_reason(
+                    "corio: napi_create_promise failed",
+                ));
             }
             match result.and_then(|o| outcome_to_js(env, o)) {
                 Ok(v) => sys::napi_resolve_deferred(env, deferred, v),
-                Err(e) => sys::napi_reject_deferred(env, deferred, error_to_js(env, &e, Some(syscall))),
+                Err(e) => {
+                    sys::napi_reject_deferred(env, deferred, error_to_js(env, &e, Some(syscall)))
+                }
             };
         }
         self.completions.set(self.completions.get() + 1);
-        self.sync_budget.set(self.sync_budget.get().saturating_sub(1));
+        self.sync_budget
+            .set(self.sync_budget.get().saturating_sub(1));
         Ok(promise)
     }
 
@@ -319,7 +547,10 @@ impl Env {
             }
             None => {
                 let i = slots.len() as u32;
-                slots.push(Slot { gen: 0, op: Some(op) });
+                slots.push(Slot {
+                    gen: 0,
+                    op: Some(op),
+                });
                 i as u64
             }
         }
@@ -402,7 +633,11 @@ impl Env {
             return;
         }
         if core.holds_loop_while_open && core.open.get() {
-            if refd { self.add_ref() } else { self.remove_ref() }
+            if refd {
+                self.add_ref()
+            } else {
+                self.remove_ref()
+            }
         }
         let keys: Vec<OpKey> = core.ops.borrow().clone();
         for key in keys {
@@ -427,7 +662,8 @@ impl Env {
         self.queue.take_into(&mut batch);
         self.wakeups.set(self.wakeups.get() + 1);
         self.sync_budget.set(sync_budget());
-        self.completions.set(self.completions.get() + batch.len() as u64);
+        self.completions
+            .set(self.completions.get() + batch.len() as u64);
         for c in batch.drain(..) {
             if let Some(op) = self.take_op(c.key) {
                 // SAFETY: JS thread of the live env; Node opened a handle scope for call_js.
@@ -455,7 +691,9 @@ impl Env {
         let tsfn = self.queue.tsfn();
         // SAFETY: called from the env cleanup hook on the JS thread; the tsfn was created by
         // this env and is released exactly once, here.
-        unsafe { sys::napi_release_threadsafe_function(tsfn, sys::ThreadsafeFunctionReleaseMode::abort) };
+        unsafe {
+            sys::napi_release_threadsafe_function(tsfn, sys::ThreadsafeFunctionReleaseMode::abort)
+        };
     }
 }
 
@@ -506,10 +744,16 @@ unsafe fn copy_into_js(env: sys::napi_env, buf: Option<sys::napi_ref>, bytes: &[
     if n == 0 {
         return Ok(Outcome::Number(0.0)); // read ops settle end of stream without a ReadDone
     }
-    let Some(r) = buf else { return Ok(Outcome::Number(n as f64)) };
+    let Some(r) = buf else {
+        return Ok(Outcome::Number(n as f64));
+    };
     let mut v = ptr::null_mut();
     sys::napi_get_reference_value(env, r, &mut v);
-    let available = if v.is_null() { None } else { js::u8_array(env, v) };
+    let available = if v.is_null() {
+        None
+    } else {
+        js::u8_array(env, v)
+    };
     match available {
         Some((data, len)) if len >= n && !data.is_null() => {
             // SAFETY: `data` points to `len >= n` live bytes of the typed array, queried just
@@ -517,7 +761,10 @@ unsafe fn copy_into_js(env: sys::napi_env, buf: Option<sys::napi_ref>, bytes: &[
             ptr::copy_nonoverlapping(bytes.as_ptr(), data, n);
             Ok(Outcome::Number(n as f64))
         }
-        other => Err(OpError::BufferGone { needed: n, available: other.map(|(_, l)| l).unwrap_or(0) }),
+        other => Err(OpError::BufferGone {
+            needed: n,
+            available: other.map(|(_, l)| l).unwrap_or(0),
+        }),
     }
 }
 
@@ -534,7 +781,12 @@ unsafe fn outcome_to_js(env: sys::napi_env, o: Outcome) -> Result<sys::napi_valu
 }
 
 /// The threadsafe function's JS-thread callback: one call per batch.
-unsafe extern "C" fn call_js(env: sys::napi_env, _js_cb: sys::napi_value, _ctx: *mut c_void, _data: *mut c_void) {
+unsafe extern "C" fn call_js(
+    env: sys::napi_env,
+    _js_cb: sys::napi_value,
+    _ctx: *mut c_void,
+    _data: *mut c_void,
+) {
     if env.is_null() {
         return; // the tsfn is being torn down
     }
@@ -542,7 +794,10 @@ unsafe extern "C" fn call_js(env: sys::napi_env, _js_cb: sys::napi_value, _ctx: 
     if let Some(e) = current {
         // A panic must not unwind into Node.
         if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.drain())) {
-            eprintln!("corio: internal panic while settling promises: {}", super::queue::panic_message(&p));
+            eprintln!(
+                "corio: internal panic while settling promises: {}",
+                super::queue::panic_message(&p)
+            );
         }
     }
 }
@@ -560,7 +815,11 @@ unsafe extern "C" fn env_cleanup(arg: *mut c_void) {
     let env = arg as sys::napi_env;
     let current = CURRENT.with(|c| {
         let mut slot = c.borrow_mut();
-        if slot.as_ref().map(|e| e.env == env).unwrap_or(false) { slot.take() } else { None }
+        if slot.as_ref().map(|e| e.env == env).unwrap_or(false) {
+            slot.take()
+        } else {
+            None
+        }
     });
     if let Some(e) = current {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.teardown()));
@@ -570,13 +829,84 @@ unsafe extern "C" fn env_cleanup(arg: *mut c_void) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bridge::queue::{Completion, CompletionSender, OpTask};
+
+    fn lazy(state: LazyState) -> Arc<LazyOp> {
+        Arc::new(LazyOp {
+            state: Mutex::new(state),
+        })
+    }
+
+    fn drained(q: &EnvQueue) -> Vec<Completion> {
+        let mut v = Vec::new();
+        q.take_into(&mut v);
+        v
+    }
+
+    #[test]
+    fn aborting_a_parked_lazy_op_drops_its_future_and_reports_dropped() {
+        let q = Arc::new(EnvQueue::new());
+        let task: BoxedTask = Box::pin(OpTask::new(
+            std::future::pending::<OpResult>(),
+            CompletionSender::new(q.clone(), 5),
+        ));
+        let op = lazy(LazyState::Parked(task));
+        op.abort();
+        assert!(matches!(*op.lock(), LazyState::Done));
+        let got = drained(&q);
+        assert_eq!(got.len(), 1);
+        assert!(matches!(got[0].result, Err(OpError::Dropped)));
+        // Later wakes (a stale registration firing) do nothing.
+        Waker::from(op.clone()).wake_by_ref();
+        assert!(matches!(*op.lock(), LazyState::Done));
+        assert!(drained(&q).is_empty());
+    }
+
+    #[test]
+    fn a_wake_while_polling_is_recorded_and_a_wake_when_parked_spawns() {
+        let op = lazy(LazyState::Polling { woken: false });
+        Waker::from(op.clone()).wake_by_ref();
+        assert!(matches!(*op.lock(), LazyState::Polling { woken: true }));
+
+        let q = Arc::new(EnvQueue::new());
+        let task: BoxedTask = Box::pin(OpTask::new(
+            async { Ok(Outcome::Number(3.0)) },
+            CompletionSender::new(q.clone(), 9),
+        ));
+        let op = lazy(LazyState::Parked(task));
+        Waker::from(op.clone()).wake();
+        assert!(
+            matches!(*op.lock(), LazyState::Spawned(_)),
+            "the first wake hands the future to the runtime"
+        );
+        // The runtime polls it to completion; wait for its single completion (bounded).
+        let mut got = Vec::new();
+        for _ in 0..10_000 {
+            got.extend(drained(&q));
+            if !got.is_empty() {
+                break;
+            }
+            std::thread::yield_now();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(got.len(), 1);
+        assert!(matches!(got[0].result, Ok(Outcome::Number(n)) if n == 3.0));
+    }
 
     #[test]
     fn sync_budget_defaults_on_and_env_overrides() {
-        assert_eq!(parse_sync_budget(None), 64, "the fast path is on by default");
+        assert_eq!(
+            parse_sync_budget(None),
+            64,
+            "the fast path is on by default"
+        );
         assert_eq!(parse_sync_budget(Some("0")), 0, "0 turns the fast path off");
         assert_eq!(parse_sync_budget(Some(" 8 ")), 8);
-        assert_eq!(parse_sync_budget(Some("-1")), DEFAULT_SYNC_BUDGET, "bad values keep the default");
+        assert_eq!(
+            parse_sync_budget(Some("-1")),
+            DEFAULT_SYNC_BUDGET,
+            "bad values keep the default"
+        );
         assert_eq!(parse_sync_budget(Some("lots")), DEFAULT_SYNC_BUDGET);
     }
 }

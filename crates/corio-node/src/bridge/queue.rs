@@ -9,15 +9,20 @@
 //! - The wake-up (one `napi_call_threadsafe_function`) happens only when the queue goes from
 //!   empty to non-empty: one wake-up per batch however many operations complete.
 //! - Once the environment is torn down (`dead`), completions are dropped on the worker thread
-//!   and the threadsafe function is never touched again. `dead` is set under the same mutex the
-//!   signalling happens under, so no signal can race with teardown.
+//!   and the threadsafe function is never touched again. `dead` is set under the write side of
+//!   a lock whose read side every pusher holds from its check through its signal, so no signal
+//!   can race with teardown.
+//! - The items have their own mutex, released before the signal: the JS thread the signal
+//!   wakes takes that mutex at once to drain, and found it still held by the signalling worker
+//!   (inside its `write` to Node's async handle) often enough to cost a futex sleep and a
+//!   context switch per wake-up in the echo profile (docs/benchmarks.md).
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 
 use napi::sys;
@@ -49,14 +54,12 @@ pub(crate) struct Completion {
     pub(crate) result: OpResult,
 }
 
-struct QueueState {
-    items: Vec<Completion>,
-    dead: bool,
-}
-
 /// The completion queue of one Node environment (shared with the runtime threads).
 pub(crate) struct EnvQueue {
-    state: Mutex<QueueState>,
+    /// Finished ops waiting for the JS thread.
+    items: Mutex<Vec<Completion>>,
+    /// `true` once the env is torn down; read-locked by pushers through their signal.
+    dead: RwLock<bool>,
     /// The env's wake-up; set once right after creation, before any op can push.
     tsfn: AtomicPtr<sys::napi_threadsafe_function__>,
 }
@@ -64,7 +67,8 @@ pub(crate) struct EnvQueue {
 impl EnvQueue {
     pub(crate) fn new() -> EnvQueue {
         EnvQueue {
-            state: Mutex::new(QueueState { items: Vec::with_capacity(64), dead: false }),
+            items: Mutex::new(Vec::with_capacity(64)),
+            dead: RwLock::new(false),
             tsfn: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -75,40 +79,50 @@ impl EnvQueue {
 
     /// Adds a completion; wakes the JS thread if the queue was empty. Any thread.
     pub(crate) fn push(&self, c: Completion) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.dead {
-            drop(st);
+        let dead = self.dead.read().unwrap_or_else(|p| p.into_inner());
+        if *dead {
+            drop(dead);
             drop(c); // closes sockets etc. here, on the runtime thread
             return;
         }
-        let was_empty = st.items.is_empty();
-        st.items.push(c);
+        let was_empty = {
+            let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = items.is_empty();
+            items.push(c);
+            was_empty
+        };
+        // A drain may take the item before this signal lands: the signal then costs one empty
+        // drain. No wake-up is lost: whoever makes the queue non-empty signals after pushing.
         if was_empty {
             let tsfn = self.tsfn.load(Ordering::Acquire);
             if !tsfn.is_null() {
-                // SAFETY: `dead` is false under the lock, so the env's cleanup hook (which sets
-                // `dead` under this lock before releasing the tsfn) and the tsfn finalizer
-                // (likewise) have not run: the tsfn is alive. A non-blocking call never calls
-                // JS and never waits for the JS thread, so holding our mutex here cannot
-                // deadlock with the drain (which takes the mutex only to swap the vector).
+                // SAFETY: `dead` is false under our read lock, so the env's cleanup hook (which
+                // sets `dead` under the write lock before releasing the tsfn) and the tsfn
+                // finalizer (likewise) have not run: the tsfn is alive. A non-blocking call
+                // never calls JS and never waits for the JS thread, so holding the read lock
+                // here cannot deadlock with teardown (which waits for it on the JS thread).
                 unsafe {
-                    sys::napi_call_threadsafe_function(tsfn, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking)
+                    sys::napi_call_threadsafe_function(
+                        tsfn,
+                        ptr::null_mut(),
+                        sys::ThreadsafeFunctionCallMode::nonblocking,
+                    )
                 };
             }
         }
+        drop(dead);
     }
 
     /// Moves every queued completion into `out` (which must be empty). JS thread.
     pub(crate) fn take_into(&self, out: &mut Vec<Completion>) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        std::mem::swap(&mut st.items, out);
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::swap(&mut *items, out);
     }
 
     /// Marks the env torn down; returns what was still queued (to be dropped by the caller).
     pub(crate) fn kill(&self) -> Vec<Completion> {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.dead = true;
-        std::mem::take(&mut st.items)
+        *self.dead.write().unwrap_or_else(|p| p.into_inner()) = true;
+        std::mem::take(&mut *self.items.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     pub(crate) fn tsfn(&self) -> sys::napi_threadsafe_function {
@@ -125,13 +139,20 @@ pub(crate) struct CompletionSender {
 
 impl CompletionSender {
     pub(crate) fn new(queue: Arc<EnvQueue>, key: OpKey) -> CompletionSender {
-        CompletionSender { queue, key, sent: false }
+        CompletionSender {
+            queue,
+            key,
+            sent: false,
+        }
     }
 
     fn send(&mut self, result: OpResult) {
         if !self.sent {
             self.sent = true;
-            self.queue.push(Completion { key: self.key, result });
+            self.queue.push(Completion {
+                key: self.key,
+                result,
+            });
         }
     }
 }
@@ -155,7 +176,11 @@ pub(crate) struct OpTask<F> {
 
 impl<F: Future<Output = OpResult> + Send + 'static> OpTask<F> {
     pub(crate) fn new(fut: F, sender: CompletionSender) -> OpTask<F> {
-        OpTask { fut: Box::pin(fut), sender, done: false }
+        OpTask {
+            fut: Box::pin(fut),
+            sender,
+            done: false,
+        }
     }
 }
 
@@ -179,7 +204,8 @@ impl<F: Future<Output = OpResult>> Future for OpTask<F> {
             Err(payload) => {
                 // The inner future is never polled again after a panic.
                 this.done = true;
-                this.sender.send(Err(OpError::Panic(panic_message(&payload))));
+                this.sender
+                    .send(Err(OpError::Panic(panic_message(&payload))));
                 Poll::Ready(())
             }
         }
@@ -215,7 +241,10 @@ mod tests {
     #[test]
     fn op_task_delivers_its_result_exactly_once() {
         let q = Arc::new(EnvQueue::new());
-        let mut t = Box::pin(OpTask::new(async { Ok(Outcome::Number(7.0)) }, CompletionSender::new(q.clone(), 3)));
+        let mut t = Box::pin(OpTask::new(
+            async { Ok(Outcome::Number(7.0)) },
+            CompletionSender::new(q.clone(), 3),
+        ));
         assert!(poll_once(&mut t).is_ready());
         drop(t);
         let got = drain(&q);
@@ -235,7 +264,10 @@ mod tests {
         };
         let mut t = Box::pin(OpTask::new(fut, CompletionSender::new(q.clone(), 1)));
         assert!(poll_once(&mut t).is_ready());
-        assert!(poll_once(&mut t).is_ready(), "polling after completion is harmless");
+        assert!(
+            poll_once(&mut t).is_ready(),
+            "polling after completion is harmless"
+        );
         drop(t);
         let got = drain(&q);
         assert_eq!(got.len(), 1);
@@ -246,22 +278,36 @@ mod tests {
     fn a_task_dropped_unfinished_reports_dropped() {
         let q = Arc::new(EnvQueue::new());
         // Dropped before its first poll (an abort before the runtime ever ran it).
-        drop(OpTask::new(std::future::pending::<OpResult>(), CompletionSender::new(q.clone(), 1)));
+        drop(OpTask::new(
+            std::future::pending::<OpResult>(),
+            CompletionSender::new(q.clone(), 1),
+        ));
         // Dropped while pending.
-        let mut t = Box::pin(OpTask::new(std::future::pending::<OpResult>(), CompletionSender::new(q.clone(), 2)));
+        let mut t = Box::pin(OpTask::new(
+            std::future::pending::<OpResult>(),
+            CompletionSender::new(q.clone(), 2),
+        ));
         assert!(poll_once(&mut t).is_pending());
         drop(t);
         let got = drain(&q);
         assert_eq!(got.iter().map(|c| c.key).collect::<Vec<_>>(), vec![1, 2]);
-        assert!(got.iter().all(|c| matches!(c.result, Err(OpError::Dropped))));
+        assert!(got
+            .iter()
+            .all(|c| matches!(c.result, Err(OpError::Dropped))));
     }
 
     #[test]
     fn a_dead_queue_drops_completions() {
         let q = Arc::new(EnvQueue::new());
-        q.push(Completion { key: 1, result: Ok(Outcome::Undefined) });
+        q.push(Completion {
+            key: 1,
+            result: Ok(Outcome::Undefined),
+        });
         assert_eq!(q.kill().len(), 1);
-        q.push(Completion { key: 2, result: Ok(Outcome::Undefined) });
+        q.push(Completion {
+            key: 2,
+            result: Ok(Outcome::Undefined),
+        });
         assert!(drain(&q).is_empty());
     }
 }

@@ -7,7 +7,10 @@ use crate::errors::OpError;
 /// Resolves `host:port`: IP literals directly, names through the core's `lookup_host`
 /// (getaddrinfo on a blocking thread). Runs inside an op future.
 pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, OpError> {
-    let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let literal = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = literal.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
@@ -15,11 +18,17 @@ pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Op
         Ok(addrs) => {
             let v: Vec<SocketAddr> = addrs.collect();
             if v.is_empty() {
-                Err(OpError::NotFound { host: host.to_owned(), detail: "no addresses".to_owned() })
+                Err(OpError::NotFound {
+                    host: host.to_owned(),
+                    detail: "no addresses".to_owned(),
+                })
             } else {
                 Ok(v)
             }
         }
-        Err(e) => Err(OpError::NotFound { host: host.to_owned(), detail: e.to_string() }),
+        Err(e) => Err(OpError::NotFound {
+            host: host.to_owned(),
+            detail: e.to_string(),
+        }),
     }
 }

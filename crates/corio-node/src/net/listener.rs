@@ -22,10 +22,17 @@ pub struct NativeTcpListener {
 }
 
 impl NativeTcpListener {
-    pub(crate) unsafe fn into_js(env: sys::napi_env, l: corio::net::TcpListener) -> Result<sys::napi_value, OpError> {
+    pub(crate) unsafe fn into_js(
+        env: sys::napi_env,
+        l: corio::net::TcpListener,
+    ) -> Result<sys::napi_value, OpError> {
         let bridge = BridgeEnv::get(env).map_err(|e| OpError::Internal(e.to_string()))?;
-        let obj = NativeTcpListener { core: HandleCore::listener(&bridge), inner: RefCell::new(Some(Arc::new(l))) };
-        napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj).map_err(|e| OpError::Internal(e.to_string()))
+        let obj = NativeTcpListener {
+            core: HandleCore::listener(&bridge),
+            inner: RefCell::new(Some(Arc::new(l))),
+        };
+        napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj)
+            .map_err(|e| OpError::Internal(e.to_string()))
     }
 }
 
@@ -49,19 +56,33 @@ impl NativeTcpListener {
         ts_args_type = "host: string, port: number, backlog?: number, reusePort?: boolean, opId?: number",
         ts_return_type = "Promise<NativeTcpListener>"
     )]
-    pub fn bind<'e>(env: &'e Env, host: Unknown<'e>, port: Unknown<'e>, backlog: Unknown<'e>, reuse_port: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    pub fn bind<'e>(
+        env: &'e Env,
+        host: Unknown<'e>,
+        port: Unknown<'e>,
+        backlog: Unknown<'e>,
+        reuse_port: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::port(e, &port)?;
-        let backlog = args::opt_int_in(e, &backlog, "backlog", 1.0, 65535.0)?.unwrap_or(1024.0) as u32;
-        let reuse_port = args::opt_boolean(e, args::raw(&reuse_port), "reusePort")?.unwrap_or(false);
+        let backlog =
+            args::opt_int_in(e, &backlog, "backlog", 1.0, 65535.0)?.unwrap_or(1024.0) as u32;
+        let reuse_port =
+            args::opt_boolean(e, args::raw(&reuse_port), "reusePort")?.unwrap_or(false);
         let id = args::op_id(e, &op_id)?;
         let bridge = BridgeEnv::get(e)?;
         let p = bridge.start(OpSpec::plain(id), async move {
             let a = addr::resolve(&host, port).await?.remove(0);
             let ip = a.ip().to_string();
             let at = |err, syscall| OpError::io_at(err, syscall, &ip, port);
-            let sock = if a.is_ipv4() { corio::net::TcpSocket::new_v4() } else { corio::net::TcpSocket::new_v6() }.map_err(|e| at(e, "socket"))?;
+            let sock = if a.is_ipv4() {
+                corio::net::TcpSocket::new_v4()
+            } else {
+                corio::net::TcpSocket::new_v6()
+            }
+            .map_err(|e| at(e, "socket"))?;
             #[cfg(unix)]
             sock.set_reuseaddr(true).map_err(|e| at(e, "setsockopt"))?;
             #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
@@ -78,7 +99,10 @@ impl NativeTcpListener {
     }
 
     /// Accepts one connection; rejects with ERR_SOCKET_CLOSED if the listener closes first.
-    #[napi(ts_args_type = "opId?: number", ts_return_type = "Promise<NativeTcpStream>")]
+    #[napi(
+        ts_args_type = "opId?: number",
+        ts_return_type = "Promise<NativeTcpStream>"
+    )]
     pub fn accept<'e>(&self, env: &'e Env, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let id = args::op_id(e, &op_id)?;
@@ -99,8 +123,15 @@ impl NativeTcpListener {
     pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let l = self.inner.borrow().clone();
         match l {
-            Some(l) => l.local_addr().map(Into::into).map_err(|e| sync_err(env, e, "getsockname")),
-            None => Err(crate::errors::plain_error(env.raw(), "ERR_SOCKET_CLOSED", "Socket is closed")),
+            Some(l) => l
+                .local_addr()
+                .map(Into::into)
+                .map_err(|e| sync_err(env, e, "getsockname")),
+            None => Err(crate::errors::plain_error(
+                env.raw(),
+                "ERR_SOCKET_CLOSED",
+                "Socket is closed",
+            )),
         }
     }
 

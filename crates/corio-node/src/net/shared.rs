@@ -59,7 +59,10 @@ impl InFlight {
     /// Marks an op of `dir` as started on `io` (JS thread, before the op is spawned).
     pub(crate) fn start(io: &Arc<StreamIo>, dir: Dir) -> InFlight {
         io.counter(dir).fetch_add(1, Ordering::AcqRel);
-        InFlight { io: io.clone(), dir }
+        InFlight {
+            io: io.clone(),
+            dir,
+        }
     }
 }
 
@@ -157,7 +160,13 @@ impl StreamIo {
         loop {
             self.stream.readable().await?;
             match self.try_read(&mut buf[..max]) {
-                Ok(n) => return Ok(ReadDone { buf, n, home: self.clone() }),
+                Ok(n) => {
+                    return Ok(ReadDone {
+                        buf,
+                        n,
+                        home: self.clone(),
+                    })
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             }
@@ -202,7 +211,11 @@ impl StreamIo {
 pub(crate) struct Shared<'a>(pub(crate) &'a StreamIo);
 
 impl AsyncRead for Shared<'_> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.0.stream.poll_read_ready(cx))?;
             match self.0.stream.try_read(buf.initialize_unfilled()) {
@@ -218,7 +231,11 @@ impl AsyncRead for Shared<'_> {
 }
 
 impl AsyncWrite for Shared<'_> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         loop {
             ready!(self.0.stream.poll_write_ready(cx))?;
             match self.0.stream.try_write(data) {
@@ -240,7 +257,9 @@ impl AsyncWrite for Shared<'_> {
 
 /// Locks several direction locks in address order (no lock-order deadlock between concurrent
 /// copies over the same streams).
-pub(crate) async fn lock_all<'a>(locks: &mut [&'a Mutex<()>]) -> Vec<corio::sync::MutexGuard<'a, ()>> {
+pub(crate) async fn lock_all<'a>(
+    locks: &mut [&'a Mutex<()>],
+) -> Vec<corio::sync::MutexGuard<'a, ()>> {
     locks.sort_by_key(|m| *m as *const Mutex<()> as usize);
     let mut guards = Vec::with_capacity(locks.len());
     let mut last: Option<usize> = None;

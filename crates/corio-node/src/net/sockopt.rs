@@ -19,7 +19,12 @@ fn cvt(ret: libc::c_int) -> io::Result<()> {
     }
 }
 
-fn set_int(s: &TcpStream, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+fn set_int(
+    s: &TcpStream,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: the fd is owned by `s`, alive for this call; `value` is a live c_int whose size
     // is passed as the option length.
     cvt(unsafe {

@@ -3,10 +3,11 @@
 //! Fast path: `read`, `write` and `writeAll` first try their syscall on the JS thread when no
 //! native op of the same direction is in flight (so FIFO order holds) and the env's
 //! synchronous budget allows (64 completions per drain by default; `CORIO_SYNC_BUDGET=0` turns
-//! the fast path off, see `bridge/env.rs`). The core's `try_read`/`try_write` cost no syscall
-//! when the socket's cached readiness already says "not ready". A success returns a settled
-//! promise without touching the runtime (a read goes straight into the JS buffer, a write
-//! straight from it); `WouldBlock` falls back to an op on the runtime. Measured in
+//! the fast path off, see `bridge/env.rs`). `try_read`/`try_write` cost no syscall when the
+//! socket's cached readiness already says "not ready" (a short read clears it, see
+//! `shared.rs`). A success returns a settled promise without touching the runtime (a read goes straight into the JS buffer, a write
+//! straight from it); `WouldBlock` falls back to an op, started lazily (polled once on the JS
+//! thread, handed to the runtime when woken: `BridgeEnv::start_lazy`). Measured in
 //! docs/benchmarks.md.
 
 use std::cell::RefCell;
@@ -39,7 +40,11 @@ pub struct NativeAddr {
 
 impl From<std::net::SocketAddr> for NativeAddr {
     fn from(a: std::net::SocketAddr) -> NativeAddr {
-        NativeAddr { address: a.ip().to_string(), port: a.port() as u32, family: if a.is_ipv4() { "IPv4" } else { "IPv6" }.to_owned() }
+        NativeAddr {
+            address: a.ip().to_string(),
+            port: a.port() as u32,
+            family: if a.is_ipv4() { "IPv4" } else { "IPv6" }.to_owned(),
+        }
     }
 }
 
@@ -65,9 +70,16 @@ pub struct NativeTcpStream {
 
 impl NativeTcpStream {
     /// Wraps a connected stream into a new JS object (settle path, JS thread).
-    pub(crate) unsafe fn into_js(env: sys::napi_env, stream: corio::net::TcpStream) -> Result<sys::napi_value, OpError> {
-        let obj = NativeTcpStream { core: HandleCore::stream(), io: RefCell::new(Some(Arc::new(StreamIo::new(stream)))) };
-        napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj).map_err(|e| OpError::Internal(e.to_string()))
+    pub(crate) unsafe fn into_js(
+        env: sys::napi_env,
+        stream: corio::net::TcpStream,
+    ) -> Result<sys::napi_value, OpError> {
+        let obj = NativeTcpStream {
+            core: HandleCore::stream(),
+            io: RefCell::new(Some(Arc::new(StreamIo::new(stream)))),
+        };
+        napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj)
+            .map_err(|e| OpError::Internal(e.to_string()))
     }
 
     pub(crate) fn core(&self) -> &Rc<HandleCore> {
@@ -81,15 +93,24 @@ impl NativeTcpStream {
 
     /// Starts an op of direction `dir` on this stream (counted in flight until its future is
     /// gone); a closed stream gives a promise rejected with ERR_SOCKET_CLOSED.
-    fn op<'e, F, Fut>(&self, env: &'e Env, bridge: &BridgeEnv, spec: OpSpec, dir: Dir, f: F) -> napi::Result<PromiseRaw<'e, ()>>
+    fn op<'e, F, Fut>(
+        &self,
+        env: &'e Env,
+        bridge: &BridgeEnv,
+        spec: OpSpec,
+        dir: Dir,
+        f: F,
+    ) -> napi::Result<PromiseRaw<'e, ()>>
     where
         F: FnOnce(Arc<StreamIo>, InFlight) -> Fut,
         Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
     {
         let p = match self.io() {
+            // Lazy: polled once here first, so a read that waits for data (or a write that
+            // waits for room) parks on the I/O driver without waking a runtime worker.
             Some(io) => {
                 let g = InFlight::start(&io, dir);
-                bridge.start(spec, f(io, g))?
+                bridge.start_lazy(spec, f(io, g))?
             }
             None => bridge.start(spec, async { Err(OpError::Closed) })?,
         };
@@ -97,7 +118,8 @@ impl NativeTcpStream {
     }
 
     fn sync_io(&self, env: &Env) -> napi::Result<Arc<StreamIo>> {
-        self.io().ok_or_else(|| errors::plain_error(env.raw(), "ERR_SOCKET_CLOSED", "Socket is closed"))
+        self.io()
+            .ok_or_else(|| errors::plain_error(env.raw(), "ERR_SOCKET_CLOSED", "Socket is closed"))
     }
 }
 
@@ -108,13 +130,30 @@ impl NativeTcpStream {
         ts_args_type = "host: string, port: number, opts?: NativeConnectOptions | undefined | null, opId?: number",
         ts_return_type = "Promise<NativeTcpStream>"
     )]
-    pub fn connect<'e>(env: &'e Env, host: Unknown<'e>, port: Unknown<'e>, opts: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    pub fn connect<'e>(
+        env: &'e Env,
+        host: Unknown<'e>,
+        port: Unknown<'e>,
+        opts: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::port(e, &port)?;
-        let no_delay = args::opt_boolean(e, args::prop(e, &opts, "opts", "noDelay")?, "opts.noDelay")?;
-        let keep_alive = args::opt_boolean(e, args::prop(e, &opts, "opts", "keepAlive")?, "opts.keepAlive")?;
-        let delay = args::prop_int(e, args::prop(e, &opts, "opts", "keepAliveInitialDelayMs")?, "opts.keepAliveInitialDelayMs", 0.0, 2_147_483_647.0)?;
+        let no_delay =
+            args::opt_boolean(e, args::prop(e, &opts, "opts", "noDelay")?, "opts.noDelay")?;
+        let keep_alive = args::opt_boolean(
+            e,
+            args::prop(e, &opts, "opts", "keepAlive")?,
+            "opts.keepAlive",
+        )?;
+        let delay = args::prop_int(
+            e,
+            args::prop(e, &opts, "opts", "keepAliveInitialDelayMs")?,
+            "opts.keepAliveInitialDelayMs",
+            0.0,
+            2_147_483_647.0,
+        )?;
         let id = args::op_id(e, &op_id)?;
         let bridge = BridgeEnv::get(e)?;
         let p = bridge.start(OpSpec::plain(id), async move {
@@ -124,17 +163,25 @@ impl NativeTcpStream {
                 match corio::net::TcpStream::connect(a).await {
                     Ok(s) => {
                         if let Some(on) = no_delay {
-                            s.set_nodelay(on).map_err(|e| OpError::io(e, "setsockopt"))?;
+                            s.set_nodelay(on)
+                                .map_err(|e| OpError::io(e, "setsockopt"))?;
                         }
-                        if keep_alive == Some(true) || delay.is_some() && keep_alive != Some(false) {
-                            sockopt::set_keepalive(&s, true, delay).map_err(|e| OpError::io(e, "setsockopt"))?;
+                        if keep_alive == Some(true) || delay.is_some() && keep_alive != Some(false)
+                        {
+                            sockopt::set_keepalive(&s, true, delay)
+                                .map_err(|e| OpError::io(e, "setsockopt"))?;
                         }
                         return Ok(Outcome::Stream(s));
                     }
-                    Err(err) => last = Some(OpError::io_at(err, "connect", &a.ip().to_string(), port)),
+                    Err(err) => {
+                        last = Some(OpError::io_at(err, "connect", &a.ip().to_string(), port))
+                    }
                 }
             }
-            Err(last.unwrap_or(OpError::NotFound { host, detail: "no addresses".into() }))
+            Err(last.unwrap_or(OpError::NotFound {
+                host,
+                detail: "no addresses".into(),
+            }))
         })?;
         Ok(PromiseRaw::new(e, p))
     }
@@ -142,28 +189,58 @@ impl NativeTcpStream {
     /// Reads up to `buf.byteLength` bytes into `buf`; resolves the count. At end of stream it
     /// resolves 0, or `null` when `nullAtEof` is true (what the TS API returns, so it needs no
     /// extra promise per read to map it).
-    #[napi(ts_args_type = "buf: Uint8Array, opId?: number, nullAtEof?: boolean", ts_return_type = "Promise<number | null>")]
-    pub fn read<'e>(&self, env: &'e Env, buf: Unknown<'e>, op_id: Unknown<'e>, null_at_eof: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "buf: Uint8Array, opId?: number, nullAtEof?: boolean",
+        ts_return_type = "Promise<number | null>"
+    )]
+    pub fn read<'e>(
+        &self,
+        env: &'e Env,
+        buf: Unknown<'e>,
+        op_id: Unknown<'e>,
+        null_at_eof: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let id = args::op_id(e, &op_id)?;
-        let eof = if args::opt_boolean(e, args::raw(&null_at_eof), "nullAtEof")?.unwrap_or(false) { Outcome::Null } else { Outcome::Number(0.0) };
+        let eof = if args::opt_boolean(e, args::raw(&null_at_eof), "nullAtEof")?.unwrap_or(false) {
+            Outcome::Null
+        } else {
+            Outcome::Number(0.0)
+        };
         let (data, len) = args::u8_array(e, &buf, "buf")?;
         let max = len.min(MAX_IO as usize);
         let bridge = BridgeEnv::get(e)?;
-        if let Some(io) = self.io().filter(|io| max > 0 && io.idle(Dir::Read) && bridge.sync_budget_left()) {
+        if let Some(io) = self
+            .io()
+            .filter(|io| max > 0 && io.idle(Dir::Read) && bridge.sync_budget_left())
+        {
             // SAFETY: `data` points to `len >= max > 0` live bytes of the typed array, queried
             // just now on the JS thread; no JS runs before `try_read` returns, and the slice
             // does not outlive this call.
             let dst = unsafe { std::slice::from_raw_parts_mut(data, max) };
             match io.try_read(dst) {
                 Ok(0) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(eof), "read")?)),
-                Ok(n) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(Outcome::Number(n as f64)), "read")?)),
+                Ok(n) => {
+                    return Ok(PromiseRaw::new(
+                        e,
+                        bridge.settled(Ok(Outcome::Number(n as f64)), "read")?,
+                    ))
+                }
                 Err(err) if err.kind() == WouldBlock => {}
-                Err(err) => return Ok(PromiseRaw::new(e, bridge.settled(Err(OpError::io(err, "read")), "read")?)),
+                Err(err) => {
+                    return Ok(PromiseRaw::new(
+                        e,
+                        bridge.settled(Err(OpError::io(err, "read")), "read")?,
+                    ))
+                }
             }
         }
         let r = args::new_ref(e, &buf)?;
-        let spec = OpSpec { js_id: id, owners: [Some(self.core.clone()), None], buf: Some(r) };
+        let spec = OpSpec {
+            js_id: id,
+            owners: [Some(self.core.clone()), None],
+            buf: Some(r),
+        };
         self.op(env, &bridge, spec, Dir::Read, move |io, g| async move {
             let _in_flight = g;
             if max == 0 {
@@ -183,41 +260,73 @@ impl NativeTcpStream {
     /// (0 when the fast path does not apply or the socket is not ready), or a settled rejection.
     fn try_write_now(&self, bridge: &BridgeEnv, data: &[u8]) -> Result<usize, OpError> {
         match self.io() {
-            Some(io) if !data.is_empty() && io.idle(Dir::Write) && bridge.sync_budget_left() => match io.stream.try_write(data) {
-                Ok(n) => Ok(n),
-                Err(err) if err.kind() == WouldBlock => Ok(0),
-                Err(err) => Err(OpError::io(err, "write")),
-            },
+            Some(io) if !data.is_empty() && io.idle(Dir::Write) && bridge.sync_budget_left() => {
+                match io.stream.try_write(data) {
+                    Ok(n) => Ok(n),
+                    Err(err) if err.kind() == WouldBlock => Ok(0),
+                    Err(err) => Err(OpError::io(err, "write")),
+                }
+            }
             _ => Ok(0),
         }
     }
 
     /// One write (may be partial); `data` is copied at call time. Resolves bytes written.
-    #[napi(ts_args_type = "data: Uint8Array, opId?: number", ts_return_type = "Promise<number>")]
-    pub fn write<'e>(&self, env: &'e Env, data: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "data: Uint8Array, opId?: number",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn write<'e>(
+        &self,
+        env: &'e Env,
+        data: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let id = args::op_id(e, &op_id)?;
         let data = args::bytes(e, &data, "data")?;
         let bridge = BridgeEnv::get(e)?;
         match self.try_write_now(&bridge, data) {
             Ok(0) => {}
-            Ok(n) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(Outcome::Number(n as f64)), "write")?)),
+            Ok(n) => {
+                return Ok(PromiseRaw::new(
+                    e,
+                    bridge.settled(Ok(Outcome::Number(n as f64)), "write")?,
+                ))
+            }
             Err(err) => return Ok(PromiseRaw::new(e, bridge.settled(Err(err), "write")?)),
         }
         let owned = data.to_vec();
-        self.op(env, &bridge, OpSpec::on(id, &self.core), Dir::Write, move |io, g| async move {
-            let _in_flight = g;
-            if owned.is_empty() {
-                return Ok(Outcome::Number(0.0));
-            }
-            let _g = io.write_lock.lock().await;
-            io.write(&owned).await.map(|n| Outcome::Number(n as f64)).map_err(|e| OpError::io(e, "write"))
-        })
+        self.op(
+            env,
+            &bridge,
+            OpSpec::on(id, &self.core),
+            Dir::Write,
+            move |io, g| async move {
+                let _in_flight = g;
+                if owned.is_empty() {
+                    return Ok(Outcome::Number(0.0));
+                }
+                let _g = io.write_lock.lock().await;
+                io.write(&owned)
+                    .await
+                    .map(|n| Outcome::Number(n as f64))
+                    .map_err(|e| OpError::io(e, "write"))
+            },
+        )
     }
 
     /// Writes all of `data` (whatever is not written at once is copied at call time).
-    #[napi(ts_args_type = "data: Uint8Array, opId?: number", ts_return_type = "Promise<void>")]
-    pub fn write_all<'e>(&self, env: &'e Env, data: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "data: Uint8Array, opId?: number",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn write_all<'e>(
+        &self,
+        env: &'e Env,
+        data: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let id = args::op_id(e, &op_id)?;
         let data = args::bytes(e, &data, "data")?;
@@ -227,26 +336,50 @@ impl NativeTcpStream {
             Err(err) => return Ok(PromiseRaw::new(e, bridge.settled(Err(err), "write")?)),
         };
         if done > 0 && done == data.len() {
-            return Ok(PromiseRaw::new(e, bridge.settled(Ok(Outcome::Undefined), "write")?));
+            return Ok(PromiseRaw::new(
+                e,
+                bridge.settled(Ok(Outcome::Undefined), "write")?,
+            ));
         }
         let owned = data[done..].to_vec();
-        self.op(env, &bridge, OpSpec::on(id, &self.core), Dir::Write, move |io, g| async move {
-            let _in_flight = g;
-            let _g = io.write_lock.lock().await;
-            io.write_all(&owned).await.map(|_| Outcome::Undefined).map_err(|e| OpError::io(e, "write"))
-        })
+        self.op(
+            env,
+            &bridge,
+            OpSpec::on(id, &self.core),
+            Dir::Write,
+            move |io, g| async move {
+                let _in_flight = g;
+                let _g = io.write_lock.lock().await;
+                io.write_all(&owned)
+                    .await
+                    .map(|_| Outcome::Undefined)
+                    .map_err(|e| OpError::io(e, "write"))
+            },
+        )
     }
 
     /// Half-close: shuts the write side down after pending writes; reading goes on.
     #[napi(ts_args_type = "opId?: number", ts_return_type = "Promise<void>")]
-    pub fn shutdown<'e>(&self, env: &'e Env, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    pub fn shutdown<'e>(
+        &self,
+        env: &'e Env,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let id = args::op_id(env.raw(), &op_id)?;
         let bridge = BridgeEnv::get(env.raw())?;
-        self.op(env, &bridge, OpSpec::on(id, &self.core), Dir::Write, move |io, g| async move {
-            let _in_flight = g;
-            let _g = io.write_lock.lock().await;
-            io.shutdown_write().map(|_| Outcome::Undefined).map_err(|e| OpError::io(e, "shutdown"))
-        })
+        self.op(
+            env,
+            &bridge,
+            OpSpec::on(id, &self.core),
+            Dir::Write,
+            move |io, g| async move {
+                let _in_flight = g;
+                let _g = io.write_lock.lock().await;
+                io.shutdown_write()
+                    .map(|_| Outcome::Undefined)
+                    .map_err(|e| OpError::io(e, "shutdown"))
+            },
+        )
     }
 
     /// Closes the stream: pending ops reject with ERR_SOCKET_CLOSED; idempotent.
@@ -268,31 +401,45 @@ impl NativeTcpStream {
     pub fn set_no_delay(&self, env: &Env, on: Unknown<'_>) -> napi::Result<()> {
         let on = args::boolean(env.raw(), args::raw(&on), "on")?;
         let io = self.sync_io(env)?;
-        io.stream.set_nodelay(on).map_err(|e| sync_err(env, e, "setsockopt"))
+        io.stream
+            .set_nodelay(on)
+            .map_err(|e| sync_err(env, e, "setsockopt"))
     }
 
     /// Enables/disables TCP keep-alive, optionally with the idle time before the first probe.
     #[napi(ts_args_type = "on: boolean, initialDelayMs?: number")]
-    pub fn set_keep_alive(&self, env: &Env, on: Unknown<'_>, initial_delay_ms: Unknown<'_>) -> napi::Result<()> {
+    pub fn set_keep_alive(
+        &self,
+        env: &Env,
+        on: Unknown<'_>,
+        initial_delay_ms: Unknown<'_>,
+    ) -> napi::Result<()> {
         let e = env.raw();
         let on = args::boolean(e, args::raw(&on), "on")?;
         let delay = args::opt_int_in(e, &initial_delay_ms, "initialDelayMs", 0.0, 2_147_483_647.0)?;
         let io = self.sync_io(env)?;
-        sockopt::set_keepalive(&io.stream, on, delay).map_err(|err| sync_err(env, err, "setsockopt"))
+        sockopt::set_keepalive(&io.stream, on, delay)
+            .map_err(|err| sync_err(env, err, "setsockopt"))
     }
 
     /// The local address.
     #[napi]
     pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.sync_io(env)?;
-        io.stream.local_addr().map(Into::into).map_err(|e| sync_err(env, e, "getsockname"))
+        io.stream
+            .local_addr()
+            .map(Into::into)
+            .map_err(|e| sync_err(env, e, "getsockname"))
     }
 
     /// The remote address.
     #[napi]
     pub fn peer_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.sync_io(env)?;
-        io.stream.peer_addr().map(Into::into).map_err(|e| sync_err(env, e, "getpeername"))
+        io.stream
+            .peer_addr()
+            .map(Into::into)
+            .map_err(|e| sync_err(env, e, "getpeername"))
     }
 
     /// Pending ops of this stream keep the event loop alive (default).

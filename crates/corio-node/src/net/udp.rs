@@ -144,7 +144,9 @@ impl std::ops::Deref for Registered<'_> {
     type Target = corio::net::UdpSocket;
     fn deref(&self) -> &corio::net::UdpSocket {
         // `sock` is only emptied in `drop`.
-        self.sock.as_deref().expect("registered socket present until drop")
+        self.sock
+            .as_deref()
+            .expect("registered socket present until drop")
     }
 }
 
@@ -154,7 +156,11 @@ impl Drop for Registered<'_> {
         let last = {
             let mut r = self.io.reg.lock().unwrap_or_else(|p| p.into_inner());
             r.users -= 1;
-            if r.users == 0 { r.sock.take() } else { None }
+            if r.users == 0 {
+                r.sock.take()
+            } else {
+                None
+            }
         };
         // Dropping the last handle deregisters the duplicate and closes it (outside the lock).
         drop(last);
@@ -163,7 +169,11 @@ impl Drop for Registered<'_> {
 
 impl UdpIo {
     fn new() -> UdpIo {
-        UdpIo { sock: OnceLock::new(), reg: Mutex::new(Reg::default()), pool: Mutex::new(Vec::new()) }
+        UdpIo {
+            sock: OnceLock::new(),
+            reg: Mutex::new(Reg::default()),
+            pool: Mutex::new(Vec::new()),
+        }
     }
 
     fn sock(&self) -> Result<&std::net::UdpSocket, OpError> {
@@ -179,13 +189,19 @@ impl UdpIo {
             Some(s) => s.clone(),
             None => {
                 let dup = std.try_clone().map_err(|err| OpError::io(err, syscall))?;
-                let s = Arc::new(corio::net::UdpSocket::from_std(dup).map_err(|err| OpError::io(err, syscall))?);
+                let s = Arc::new(
+                    corio::net::UdpSocket::from_std(dup)
+                        .map_err(|err| OpError::io(err, syscall))?,
+                );
                 r.sock = Some(s.clone());
                 s
             }
         };
         r.users += 1;
-        Ok(Registered { io: self, sock: Some(sock) })
+        Ok(Registered {
+            io: self,
+            sock: Some(sock),
+        })
     }
 
     fn take_slots(&self, n: usize) -> Vec<Vec<u8>> {
@@ -210,7 +226,10 @@ impl UdpIo {
 
 /// Receives up to `max` queued datagrams (waiting only when none is); slots and metas back.
 fn recv_batch_try(io: &UdpIo, max: usize) -> io::Result<(Vec<Vec<u8>>, Vec<RecvMeta>, usize)> {
-    let sock = io.sock.get().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+    let sock = io
+        .sock
+        .get()
+        .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
     let mut slots = io.take_slots(max);
     let mut metas = vec![RecvMeta::default(); max];
     let r = {
@@ -229,9 +248,17 @@ fn recv_batch_try(io: &UdpIo, max: usize) -> io::Result<(Vec<Vec<u8>>, Vec<RecvM
 /// A result parked for JS to take by ticket.
 enum Stashed {
     /// One datagram: its bytes (`slot[..len]`) and sender.
-    One { slot: Vec<u8>, len: usize, from: SocketAddr },
+    One {
+        slot: Vec<u8>,
+        len: usize,
+        from: SocketAddr,
+    },
     /// A batch: `n` datagrams in `slots[i][..metas[i].len()]`.
-    Many { slots: Vec<Vec<u8>>, metas: Vec<RecvMeta>, n: usize },
+    Many {
+        slots: Vec<Vec<u8>>,
+        metas: Vec<RecvMeta>,
+        n: usize,
+    },
 }
 
 /// Results of finished ops, keyed by ticket (written on runtime threads, taken on the JS thread).
@@ -245,14 +272,22 @@ type SharedStash = Arc<Mutex<Stash>>;
 
 fn park(stash: &SharedStash, item: Stashed) -> Outcome {
     let mut s = stash.lock().unwrap_or_else(|p| p.into_inner());
-    s.next = if s.next >= (1u64 << 53) - 1 { 1 } else { s.next + 1 };
+    s.next = if s.next >= (1u64 << 53) - 1 {
+        1
+    } else {
+        s.next + 1
+    };
     let t = s.next;
     s.items.insert(t, item);
     Outcome::Number(t as f64)
 }
 
 fn not_bound() -> OpError {
-    OpError::Io { err: io::Error::new(io::ErrorKind::NotConnected, "socket is not bound"), syscall: "send", endpoint: None }
+    OpError::Io {
+        err: io::Error::new(io::ErrorKind::NotConnected, "socket is not bound"),
+        syscall: "send",
+        endpoint: None,
+    }
 }
 
 /// Packs `n` received datagrams into one JS `Buffer`. Layout (little endian):
@@ -264,7 +299,12 @@ fn not_bound() -> OpError {
 /// ```
 ///
 /// The raw IP lets JS reuse the address string of the previous datagram when they match.
-unsafe fn pack_many(env: sys::napi_env, slots: &[Vec<u8>], metas: &[RecvMeta], n: usize) -> napi::Result<sys::napi_value> {
+unsafe fn pack_many(
+    env: sys::napi_env,
+    slots: &[Vec<u8>],
+    metas: &[RecvMeta],
+    n: usize,
+) -> napi::Result<sys::napi_value> {
     // Senders usually repeat: format an address once per run of equal addresses.
     let mut texts: Vec<(IpAddr, Rc<str>)> = Vec::new();
     let mut text_of = |ip: IpAddr| -> Rc<str> {
@@ -278,10 +318,15 @@ unsafe fn pack_many(env: sys::napi_env, slots: &[Vec<u8>], metas: &[RecvMeta], n
         }
     };
     let texts: Vec<Rc<str>> = metas[..n].iter().map(|m| text_of(m.addr().ip())).collect();
-    let total = 4 + (0..n).map(|i| REC_HEADER + texts[i].len() + metas[i].len()).sum::<usize>();
+    let total = 4
+        + (0..n)
+            .map(|i| REC_HEADER + texts[i].len() + metas[i].len())
+            .sum::<usize>();
     let mut data: *mut std::ffi::c_void = ptr::null_mut();
     let mut buf = ptr::null_mut();
-    if sys::napi_create_buffer(env, total, &mut data, &mut buf) != sys::Status::napi_ok || (data.is_null() && total > 0) {
+    if sys::napi_create_buffer(env, total, &mut data, &mut buf) != sys::Status::napi_ok
+        || (data.is_null() && total > 0)
+    {
         return Err(napi::Error::from_reason("corio: napi_create_buffer failed"));
     }
     // SAFETY: napi_create_buffer gave `total` writable bytes at `data`; nothing else aliases
@@ -320,7 +365,13 @@ unsafe fn pack_many(env: sys::napi_env, slots: &[Vec<u8>], metas: &[RecvMeta], n
 /// An integer argument in `min..=max`, read without building the error text unless the value
 /// is bad (`args::int_in` formats its message eagerly, which showed up as float formatting in
 /// the per-datagram profile).
-fn int_arg(env: sys::napi_env, v: &Unknown<'_>, name: &str, min: f64, max: f64) -> napi::Result<f64> {
+fn int_arg(
+    env: sys::napi_env,
+    v: &Unknown<'_>,
+    name: &str,
+    min: f64,
+    max: f64,
+) -> napi::Result<f64> {
     let mut n = f64::NAN;
     // SAFETY: JS thread; `v` is a live argument. A non-number leaves `n` as NaN (status ignored).
     unsafe { sys::napi_get_value_double(env, args::raw(v), &mut n) };
@@ -366,14 +417,27 @@ fn closed_error(env: &Env) -> napi::Error {
 
 /// Parses an IP literal (bracketed IPv6 accepted).
 fn ip_literal(host: &str) -> Option<IpAddr> {
-    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host).parse().ok()
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .parse()
+        .ok()
 }
 
 /// Validates a batch description: `meta` holds 8 bytes per datagram (`u32 len | u16 port |
 /// u16 hostIndex`, little endian) and the lengths must add up to at most `payload_len`.
-fn parse_meta(env: &Env, meta: &[u8], payload_len: usize, hosts: usize) -> napi::Result<Vec<(usize, usize, u16, usize)>> {
+fn parse_meta(
+    env: &Env,
+    meta: &[u8],
+    payload_len: usize,
+    hosts: usize,
+) -> napi::Result<Vec<(usize, usize, u16, usize)>> {
     if meta.len() % 8 != 0 {
-        return Err(errors::range_error(env.raw(), "meta", "a multiple of 8 bytes long"));
+        return Err(errors::range_error(
+            env.raw(),
+            "meta",
+            "a multiple of 8 bytes long",
+        ));
     }
     let mut out = Vec::with_capacity(meta.len() / 8);
     let mut off = 0usize;
@@ -382,11 +446,19 @@ fn parse_meta(env: &Env, meta: &[u8], payload_len: usize, hosts: usize) -> napi:
         let port = u16::from_le_bytes([rec[4], rec[5]]);
         let host = u16::from_le_bytes([rec[6], rec[7]]) as usize;
         if host >= hosts {
-            return Err(errors::range_error(env.raw(), "meta", "host indexes within hosts"));
+            return Err(errors::range_error(
+                env.raw(),
+                "meta",
+                "host indexes within hosts",
+            ));
         }
         let end = off.checked_add(len).filter(|e| *e <= payload_len);
         let Some(end) = end else {
-            return Err(errors::range_error(env.raw(), "meta", "lengths that fit in payload"));
+            return Err(errors::range_error(
+                env.raw(),
+                "meta",
+                "lengths that fit in payload",
+            ));
         };
         out.push((off, len, port, host));
         off = end;
@@ -426,13 +498,23 @@ fn string_array(env: &Env, v: &Unknown<'_>, name: &str) -> napi::Result<Vec<Stri
 }
 
 /// Resolves a batch's hosts (IP literals directly, names natively; `''` = `peer`).
-async fn resolve_hosts(hosts: &[String], ports: &[u16], peer: Option<SocketAddr>) -> Result<Vec<IpAddr>, OpError> {
+async fn resolve_hosts(
+    hosts: &[String],
+    ports: &[u16],
+    peer: Option<SocketAddr>,
+) -> Result<Vec<IpAddr>, OpError> {
     let mut out = Vec::with_capacity(hosts.len());
     for (i, h) in hosts.iter().enumerate() {
         if h.is_empty() {
             match peer {
                 Some(p) => out.push(p.ip()),
-                None => return Err(OpError::Io { err: io::Error::from_raw_os_error(destaddr_req()), syscall: "send", endpoint: None }),
+                None => {
+                    return Err(OpError::Io {
+                        err: io::Error::from_raw_os_error(destaddr_req()),
+                        syscall: "send",
+                        endpoint: None,
+                    })
+                }
             }
         } else {
             out.push(addr::resolve(h, ports.get(i).copied().unwrap_or(0)).await?[0].ip());
@@ -457,7 +539,8 @@ fn bind_socket(a: SocketAddr, o: BindOpts) -> Result<std::net::UdpSocket, OpErro
     use socket2::{Domain, Protocol, Socket, Type};
     let ip = a.ip().to_string();
     let at = |err, syscall| OpError::io_at(err, syscall, &ip, a.port());
-    let s = Socket::new(Domain::for_address(a), Type::DGRAM, Some(Protocol::UDP)).map_err(|e| at(e, "socket"))?;
+    let s = Socket::new(Domain::for_address(a), Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| at(e, "socket"))?;
     if o.reuse_address {
         s.set_reuse_address(true).map_err(|e| at(e, "setsockopt"))?;
     }
@@ -524,8 +607,19 @@ impl NativeUdpSocket {
 
     fn take(&self, env: &Env, ticket: &Unknown<'_>) -> napi::Result<Stashed> {
         let t = int_arg(env.raw(), ticket, "ticket", 1.0, ((1u64 << 53) - 1) as f64)? as u64;
-        let item = self.stash.lock().unwrap_or_else(|p| p.into_inner()).items.remove(&t);
-        item.ok_or_else(|| errors::range_error(env.raw(), "ticket", "the ticket of a finished, untaken receive"))
+        let item = self
+            .stash
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .items
+            .remove(&t);
+        item.ok_or_else(|| {
+            errors::range_error(
+                env.raw(),
+                "ticket",
+                "the ticket of a finished, untaken receive",
+            )
+        })
     }
 
     fn give_back(&self, slots: Vec<Vec<u8>>) {
@@ -555,13 +649,33 @@ impl NativeUdpSocket {
         ts_args_type = "host: string, port: number, opts?: NativeUdpBindOptions | undefined | null, opId?: number",
         ts_return_type = "Promise<void>"
     )]
-    pub fn bind<'e>(&self, env: &'e Env, host: Unknown<'e>, port: Unknown<'e>, opts: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    pub fn bind<'e>(
+        &self,
+        env: &'e Env,
+        host: Unknown<'e>,
+        port: Unknown<'e>,
+        opts: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::port(e, &port)?;
-        let flag = |key: &str| -> napi::Result<Option<bool>> { args::opt_boolean(e, args::prop(e, &opts, "opts", key)?, &format!("opts.{key}")) };
+        let flag = |key: &str| -> napi::Result<Option<bool>> {
+            args::opt_boolean(
+                e,
+                args::prop(e, &opts, "opts", key)?,
+                &format!("opts.{key}"),
+            )
+        };
         let size = |key: &str| -> napi::Result<Option<usize>> {
-            Ok(args::prop_int(e, args::prop(e, &opts, "opts", key)?, &format!("opts.{key}"), 1.0, 2_147_483_647.0)?.map(|n| n as usize))
+            Ok(args::prop_int(
+                e,
+                args::prop(e, &opts, "opts", key)?,
+                &format!("opts.{key}"),
+                1.0,
+                2_147_483_647.0,
+            )?
+            .map(|n| n as usize))
         };
         let o = BindOpts {
             reuse_address: flag("reuseAddress")?.unwrap_or(false),
@@ -575,15 +689,31 @@ impl NativeUdpSocket {
         self.op(env, id, move |io| async move {
             let a = addr::resolve(&host, port).await?.remove(0);
             let sock = bind_socket(a, o)?;
-            io.sock.set(sock).map_err(|_| OpError::io_at(io::Error::from(io::ErrorKind::InvalidInput), "bind", &a.ip().to_string(), port))?;
+            io.sock.set(sock).map_err(|_| {
+                OpError::io_at(
+                    io::Error::from(io::ErrorKind::InvalidInput),
+                    "bind",
+                    &a.ip().to_string(),
+                    port,
+                )
+            })?;
             Ok(Outcome::Undefined)
         })
     }
 
     /// Connects the socket to `host:port`: `send`/`recv` then use it, and the OS drops
     /// datagrams from other senders.
-    #[napi(ts_args_type = "host: string, port: number, opId?: number", ts_return_type = "Promise<void>")]
-    pub fn connect<'e>(&self, env: &'e Env, host: Unknown<'e>, port: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "host: string, port: number, opId?: number",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn connect<'e>(
+        &self,
+        env: &'e Env,
+        host: Unknown<'e>,
+        port: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let host = args::string(e, &host, "host", 1024)?;
         let port = int_arg(e, &port, "port", 1.0, 65535.0)? as u16;
@@ -596,10 +726,15 @@ impl NativeUdpSocket {
                 // A UDP connect only records the peer: it never blocks.
                 match sock.connect(a) {
                     Ok(()) => return Ok(Outcome::Undefined),
-                    Err(err) => last = Some(OpError::io_at(err, "connect", &a.ip().to_string(), port)),
+                    Err(err) => {
+                        last = Some(OpError::io_at(err, "connect", &a.ip().to_string(), port))
+                    }
                 }
             }
-            Err(last.unwrap_or(OpError::NotFound { host, detail: "no addresses".into() }))
+            Err(last.unwrap_or(OpError::NotFound {
+                host,
+                detail: "no addresses".into(),
+            }))
         })
     }
 
@@ -607,24 +742,45 @@ impl NativeUdpSocket {
     /// returns the bytes sent, `-1` if the socket would block, `-2` if `host` needs name
     /// resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown.
     #[napi(ts_args_type = "data: Uint8Array, host: string, port: number")]
-    pub fn try_send_to(&self, env: &Env, data: Unknown<'_>, host: Unknown<'_>, port: Unknown<'_>) -> napi::Result<f64> {
+    pub fn try_send_to(
+        &self,
+        env: &Env,
+        data: Unknown<'_>,
+        host: Unknown<'_>,
+        port: Unknown<'_>,
+    ) -> napi::Result<f64> {
         let e = env.raw();
         let bytes = args::bytes(e, &data, "data")?;
         let host = args::string(e, &host, "host", 1024)?;
         let port = int_arg(e, &port, "port", 1.0, 65535.0)? as u16;
-        let Some(ip) = ip_literal(&host) else { return Ok(-2.0) };
+        let Some(ip) = ip_literal(&host) else {
+            return Ok(-2.0);
+        };
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
         match sock.send_to(bytes, SocketAddr::new(ip, port)) {
             Ok(n) => Ok(n as f64),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
-            Err(err) => Err(throw_op(env, OpError::io_at(err, "send", &ip.to_string(), port))),
+            Err(err) => Err(throw_op(
+                env,
+                OpError::io_at(err, "send", &ip.to_string(), port),
+            )),
         }
     }
 
     /// Sends one datagram to `host:port` (data copied at call time); resolves the bytes sent.
-    #[napi(ts_args_type = "data: Uint8Array, host: string, port: number, opId?: number", ts_return_type = "Promise<number>")]
-    pub fn send_to<'e>(&self, env: &'e Env, data: Unknown<'e>, host: Unknown<'e>, port: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "data: Uint8Array, host: string, port: number, opId?: number",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn send_to<'e>(
+        &self,
+        env: &'e Env,
+        data: Unknown<'e>,
+        host: Unknown<'e>,
+        port: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let owned = args::bytes(e, &data, "data")?.to_vec();
         let host = args::string(e, &host, "host", 1024)?;
@@ -633,7 +789,10 @@ impl NativeUdpSocket {
         self.op(env, id, move |io| async move {
             let a = addr::resolve(&host, port).await?[0];
             let sock = io.registered("send")?;
-            sock.send_to(&owned, a).await.map(|n| Outcome::Number(n as f64)).map_err(|err| OpError::io_at(err, "send", &a.ip().to_string(), port))
+            sock.send_to(&owned, a)
+                .await
+                .map(|n| Outcome::Number(n as f64))
+                .map_err(|err| OpError::io_at(err, "send", &a.ip().to_string(), port))
         })
     }
 
@@ -651,14 +810,25 @@ impl NativeUdpSocket {
     }
 
     /// Sends one datagram to the connected peer (data copied at call time).
-    #[napi(ts_args_type = "data: Uint8Array, opId?: number", ts_return_type = "Promise<number>")]
-    pub fn send<'e>(&self, env: &'e Env, data: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "data: Uint8Array, opId?: number",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn send<'e>(
+        &self,
+        env: &'e Env,
+        data: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let owned = args::bytes(e, &data, "data")?.to_vec();
         let id = args::op_id(e, &op_id)?;
         self.op(env, id, move |io| async move {
             let sock = io.registered("send")?;
-            sock.send(&owned).await.map(|n| Outcome::Number(n as f64)).map_err(|err| OpError::io(err, "send"))
+            sock.send(&owned)
+                .await
+                .map(|n| Outcome::Number(n as f64))
+                .map_err(|err| OpError::io(err, "send"))
         })
     }
 
@@ -694,7 +864,12 @@ impl NativeUdpSocket {
     /// (4|6) | u8 textLen | address text`, `textLen = 0` meaning "the same address as the last
     /// datagram this method reported", so JS can keep its string.
     #[napi(ts_args_type = "buf: Uint8Array, info: Uint8Array")]
-    pub fn try_recv_from_into(&self, env: &Env, buf: Unknown<'_>, info: Unknown<'_>) -> napi::Result<f64> {
+    pub fn try_recv_from_into(
+        &self,
+        env: &Env,
+        buf: Unknown<'_>,
+        info: Unknown<'_>,
+    ) -> napi::Result<f64> {
         let e = env.raw();
         // SAFETY: JS thread; `buf`/`info` are live arguments.
         let Some((p, len)) = (unsafe { js::u8_array(e, args::raw(&buf)) }) else {
@@ -703,7 +878,13 @@ impl NativeUdpSocket {
         // SAFETY: as above.
         let info = match unsafe { js::u8_array(e, args::raw(&info)) } {
             Some((ip, il)) if il >= 64 && !ip.is_null() => ip,
-            _ => return Err(errors::type_error(e, "info", "a Uint8Array of at least 64 bytes")),
+            _ => {
+                return Err(errors::type_error(
+                    e,
+                    "info",
+                    "a Uint8Array of at least 64 bytes",
+                ))
+            }
         };
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
@@ -730,8 +911,16 @@ impl NativeUdpSocket {
 
     /// Waits for one datagram of at most `size` bytes (longer ones are truncated); resolves a
     /// ticket for `takeRecv`.
-    #[napi(ts_args_type = "size: number, opId?: number", ts_return_type = "Promise<number>")]
-    pub fn recv_from<'e>(&self, env: &'e Env, size: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "size: number, opId?: number",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn recv_from<'e>(
+        &self,
+        env: &'e Env,
+        size: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let size = int_arg(e, &size, "size", 0.0, SLOT as f64)? as usize;
         let id = args::op_id(e, &op_id)?;
@@ -740,7 +929,14 @@ impl NativeUdpSocket {
             let sock = io.registered("recv")?;
             let mut slot = io.take_slots(1).pop().unwrap_or_else(|| vec![0u8; SLOT]);
             match sock.recv_from(&mut slot[..size]).await {
-                Ok((n, from)) => Ok(park(&stash, Stashed::One { slot, len: n.min(size), from })),
+                Ok((n, from)) => Ok(park(
+                    &stash,
+                    Stashed::One {
+                        slot,
+                        len: n.min(size),
+                        from,
+                    },
+                )),
                 Err(err) => {
                     io.give_slots(vec![slot]);
                     Err(OpError::io(err, "recv"))
@@ -752,7 +948,12 @@ impl NativeUdpSocket {
     /// Copies the datagram of a finished `recvFrom` into `buf` and returns its sender. Throws
     /// ERR_INVALID_STATE if `buf` is now shorter than the datagram (the datagram is lost).
     #[napi(ts_args_type = "ticket: number, buf: Uint8Array")]
-    pub fn take_recv(&self, env: &Env, ticket: Unknown<'_>, buf: Unknown<'_>) -> napi::Result<NativeRecv> {
+    pub fn take_recv(
+        &self,
+        env: &Env,
+        ticket: Unknown<'_>,
+        buf: Unknown<'_>,
+    ) -> napi::Result<NativeRecv> {
         let e = env.raw();
         // SAFETY: JS thread; `buf` is a live argument.
         let Some((p, cap)) = (unsafe { js::u8_array(e, args::raw(&buf)) }) else {
@@ -776,7 +977,11 @@ impl NativeUdpSocket {
     /// Receives every queued datagram up to `max` in one system call (recvmmsg), as a packed
     /// Buffer; `null` when none is queued.
     #[napi(ts_args_type = "max: number", ts_return_type = "Buffer | null")]
-    pub fn try_recv_many<'e>(&self, env: &'e Env, max: Unknown<'e>) -> napi::Result<Option<Unknown<'e>>> {
+    pub fn try_recv_many<'e>(
+        &self,
+        env: &'e Env,
+        max: Unknown<'e>,
+    ) -> napi::Result<Option<Unknown<'e>>> {
         let e = env.raw();
         let max = int_arg(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let io = self.sync_io(env)?;
@@ -786,7 +991,8 @@ impl NativeUdpSocket {
                 let r = unsafe { pack_many(e, &slots, &metas, n) };
                 io.give_slots(slots);
                 // SAFETY: `v` is a live value created in this env just now.
-                r.and_then(|v| unsafe { Unknown::from_napi_value(e, v) }).map(Some)
+                r.and_then(|v| unsafe { Unknown::from_napi_value(e, v) })
+                    .map(Some)
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
@@ -795,8 +1001,16 @@ impl NativeUdpSocket {
 
     /// Waits until at least one datagram is queued, then receives every queued one up to
     /// `max` in one system call; resolves a ticket for `takeMany`.
-    #[napi(ts_args_type = "max: number, opId?: number", ts_return_type = "Promise<number>")]
-    pub fn recv_many<'e>(&self, env: &'e Env, max: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "max: number, opId?: number",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn recv_many<'e>(
+        &self,
+        env: &'e Env,
+        max: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let max = int_arg(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let id = args::op_id(e, &op_id)?;
@@ -806,7 +1020,8 @@ impl NativeUdpSocket {
             let mut slots = io.take_slots(max);
             let mut metas = vec![RecvMeta::default(); max];
             let r = {
-                let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
+                let mut bufs: Vec<IoSliceMut<'_>> =
+                    slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
                 sock.recv_many(&mut bufs, &mut metas).await
             };
             match r {
@@ -839,7 +1054,14 @@ impl NativeUdpSocket {
     /// for the connected peer. Returns how many were sent, `-1` if none could be (would
     /// block), `-2` if a host needs name resolution (use `sendMany`).
     #[napi(ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number")]
-    pub fn try_send_many(&self, env: &Env, payload: Unknown<'_>, meta: Unknown<'_>, hosts: Unknown<'_>, from: Unknown<'_>) -> napi::Result<f64> {
+    pub fn try_send_many(
+        &self,
+        env: &Env,
+        payload: Unknown<'_>,
+        meta: Unknown<'_>,
+        hosts: Unknown<'_>,
+        from: Unknown<'_>,
+    ) -> napi::Result<f64> {
         let e = env.raw();
         // Read `hosts` first: its element getters can run JS, which could detach `payload` or
         // `meta`; the raw slices below are taken only after the last call that can run JS.
@@ -855,7 +1077,16 @@ impl NativeUdpSocket {
             if h.is_empty() {
                 match sock.peer_addr() {
                     Ok(p) => ips.push(p.ip()),
-                    Err(_) => return Err(throw_op(env, OpError::Io { err: io::Error::from_raw_os_error(destaddr_req()), syscall: "send", endpoint: None })),
+                    Err(_) => {
+                        return Err(throw_op(
+                            env,
+                            OpError::Io {
+                                err: io::Error::from_raw_os_error(destaddr_req()),
+                                syscall: "send",
+                                endpoint: None,
+                            },
+                        ))
+                    }
                 }
             } else {
                 match ip_literal(h) {
@@ -880,7 +1111,10 @@ impl NativeUdpSocket {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
             Err(err) => {
                 let a = dgrams[0].1;
-                Err(throw_op(env, OpError::io_at(err, "send", &a.ip().to_string(), a.port())))
+                Err(throw_op(
+                    env,
+                    OpError::io_at(err, "send", &a.ip().to_string(), a.port()),
+                ))
             }
         }
     }
@@ -888,8 +1122,19 @@ impl NativeUdpSocket {
     /// Sends datagrams `from..` of a batch (arguments as for `trySendMany`, copied at call
     /// time), waiting for room as needed; resolves how many were sent. An error on the first
     /// datagram rejects; an error after some were sent resolves the count so far.
-    #[napi(ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number", ts_return_type = "Promise<number>")]
-    pub fn send_many<'e>(&self, env: &'e Env, payload: Unknown<'e>, meta: Unknown<'e>, hosts: Unknown<'e>, from: Unknown<'e>, op_id: Unknown<'e>) -> napi::Result<PromiseRaw<'e, ()>> {
+    #[napi(
+        ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn send_many<'e>(
+        &self,
+        env: &'e Env,
+        payload: Unknown<'e>,
+        meta: Unknown<'e>,
+        hosts: Unknown<'e>,
+        from: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         // Read `hosts` first: its element getters can run JS, which could detach `payload` or
         // `meta`; the raw slices below are taken only after the last call that can run JS.
@@ -917,8 +1162,15 @@ impl NativeUdpSocket {
             let dgrams: Vec<(&[u8], SocketAddr)> = recs
                 .iter()
                 .map(|&(off, len, port, h)| {
-                    let port = if hosts[h].is_empty() { peer.map(|p| p.port()).unwrap_or(0) } else { port };
-                    (&owned[off - start..off - start + len], SocketAddr::new(ips[h], port))
+                    let port = if hosts[h].is_empty() {
+                        peer.map(|p| p.port()).unwrap_or(0)
+                    } else {
+                        port
+                    };
+                    (
+                        &owned[off - start..off - start + len],
+                        SocketAddr::new(ips[h], port),
+                    )
                 })
                 .collect();
             let mut sent = 0;
@@ -941,7 +1193,10 @@ impl NativeUdpSocket {
     pub fn set_broadcast(&self, env: &Env, on: Unknown<'_>) -> napi::Result<()> {
         let on = args::boolean(env.raw(), args::raw(&on), "on")?;
         let io = self.sync_io(env)?;
-        io.sock().map_err(|e| throw_op(env, e))?.set_broadcast(on).map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+        io.sock()
+            .map_err(|e| throw_op(env, e))?
+            .set_broadcast(on)
+            .map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
     }
 
     /// Sets the unicast TTL (IPv4 `IP_TTL`, IPv6 `IPV6_UNICAST_HOPS`), 1..=255.
@@ -986,13 +1241,23 @@ impl NativeUdpSocket {
     /// Joins a multicast group. `iface`: for IPv4 the local interface address (`''` = any),
     /// for IPv6 the interface index as a decimal string (`''` = 0, the default interface).
     #[napi(ts_args_type = "group: string, iface: string")]
-    pub fn join_multicast(&self, env: &Env, group: Unknown<'_>, iface: Unknown<'_>) -> napi::Result<()> {
+    pub fn join_multicast(
+        &self,
+        env: &Env,
+        group: Unknown<'_>,
+        iface: Unknown<'_>,
+    ) -> napi::Result<()> {
         self.membership(env, group, iface, true)
     }
 
     /// Leaves a multicast group (arguments as for `joinMulticast`).
     #[napi(ts_args_type = "group: string, iface: string")]
-    pub fn leave_multicast(&self, env: &Env, group: Unknown<'_>, iface: Unknown<'_>) -> napi::Result<()> {
+    pub fn leave_multicast(
+        &self,
+        env: &Env,
+        group: Unknown<'_>,
+        iface: Unknown<'_>,
+    ) -> napi::Result<()> {
         self.membership(env, group, iface, false)
     }
 
@@ -1001,7 +1266,9 @@ impl NativeUdpSocket {
     pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|e| throw_op(env, e))?;
-        sock.local_addr().map(Into::into).map_err(|err| throw_op(env, OpError::io(err, "getsockname")))
+        sock.local_addr()
+            .map(Into::into)
+            .map_err(|err| throw_op(env, OpError::io(err, "getsockname")))
     }
 
     /// The connected peer's address (ENOTCONN when not connected).
@@ -1009,7 +1276,9 @@ impl NativeUdpSocket {
     pub fn peer_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|e| throw_op(env, e))?;
-        sock.peer_addr().map(Into::into).map_err(|err| throw_op(env, OpError::io(err, "getpeername")))
+        sock.peer_addr()
+            .map(Into::into)
+            .map_err(|err| throw_op(env, OpError::io(err, "getpeername")))
     }
 
     /// Closes the socket: pending ops reject with ERR_SOCKET_CLOSED; idempotent.
@@ -1042,7 +1311,13 @@ impl NativeUdpSocket {
 }
 
 impl NativeUdpSocket {
-    fn membership(&self, env: &Env, group: Unknown<'_>, iface: Unknown<'_>, join: bool) -> napi::Result<()> {
+    fn membership(
+        &self,
+        env: &Env,
+        group: Unknown<'_>,
+        iface: Unknown<'_>,
+        join: bool,
+    ) -> napi::Result<()> {
         let e = env.raw();
         let group_s = args::string(e, &group, "group", 64)?;
         let iface_s = args::string(e, &iface, "iface", 64)?;
@@ -1051,24 +1326,40 @@ impl NativeUdpSocket {
         };
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        let syscall = if join { "addMembership" } else { "dropMembership" };
+        let syscall = if join {
+            "addMembership"
+        } else {
+            "dropMembership"
+        };
         let r = match group {
             IpAddr::V4(g) => {
                 let i = if iface_s.is_empty() {
                     Ipv4Addr::UNSPECIFIED
                 } else {
-                    iface_s.parse().map_err(|_| errors::type_error(e, "iface", "an IPv4 interface address"))?
+                    iface_s
+                        .parse()
+                        .map_err(|_| errors::type_error(e, "iface", "an IPv4 interface address"))?
                 };
-                if join { sock.join_multicast_v4(&g, &i) } else { sock.leave_multicast_v4(&g, &i) }
+                if join {
+                    sock.join_multicast_v4(&g, &i)
+                } else {
+                    sock.leave_multicast_v4(&g, &i)
+                }
             }
             IpAddr::V6(g) => {
                 let i: u32 = if iface_s.is_empty() {
                     0
                 } else {
-                    iface_s.parse().map_err(|_| errors::type_error(e, "iface", "an IPv6 interface index"))?
+                    iface_s
+                        .parse()
+                        .map_err(|_| errors::type_error(e, "iface", "an IPv6 interface index"))?
                 };
                 let g: Ipv6Addr = g;
-                if join { sock.join_multicast_v6(&g, i) } else { sock.leave_multicast_v6(&g, i) }
+                if join {
+                    sock.join_multicast_v6(&g, i)
+                } else {
+                    sock.leave_multicast_v6(&g, i)
+                }
             }
         };
         r.map_err(|err| throw_op(env, OpError::io_at(err, syscall, &group_s, 0)))
@@ -1076,7 +1367,10 @@ impl NativeUdpSocket {
 }
 
 /// Applies an IPv6 socket option the core does not expose, through socket2.
-fn v6_opt(sock: &std::net::UdpSocket, f: impl FnOnce(&socket2::SockRef<'_>) -> io::Result<()>) -> io::Result<()> {
+fn v6_opt(
+    sock: &std::net::UdpSocket,
+    f: impl FnOnce(&socket2::SockRef<'_>) -> io::Result<()>,
+) -> io::Result<()> {
     #[cfg(unix)]
     {
         f(&socket2::SockRef::from(sock))
@@ -1094,7 +1388,10 @@ mod tests {
 
     #[test]
     fn ip_literals_parse_with_and_without_brackets() {
-        assert_eq!(ip_literal("127.0.0.1"), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert_eq!(
+            ip_literal("127.0.0.1"),
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        );
         assert_eq!(ip_literal("[::1]"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
         assert_eq!(ip_literal("::1"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
         assert_eq!(ip_literal("localhost"), None);
@@ -1111,7 +1408,9 @@ mod tests {
         assert_eq!(&info[4..4 + info[3] as usize], b"127.0.0.1");
         write_sender(&mut info, "127.0.0.1:1".parse().unwrap(), &mut last);
         assert_eq!((info[3], u16::from_le_bytes([info[0], info[1]])), (0, 1));
-        let v6: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:9".parse().unwrap();
+        let v6: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:9"
+            .parse()
+            .unwrap();
         write_sender(&mut info, v6, &mut last);
         assert_eq!((info[2], info[3]), (6, 39));
         assert_eq!(&info[4..43], b"ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
@@ -1121,11 +1420,25 @@ mod tests {
     fn tickets_are_unique_and_taken_once() {
         let stash: SharedStash = Arc::new(Mutex::new(Stash::default()));
         let from: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        let t1 = match park(&stash, Stashed::One { slot: vec![1], len: 1, from }) {
+        let t1 = match park(
+            &stash,
+            Stashed::One {
+                slot: vec![1],
+                len: 1,
+                from,
+            },
+        ) {
             Outcome::Number(n) => n as u64,
             _ => unreachable!(),
         };
-        let t2 = match park(&stash, Stashed::One { slot: vec![2], len: 1, from }) {
+        let t2 = match park(
+            &stash,
+            Stashed::One {
+                slot: vec![2],
+                len: 1,
+                from,
+            },
+        ) {
             Outcome::Number(n) => n as u64,
             _ => unreachable!(),
         };
@@ -1138,9 +1451,18 @@ mod tests {
 
     #[test]
     fn bind_options_apply_before_bind() {
-        let rt = corio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = corio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
-            let o = BindOpts { reuse_address: true, recv_buffer_size: Some(1 << 20), broadcast: true, ..BindOpts::default() };
+            let o = BindOpts {
+                reuse_address: true,
+                recv_buffer_size: Some(1 << 20),
+                broadcast: true,
+                ..BindOpts::default()
+            };
             let s = bind_socket("127.0.0.1:0".parse().unwrap(), o).unwrap();
             assert!(s.broadcast().unwrap());
             let sr = socket2::SockRef::from(&s);
@@ -1154,7 +1476,10 @@ mod tests {
                 // Concurrent ops share one registration...
                 let a = io.registered("send").unwrap();
                 let b = io.registered("recv").unwrap();
-                assert!(Arc::ptr_eq(a.sock.as_ref().unwrap(), b.sock.as_ref().unwrap()));
+                assert!(Arc::ptr_eq(
+                    a.sock.as_ref().unwrap(),
+                    b.sock.as_ref().unwrap()
+                ));
                 a.send_to(b"x", me).await.unwrap();
                 let mut buf = [0u8; 4];
                 assert_eq!(b.recv_from(&mut buf).await.unwrap(), (1, me));

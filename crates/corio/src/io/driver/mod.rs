@@ -213,13 +213,10 @@ impl Handle {
                 self.release(io);
                 Ok(())
             }
-            // The OS says the source is not registered: no event can carry the token.
-            #[cfg(unix)]
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                self.release(io);
-                Err(e)
-            }
-            // Unknown state: keep the memory alive (in `live`) for as long as the handle lives.
+            // Any failure, ENOENT included, leaves the memory alive (in `live`) for as long as
+            // the handle lives. ENOENT usually means the fd was closed before deregistration;
+            // a dup of it may still sit in the epoll set and deliver this token, so releasing
+            // here could let an event reach freed memory. A small leak beats that.
             Err(e) => Err(e),
         }
     }
