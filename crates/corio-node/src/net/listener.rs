@@ -9,7 +9,8 @@ use napi::{sys, Env, Unknown};
 use napi_derive::napi;
 
 use super::addr;
-use super::stream::{sync_err, NativeAddr};
+use super::handle;
+use super::stream::NativeAddr;
 use crate::args;
 use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
 use crate::errors::OpError;
@@ -122,25 +123,14 @@ impl NativeTcpListener {
     #[napi]
     pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let l = self.inner.borrow().clone();
-        match l {
-            Some(l) => l
-                .local_addr()
-                .map(Into::into)
-                .map_err(|e| sync_err(env, e, "getsockname")),
-            None => Err(crate::errors::plain_error(
-                env.raw(),
-                "ERR_SOCKET_CLOSED",
-                "Socket is closed",
-            )),
-        }
+        let l = l.ok_or_else(|| handle::closed_error(env))?;
+        handle::addr(env, l.local_addr(), "getsockname")
     }
 
     /// Stops listening; a pending accept rejects with ERR_SOCKET_CLOSED. Idempotent.
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
-        self.inner.borrow_mut().take();
-        BridgeEnv::get(env.raw())?.close_handle(&self.core);
-        Ok(())
+        handle::close(env, &self.core, &self.inner)
     }
 
     /// Whether `close()` was called.
@@ -152,14 +142,12 @@ impl NativeTcpListener {
     /// An open listener keeps the event loop alive (default).
     #[napi(js_name = "ref")]
     pub fn ref_(&self, env: &Env) -> napi::Result<()> {
-        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, true);
-        Ok(())
+        handle::set_ref(env, &self.core, true)
     }
 
     /// The listener (and its pending accept) no longer keeps the event loop alive.
     #[napi]
     pub fn unref(&self, env: &Env) -> napi::Result<()> {
-        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, false);
-        Ok(())
+        handle::set_ref(env, &self.core, false)
     }
 }

@@ -7,6 +7,7 @@
 
 pub(crate) mod addr;
 pub(crate) mod copy;
+pub(crate) mod handle;
 pub(crate) mod listener;
 pub(crate) mod shared;
 pub(crate) mod sockopt;

@@ -20,11 +20,12 @@ use napi::{sys, Env, Unknown};
 use napi_derive::napi;
 
 use super::addr;
+use super::handle::{self, sync_err};
 use super::shared::{Dir, InFlight, StreamIo};
 use super::sockopt;
 use crate::args;
 use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
-use crate::errors::{self, OpError};
+use crate::errors::OpError;
 
 /// Largest single read/write accepted (1 GiB): bounds the native buffer a read allocates.
 pub(crate) const MAX_IO: f64 = (1u64 << 30) as f64;
@@ -118,8 +119,7 @@ impl NativeTcpStream {
     }
 
     fn sync_io(&self, env: &Env) -> napi::Result<Arc<StreamIo>> {
-        self.io()
-            .ok_or_else(|| errors::plain_error(env.raw(), "ERR_SOCKET_CLOSED", "Socket is closed"))
+        self.io().ok_or_else(|| handle::closed_error(env))
     }
 }
 
@@ -219,20 +219,10 @@ impl NativeTcpStream {
             // does not outlive this call.
             let dst = unsafe { std::slice::from_raw_parts_mut(data, max) };
             match io.try_read(dst) {
-                Ok(0) => return Ok(PromiseRaw::new(e, bridge.settled(Ok(eof), "read")?)),
-                Ok(n) => {
-                    return Ok(PromiseRaw::new(
-                        e,
-                        bridge.settled(Ok(Outcome::Number(n as f64)), "read")?,
-                    ))
-                }
+                Ok(0) => return settled(env, &bridge, Ok(eof), "read"),
+                Ok(n) => return settled(env, &bridge, Ok(Outcome::Number(n as f64)), "read"),
                 Err(err) if err.kind() == WouldBlock => {}
-                Err(err) => {
-                    return Ok(PromiseRaw::new(
-                        e,
-                        bridge.settled(Err(OpError::io(err, "read")), "read")?,
-                    ))
-                }
+                Err(err) => return settled(env, &bridge, Err(OpError::io(err, "read")), "read"),
             }
         }
         let r = args::new_ref(e, &buf)?;
@@ -288,13 +278,8 @@ impl NativeTcpStream {
         let bridge = BridgeEnv::get(e)?;
         match self.try_write_now(&bridge, data) {
             Ok(0) => {}
-            Ok(n) => {
-                return Ok(PromiseRaw::new(
-                    e,
-                    bridge.settled(Ok(Outcome::Number(n as f64)), "write")?,
-                ))
-            }
-            Err(err) => return Ok(PromiseRaw::new(e, bridge.settled(Err(err), "write")?)),
+            Ok(n) => return settled(env, &bridge, Ok(Outcome::Number(n as f64)), "write"),
+            Err(err) => return settled(env, &bridge, Err(err), "write"),
         }
         let owned = data.to_vec();
         self.op(
@@ -333,13 +318,10 @@ impl NativeTcpStream {
         let bridge = BridgeEnv::get(e)?;
         let done = match self.try_write_now(&bridge, data) {
             Ok(n) => n,
-            Err(err) => return Ok(PromiseRaw::new(e, bridge.settled(Err(err), "write")?)),
+            Err(err) => return settled(env, &bridge, Err(err), "write"),
         };
         if done > 0 && done == data.len() {
-            return Ok(PromiseRaw::new(
-                e,
-                bridge.settled(Ok(Outcome::Undefined), "write")?,
-            ));
+            return settled(env, &bridge, Ok(Outcome::Undefined), "write");
         }
         let owned = data[done..].to_vec();
         self.op(
@@ -385,9 +367,7 @@ impl NativeTcpStream {
     /// Closes the stream: pending ops reject with ERR_SOCKET_CLOSED; idempotent.
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
-        self.io.borrow_mut().take();
-        BridgeEnv::get(env.raw())?.close_handle(&self.core);
-        Ok(())
+        handle::close(env, &self.core, &self.io)
     }
 
     /// Whether `close()` was called.
@@ -426,43 +406,35 @@ impl NativeTcpStream {
     #[napi]
     pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.sync_io(env)?;
-        io.stream
-            .local_addr()
-            .map(Into::into)
-            .map_err(|e| sync_err(env, e, "getsockname"))
+        handle::addr(env, io.stream.local_addr(), "getsockname")
     }
 
     /// The remote address.
     #[napi]
     pub fn peer_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.sync_io(env)?;
-        io.stream
-            .peer_addr()
-            .map(Into::into)
-            .map_err(|e| sync_err(env, e, "getpeername"))
+        handle::addr(env, io.stream.peer_addr(), "getpeername")
     }
 
     /// Pending ops of this stream keep the event loop alive (default).
     #[napi(js_name = "ref")]
     pub fn ref_(&self, env: &Env) -> napi::Result<()> {
-        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, true);
-        Ok(())
+        handle::set_ref(env, &self.core, true)
     }
 
     /// Pending ops of this stream no longer keep the event loop alive.
     #[napi]
     pub fn unref(&self, env: &Env) -> napi::Result<()> {
-        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, false);
-        Ok(())
+        handle::set_ref(env, &self.core, false)
     }
 }
 
-/// Throws a synchronous I/O error shaped like an op rejection.
-pub(crate) fn sync_err(env: &Env, err: std::io::Error, syscall: &'static str) -> napi::Error {
-    // SAFETY: JS thread of the current call.
-    unsafe {
-        let v = errors::op_error_to_js(env.raw(), &OpError::io(err, syscall));
-        sys::napi_throw(env.raw(), v);
-    }
-    errors::pending()
+/// A promise already settled with `result` (what the JS-thread fast path returns).
+fn settled<'e>(
+    env: &'e Env,
+    bridge: &BridgeEnv,
+    result: crate::bridge::OpResult,
+    syscall: &'static str,
+) -> napi::Result<PromiseRaw<'e, ()>> {
+    Ok(PromiseRaw::new(env.raw(), bridge.settled(result, syscall)?))
 }

@@ -41,6 +41,7 @@ use napi::{sys, Env, Unknown};
 use napi_derive::napi;
 
 use super::addr;
+use super::handle::{self, closed_error, sync_err, throw_op};
 use super::stream::NativeAddr;
 use crate::args;
 use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
@@ -401,18 +402,47 @@ fn write_sender(info: &mut [u8], from: SocketAddr, last: &mut Option<IpAddr>) {
     *last = Some(ip);
 }
 
-/// Throws `err` as a synchronous error shaped like an op rejection.
-fn throw_op(env: &Env, err: OpError) -> napi::Error {
-    // SAFETY: JS thread of the current call.
-    unsafe {
-        let v = errors::op_error_to_js(env.raw(), &err);
-        sys::napi_throw(env.raw(), v);
+/// A fast-path send's result for JS: the count sent, `-1` if the socket would block, or the
+/// error (`to_op` shapes it) thrown.
+fn sent_or_would_block(
+    env: &Env,
+    r: io::Result<usize>,
+    to_op: impl FnOnce(io::Error) -> OpError,
+) -> napi::Result<f64> {
+    match r {
+        Ok(n) => Ok(n as f64),
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
+        Err(err) => Err(throw_op(env, to_op(err))),
     }
-    errors::pending()
 }
 
-fn closed_error(env: &Env) -> napi::Error {
-    errors::plain_error(env.raw(), "ERR_SOCKET_CLOSED", "Socket is closed")
+/// A failed send to `to`, naming the destination in the error.
+fn send_error(err: io::Error, to: SocketAddr) -> OpError {
+    OpError::io_at(err, "send", &to.ip().to_string(), to.port())
+}
+
+/// A send to the connected peer on a socket that has none (EDESTADDRREQ).
+fn no_destination() -> OpError {
+    OpError::Io {
+        err: io::Error::from_raw_os_error(destaddr_req()),
+        syscall: "send",
+        endpoint: None,
+    }
+}
+
+/// The receive buffer `p`/`len` (from `js::u8_array`) as a slice; empty when it has no bytes.
+///
+/// # Safety
+/// `p` must point to `len` live bytes of a typed array queried on the JS thread during the
+/// current call, and the slice must not be used after JS runs again or the call returns.
+unsafe fn recv_dst<'a>(p: *mut u8, len: usize) -> &'a mut [u8] {
+    if len == 0 || p.is_null() {
+        &mut []
+    } else {
+        // SAFETY: `p` points to `len` live bytes (the caller's contract), and no JS runs while
+        // the slice is in use.
+        unsafe { std::slice::from_raw_parts_mut(p, len) }
+    }
 }
 
 /// Parses an IP literal (bracketed IPv6 accepted).
@@ -426,12 +456,7 @@ fn ip_literal(host: &str) -> Option<IpAddr> {
 
 /// Validates a batch description: `meta` holds 8 bytes per datagram (`u32 len | u16 port |
 /// u16 hostIndex`, little endian) and the lengths must add up to at most `payload_len`.
-fn parse_meta(
-    env: &Env,
-    meta: &[u8],
-    payload_len: usize,
-    hosts: usize,
-) -> napi::Result<Vec<(usize, usize, u16, usize)>> {
+fn parse_meta(env: &Env, meta: &[u8], payload_len: usize, hosts: usize) -> napi::Result<Vec<Rec>> {
     if meta.len() % 8 != 0 {
         return Err(errors::range_error(
             env.raw(),
@@ -497,6 +522,63 @@ fn string_array(env: &Env, v: &Unknown<'_>, name: &str) -> napi::Result<Vec<Stri
     Ok(out)
 }
 
+/// One datagram of a batch: `(offset in payload, length, port, host index)`.
+type Rec = (usize, usize, u16, usize);
+
+/// The checked arguments of `trySendMany`/`sendMany`.
+struct Batch<'a> {
+    hosts: Vec<String>,
+    /// The caller's payload bytes: valid only until JS runs again.
+    payload: &'a [u8],
+    /// The datagrams `from..` of the batch.
+    recs: Vec<Rec>,
+}
+
+/// Reads and checks a batch's `payload`, `meta`, `hosts` and `from`.
+fn batch_args<'a>(
+    env: &Env,
+    payload: &Unknown<'_>,
+    meta: &Unknown<'_>,
+    hosts: &Unknown<'_>,
+    from: &Unknown<'_>,
+) -> napi::Result<Batch<'a>> {
+    let e = env.raw();
+    // Read `hosts` first: its element getters can run JS, which could detach `payload` or
+    // `meta`; the raw slices below are taken only after the last call that can run JS.
+    let hosts = string_array(env, hosts, "hosts")?;
+    let payload = args::bytes(e, payload, "payload")?;
+    let meta = args::bytes(e, meta, "meta")?;
+    let mut recs = parse_meta(env, meta, payload.len(), hosts.len())?;
+    let from = int_arg(e, from, "from", 0.0, recs.len() as f64)? as usize;
+    recs.drain(..from);
+    Ok(Batch {
+        hosts,
+        payload,
+        recs,
+    })
+}
+
+/// The datagrams of `recs` with their destinations: `payload` starts at offset `base` of the
+/// batch, `ips[i]` is the address of `hosts[i]`, and an empty host means the peer's port.
+fn datagrams<'a>(
+    recs: &[Rec],
+    hosts: &[String],
+    ips: &[IpAddr],
+    peer_port: u16,
+    payload: &'a [u8],
+    base: usize,
+) -> Vec<(&'a [u8], SocketAddr)> {
+    recs.iter()
+        .map(|&(off, len, port, h)| {
+            let port = if hosts[h].is_empty() { peer_port } else { port };
+            (
+                &payload[off - base..off - base + len],
+                SocketAddr::new(ips[h], port),
+            )
+        })
+        .collect()
+}
+
 /// Resolves a batch's hosts (IP literals directly, names natively; `''` = `peer`).
 async fn resolve_hosts(
     hosts: &[String],
@@ -508,13 +590,7 @@ async fn resolve_hosts(
         if h.is_empty() {
             match peer {
                 Some(p) => out.push(p.ip()),
-                None => {
-                    return Err(OpError::Io {
-                        err: io::Error::from_raw_os_error(destaddr_req()),
-                        syscall: "send",
-                        endpoint: None,
-                    })
-                }
+                None => return Err(no_destination()),
             }
         } else {
             out.push(addr::resolve(h, ports.get(i).copied().unwrap_or(0)).await?[0].ip());
@@ -758,14 +834,8 @@ impl NativeUdpSocket {
         };
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        match sock.send_to(bytes, SocketAddr::new(ip, port)) {
-            Ok(n) => Ok(n as f64),
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
-            Err(err) => Err(throw_op(
-                env,
-                OpError::io_at(err, "send", &ip.to_string(), port),
-            )),
-        }
+        let to = SocketAddr::new(ip, port);
+        sent_or_would_block(env, sock.send_to(bytes, to), |err| send_error(err, to))
     }
 
     /// Sends one datagram to `host:port` (data copied at call time); resolves the bytes sent.
@@ -792,7 +862,7 @@ impl NativeUdpSocket {
             sock.send_to(&owned, a)
                 .await
                 .map(|n| Outcome::Number(n as f64))
-                .map_err(|err| OpError::io_at(err, "send", &a.ip().to_string(), port))
+                .map_err(|err| send_error(err, a))
         })
     }
 
@@ -802,11 +872,7 @@ impl NativeUdpSocket {
         let bytes = args::bytes(env.raw(), &data, "data")?;
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        match sock.send(bytes) {
-            Ok(n) => Ok(n as f64),
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
-            Err(err) => Err(throw_op(env, OpError::io(err, "send"))),
-        }
+        sent_or_would_block(env, sock.send(bytes), |err| OpError::io(err, "send"))
     }
 
     /// Sends one datagram to the connected peer (data copied at call time).
@@ -837,20 +903,12 @@ impl NativeUdpSocket {
     #[napi(ts_args_type = "buf: Uint8Array", ts_return_type = "NativeRecv | null")]
     pub fn try_recv_from(&self, env: &Env, buf: Unknown<'_>) -> napi::Result<Option<NativeRecv>> {
         let e = env.raw();
-        // SAFETY: JS thread; `buf` is a live argument.
-        let Some((p, len)) = (unsafe { js::u8_array(e, args::raw(&buf)) }) else {
-            return Err(errors::type_error(e, "buf", "an instance of Uint8Array"));
-        };
+        let (p, len) = args::u8_array(e, &buf, "buf")?;
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        let mut empty = [0u8; 0];
-        let dst: &mut [u8] = if len == 0 || p.is_null() {
-            &mut empty
-        } else {
-            // SAFETY: `p` points to `len` live bytes of the typed array, queried just now on
-            // the JS thread; no JS runs until this synchronous call returns.
-            unsafe { std::slice::from_raw_parts_mut(p, len) }
-        };
+        // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
+        // synchronous call returns, and `dst` does not outlive it.
+        let dst = unsafe { recv_dst(p, len) };
         match sock.recv_from(dst) {
             Ok((n, from)) => Ok(Some(NativeRecv::new(n.min(len), from))),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
@@ -871,11 +929,8 @@ impl NativeUdpSocket {
         info: Unknown<'_>,
     ) -> napi::Result<f64> {
         let e = env.raw();
-        // SAFETY: JS thread; `buf`/`info` are live arguments.
-        let Some((p, len)) = (unsafe { js::u8_array(e, args::raw(&buf)) }) else {
-            return Err(errors::type_error(e, "buf", "an instance of Uint8Array"));
-        };
-        // SAFETY: as above.
+        let (p, len) = args::u8_array(e, &buf, "buf")?;
+        // SAFETY: JS thread; `info` is a live argument.
         let info = match unsafe { js::u8_array(e, args::raw(&info)) } {
             Some((ip, il)) if il >= 64 && !ip.is_null() => ip,
             _ => {
@@ -888,14 +943,9 @@ impl NativeUdpSocket {
         };
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        let mut empty = [0u8; 0];
-        let dst: &mut [u8] = if len == 0 || p.is_null() {
-            &mut empty
-        } else {
-            // SAFETY: `p` points to `len` live bytes of the typed array, queried just now on
-            // the JS thread; no JS runs until this synchronous call returns.
-            unsafe { std::slice::from_raw_parts_mut(p, len) }
-        };
+        // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
+        // synchronous call returns, and `dst` does not outlive it.
+        let dst = unsafe { recv_dst(p, len) };
         match sock.recv_from(dst) {
             Ok((n, from)) => {
                 // SAFETY: `info` points to at least 64 live bytes (checked above), distinct
@@ -1062,31 +1112,17 @@ impl NativeUdpSocket {
         hosts: Unknown<'_>,
         from: Unknown<'_>,
     ) -> napi::Result<f64> {
-        let e = env.raw();
-        // Read `hosts` first: its element getters can run JS, which could detach `payload` or
-        // `meta`; the raw slices below are taken only after the last call that can run JS.
-        let hosts = string_array(env, &hosts, "hosts")?;
-        let payload = args::bytes(e, &payload, "payload")?;
-        let meta = args::bytes(e, &meta, "meta")?;
-        let recs = parse_meta(env, meta, payload.len(), hosts.len())?;
-        let from = int_arg(e, &from, "from", 0.0, recs.len() as f64)? as usize;
+        // `batch.payload` is a raw view of the caller's bytes: `batch_args` reads `hosts` (whose
+        // getters can run JS) before taking it, and no JS runs from here to the return.
+        let batch = batch_args(env, &payload, &meta, &hosts, &from)?;
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        let mut ips = Vec::with_capacity(hosts.len());
-        for h in &hosts {
+        let mut ips = Vec::with_capacity(batch.hosts.len());
+        for h in &batch.hosts {
             if h.is_empty() {
                 match sock.peer_addr() {
                     Ok(p) => ips.push(p.ip()),
-                    Err(_) => {
-                        return Err(throw_op(
-                            env,
-                            OpError::Io {
-                                err: io::Error::from_raw_os_error(destaddr_req()),
-                                syscall: "send",
-                                endpoint: None,
-                            },
-                        ))
-                    }
+                    Err(_) => return Err(throw_op(env, no_destination())),
                 }
             } else {
                 match ip_literal(h) {
@@ -1096,27 +1132,15 @@ impl NativeUdpSocket {
             }
         }
         let peer_port = sock.peer_addr().map(|p| p.port()).unwrap_or(0);
-        let dgrams: Vec<(&[u8], SocketAddr)> = recs[from..]
-            .iter()
-            .map(|&(off, len, port, h)| {
-                let port = if hosts[h].is_empty() { peer_port } else { port };
-                (&payload[off..off + len], SocketAddr::new(ips[h], port))
-            })
-            .collect();
+        let dgrams = datagrams(&batch.recs, &batch.hosts, &ips, peer_port, batch.payload, 0);
         if dgrams.is_empty() {
             return Ok(0.0);
         }
-        match corio::net::UdpSocket::try_send_many_std(sock, &dgrams) {
-            Ok(n) => Ok(n as f64),
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
-            Err(err) => {
-                let a = dgrams[0].1;
-                Err(throw_op(
-                    env,
-                    OpError::io_at(err, "send", &a.ip().to_string(), a.port()),
-                ))
-            }
-        }
+        sent_or_would_block(
+            env,
+            corio::net::UdpSocket::try_send_many_std(sock, &dgrams),
+            |err| send_error(err, dgrams[0].1),
+        )
     }
 
     /// Sends datagrams `from..` of a batch (arguments as for `trySendMany`, copied at call
@@ -1135,16 +1159,13 @@ impl NativeUdpSocket {
         from: Unknown<'e>,
         op_id: Unknown<'e>,
     ) -> napi::Result<PromiseRaw<'e, ()>> {
-        let e = env.raw();
-        // Read `hosts` first: its element getters can run JS, which could detach `payload` or
-        // `meta`; the raw slices below are taken only after the last call that can run JS.
-        let hosts = string_array(env, &hosts, "hosts")?;
-        let payload = args::bytes(e, &payload, "payload")?;
-        let meta = args::bytes(e, &meta, "meta")?;
-        let recs = parse_meta(env, meta, payload.len(), hosts.len())?;
-        let from = int_arg(e, &from, "from", 0.0, recs.len() as f64)? as usize;
-        let id = args::op_id(e, &op_id)?;
-        let recs = recs[from..].to_vec();
+        let Batch {
+            hosts,
+            payload,
+            recs,
+        } = batch_args(env, &payload, &meta, &hosts, &from)?;
+        let id = args::op_id(env.raw(), &op_id)?;
+        // Copied before returning to JS: `payload` is only valid until then.
         let start = recs.first().map(|r| r.0).unwrap_or(0);
         let end = recs.last().map(|r| r.0 + r.1).unwrap_or(0);
         let owned = payload[start..end].to_vec();
@@ -1159,29 +1180,14 @@ impl NativeUdpSocket {
                 p
             };
             let ips = resolve_hosts(&hosts, &ports, peer).await?;
-            let dgrams: Vec<(&[u8], SocketAddr)> = recs
-                .iter()
-                .map(|&(off, len, port, h)| {
-                    let port = if hosts[h].is_empty() {
-                        peer.map(|p| p.port()).unwrap_or(0)
-                    } else {
-                        port
-                    };
-                    (
-                        &owned[off - start..off - start + len],
-                        SocketAddr::new(ips[h], port),
-                    )
-                })
-                .collect();
+            let peer_port = peer.map(|p| p.port()).unwrap_or(0);
+            let dgrams = datagrams(&recs, &hosts, &ips, peer_port, &owned, start);
             let mut sent = 0;
             while sent < dgrams.len() {
                 match sock.send_many(&dgrams[sent..]).await {
                     Ok(n) => sent += n,
                     Err(_) if sent > 0 => break,
-                    Err(err) => {
-                        let a = dgrams[0].1;
-                        return Err(OpError::io_at(err, "send", &a.ip().to_string(), a.port()));
-                    }
+                    Err(err) => return Err(send_error(err, dgrams[0].1)),
                 }
             }
             Ok(Outcome::Number(sent as f64))
@@ -1196,7 +1202,7 @@ impl NativeUdpSocket {
         io.sock()
             .map_err(|e| throw_op(env, e))?
             .set_broadcast(on)
-            .map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+            .map_err(|err| sync_err(env, err, "setsockopt"))
     }
 
     /// Sets the unicast TTL (IPv4 `IP_TTL`, IPv6 `IPV6_UNICAST_HOPS`), 1..=255.
@@ -1209,7 +1215,7 @@ impl NativeUdpSocket {
             Ok(a) if a.is_ipv6() => v6_opt(sock, |s| s.set_unicast_hops_v6(ttl)),
             _ => sock.set_ttl(ttl),
         };
-        r.map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+        r.map_err(|err| sync_err(env, err, "setsockopt"))
     }
 
     /// Sets the multicast TTL (IPv4 `IP_MULTICAST_TTL`, IPv6 `IPV6_MULTICAST_HOPS`), 0..=255.
@@ -1222,7 +1228,7 @@ impl NativeUdpSocket {
             Ok(a) if a.is_ipv6() => v6_opt(sock, |s| s.set_multicast_hops_v6(ttl)),
             _ => sock.set_multicast_ttl_v4(ttl),
         };
-        r.map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+        r.map_err(|err| sync_err(env, err, "setsockopt"))
     }
 
     /// Sets whether multicast datagrams loop back to this host.
@@ -1235,7 +1241,7 @@ impl NativeUdpSocket {
             Ok(a) if a.is_ipv6() => sock.set_multicast_loop_v6(on),
             _ => sock.set_multicast_loop_v4(on),
         };
-        r.map_err(|err| throw_op(env, OpError::io(err, "setsockopt")))
+        r.map_err(|err| sync_err(env, err, "setsockopt"))
     }
 
     /// Joins a multicast group. `iface`: for IPv4 the local interface address (`''` = any),
@@ -1266,9 +1272,7 @@ impl NativeUdpSocket {
     pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|e| throw_op(env, e))?;
-        sock.local_addr()
-            .map(Into::into)
-            .map_err(|err| throw_op(env, OpError::io(err, "getsockname")))
+        handle::addr(env, sock.local_addr(), "getsockname")
     }
 
     /// The connected peer's address (ENOTCONN when not connected).
@@ -1276,17 +1280,13 @@ impl NativeUdpSocket {
     pub fn peer_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.sync_io(env)?;
         let sock = io.sock().map_err(|e| throw_op(env, e))?;
-        sock.peer_addr()
-            .map(Into::into)
-            .map_err(|err| throw_op(env, OpError::io(err, "getpeername")))
+        handle::addr(env, sock.peer_addr(), "getpeername")
     }
 
     /// Closes the socket: pending ops reject with ERR_SOCKET_CLOSED; idempotent.
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
-        self.io.borrow_mut().take();
-        BridgeEnv::get(env.raw())?.close_handle(&self.core);
-        Ok(())
+        handle::close(env, &self.core, &self.io)
     }
 
     /// Whether `close()` was called.
@@ -1298,15 +1298,13 @@ impl NativeUdpSocket {
     /// Pending ops of this socket keep the event loop alive (default).
     #[napi(js_name = "ref")]
     pub fn ref_(&self, env: &Env) -> napi::Result<()> {
-        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, true);
-        Ok(())
+        handle::set_ref(env, &self.core, true)
     }
 
     /// Pending ops of this socket no longer keep the event loop alive.
     #[napi]
     pub fn unref(&self, env: &Env) -> napi::Result<()> {
-        BridgeEnv::get(env.raw())?.set_handle_ref(&self.core, false);
-        Ok(())
+        handle::set_ref(env, &self.core, false)
     }
 }
 

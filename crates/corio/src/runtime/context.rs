@@ -68,14 +68,12 @@ pub(crate) fn try_current() -> Result<scheduler::Handle, TryCurrentError> {
 /// The I/O driver of the current runtime, or an error outside one (or when I/O is disabled).
 pub(crate) fn io_handle() -> io::Result<Arc<crate::io::driver::Handle>> {
     let handle = try_current().map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::Other,
+        io::Error::other(
             "there is no reactor running, must be called from the context of a corio runtime",
         )
     })?;
     handle.driver().io.clone().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::Other,
+        io::Error::other(
             "the I/O driver is disabled: build the runtime with `enable_io()` or `enable_all()`",
         )
     })

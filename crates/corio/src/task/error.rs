@@ -105,15 +105,12 @@ impl std::error::Error for JoinError {}
 
 impl From<JoinError> for io::Error {
     fn from(src: JoinError) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::Other,
-            match &src.repr {
-                Repr::Cancelled => "task was cancelled".to_owned(),
-                Repr::Panic(_) => src
-                    .panic_message()
-                    .map(|m| format!("task panicked: {m}"))
-                    .unwrap_or_else(|| "task panicked".to_owned()),
-            },
-        )
+        io::Error::other(match &src.repr {
+            Repr::Cancelled => "task was cancelled".to_owned(),
+            Repr::Panic(_) => src
+                .panic_message()
+                .map(|m| format!("task panicked: {m}"))
+                .unwrap_or_else(|| "task panicked".to_owned()),
+        })
     }
 }

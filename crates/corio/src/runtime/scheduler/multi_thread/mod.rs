@@ -40,7 +40,9 @@ pub(crate) struct Handle {
     /// and the driver pointer, which every worker reads, it made each remote push invalidate
     /// a line all workers were reading.
     pushers: CachePadded<AtomicUsize>,
-    /// Cores handed back by exiting workers; the last one cleans up.
+    /// Cores handed back by exiting workers; the last one cleans up. Cores stay boxed: they
+    /// are large and move by pointer between a worker's stack, its context and this list.
+    #[allow(clippy::vec_box)]
     shutdown_cores: Mutex<Vec<Box<Core>>>,
 }
 
@@ -60,7 +62,8 @@ struct Remote {
     unpark: park::Unparker,
 }
 
-/// The cores to hand to the worker threads, one each.
+/// The cores to hand to the worker threads, one each (boxed, see `shutdown_cores`).
+#[allow(clippy::vec_box)]
 pub(crate) struct Launch(pub(crate) Vec<Box<Core>>);
 
 impl Handle {

@@ -181,6 +181,8 @@ impl Core {
     }
 
     /// Drops every queued task (shutdown: they were all cancelled through the owned set).
+    /// Takes the box as it is handed over: cores live boxed so they move by pointer.
+    #[allow(clippy::boxed_local)]
     pub(super) fn drain(mut self: Box<Self>) {
         drop(self.lifo_slot.take());
         while let Some(task) = self.run_queue.pop() {

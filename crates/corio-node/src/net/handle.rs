@@ -1,0 +1,63 @@
+//! What every socket handle (listener, TCP stream, UDP socket) does the same way: `close()`,
+//! `ref()`/`unref()`, the "closed" error of a synchronous call, and throwing a synchronous I/O
+//! error shaped like an op rejection.
+//!
+//! The napi classes still each declare their own methods (napi-rs generates the JS class
+//! from them), but the bodies live here once, so the handles cannot drift apart.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+
+use napi::{sys, Env};
+
+use super::stream::NativeAddr;
+use crate::bridge::{BridgeEnv, HandleCore};
+use crate::errors::{self, OpError};
+
+/// `close()` of a handle: drops the handle's share of its socket (`slot`), then rejects the
+/// handle's pending ops with ERR_SOCKET_CLOSED and stops them holding the loop. Idempotent.
+pub(crate) fn close<T>(
+    env: &Env,
+    core: &HandleCore,
+    slot: &RefCell<Option<T>>,
+) -> napi::Result<()> {
+    slot.borrow_mut().take();
+    BridgeEnv::get(env.raw())?.close_handle(core);
+    Ok(())
+}
+
+/// `ref()` (`on = true`) / `unref()` (`on = false`) of a handle.
+pub(crate) fn set_ref(env: &Env, core: &HandleCore, on: bool) -> napi::Result<()> {
+    BridgeEnv::get(env.raw())?.set_handle_ref(core, on);
+    Ok(())
+}
+
+/// The error a synchronous call on a closed handle throws.
+pub(crate) fn closed_error(env: &Env) -> napi::Error {
+    errors::plain_error(env.raw(), "ERR_SOCKET_CLOSED", "Socket is closed")
+}
+
+/// Throws `err` as the JS error an op rejecting with it would give.
+pub(crate) fn throw_op(env: &Env, err: OpError) -> napi::Error {
+    // SAFETY: JS thread of the current call.
+    unsafe {
+        let v = errors::op_error_to_js(env.raw(), &err);
+        sys::napi_throw(env.raw(), v);
+    }
+    errors::pending()
+}
+
+/// Throws a synchronous I/O error shaped like an op rejection.
+pub(crate) fn sync_err(env: &Env, err: std::io::Error, syscall: &'static str) -> napi::Error {
+    throw_op(env, OpError::io(err, syscall))
+}
+
+/// A socket address query (`getsockname`/`getpeername`) as JS sees it: the address, or the
+/// error thrown.
+pub(crate) fn addr(
+    env: &Env,
+    r: std::io::Result<SocketAddr>,
+    syscall: &'static str,
+) -> napi::Result<NativeAddr> {
+    r.map(Into::into).map_err(|err| sync_err(env, err, syscall))
+}
