@@ -114,8 +114,25 @@ pub(crate) fn setsockopt<T: Copy>(
     })
 }
 
-/// `getsockopt` for a plain-old-data option value (`T` must be valid for any bit pattern).
-pub(crate) fn getsockopt<T: Copy>(
+/// Option values `getsockopt` may produce: plain C structs and integers, valid for every bit
+/// pattern (so a value the kernel wrote only partly, or not at all, is still a valid `T`).
+pub(crate) trait SockOptValue: Copy + sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for libc::c_int {}
+    impl Sealed for libc::linger {}
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    impl Sealed for libc::ucred {}
+}
+
+impl SockOptValue for libc::c_int {}
+impl SockOptValue for libc::linger {}
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl SockOptValue for libc::ucred {}
+
+/// `getsockopt` for a plain-old-data option value.
+pub(crate) fn getsockopt<T: SockOptValue>(
     fd: RawFd,
     level: libc::c_int,
     name: libc::c_int,
@@ -124,8 +141,8 @@ pub(crate) fn getsockopt<T: Copy>(
     let mut len = mem::size_of::<T>() as libc::socklen_t;
     // SAFETY: `value` has room for `len` bytes; the kernel writes at most `len` bytes.
     cvt_int(unsafe { libc::getsockopt(fd, level, name, value.as_mut_ptr().cast(), &mut len) })?;
-    // SAFETY: zero-initialised and only ever instantiated with integer / linger types, for
-    // which every bit pattern (including a partially written one) is valid.
+    // SAFETY: zero-initialised, and `T: SockOptValue` is sealed to integer and plain C struct
+    // types for which every bit pattern (including a partially written one) is valid.
     Ok(unsafe { value.assume_init() })
 }
 
