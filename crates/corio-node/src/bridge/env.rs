@@ -406,11 +406,16 @@ impl Env {
         F: Future<Output = OpResult> + Send + 'static,
     {
         let env = self.env;
-        if spec.js_id != 0 && self.by_js_id.borrow().contains_key(&spec.js_id) {
+        // Every early return below gives back the buffer reference the caller created for
+        // this op (once the op is registered, settling it deletes the reference).
+        let release_buf = || {
             if let Some(b) = spec.buf {
-                // SAFETY: reference created by the caller in this env.
+                // SAFETY: reference created by the caller in this env, not yet owned by an op.
                 unsafe { sys::napi_delete_reference(env, b) };
             }
+        };
+        if spec.js_id != 0 && self.by_js_id.borrow().contains_key(&spec.js_id) {
+            release_buf();
             return Err(errors::range_error(
                 env,
                 "opId",
@@ -419,7 +424,10 @@ impl Env {
         }
         let handle = match crate::runtime::handle() {
             Ok(h) => h,
-            Err(msg) => return Err(errors::plain_error(env, "ERR_RUNTIME_START", &msg)),
+            Err(msg) => {
+                release_buf();
+                return Err(errors::plain_error(env, "ERR_RUNTIME_START", &msg));
+            }
         };
         let mut deferred = ptr::null_mut();
         let mut promise = ptr::null_mut();
@@ -427,6 +435,7 @@ impl Env {
         if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }
             != sys::Status::napi_ok
         {
+            release_buf();
             return Err(napi::Error::from_reason(
                 "corio: napi_create_promise failed",
             ));
