@@ -46,8 +46,16 @@ export declare class NativeTcpStream {
   writeAll(data: Uint8Array, opId?: number): Promise<void>
   /** Half-close: shuts the write side down after pending writes; reading goes on. */
   shutdown(opId?: number): Promise<void>
-  /** Closes the stream: pending ops reject with ERR_SOCKET_CLOSED; idempotent. */
+  /**
+   * Closes the stream: pending ops reject with ERR_SOCKET_CLOSED; idempotent. Also ends the
+   * idle timer task, so it does not hold the socket open.
+   */
   close(): void
+  /**
+   * Sets the idle timeout in milliseconds (0 disables it): after `ms` without a byte read or
+   * written, the stream is shut down and its ops fail with ETIMEDOUT (see `shared.rs`).
+   */
+  setIdleTimeout(ms: number): void
   /** Whether `close()` was called. */
   get closed(): boolean
   /** Enables/disables Nagle's algorithm (TCP_NODELAY = on). */

@@ -59,6 +59,8 @@ export interface NativeTcpStream {
   close(): void;
   setNoDelay(on: boolean): void;
   setKeepAlive(on: boolean, initialDelayMs?: number): void;
+  /** Closes the stream for I/O after `ms` without a byte transferred (0 disables). */
+  setIdleTimeout(ms: number): void;
   localAddr(): NativeAddr;
   peerAddr(): NativeAddr;
   ref(): void;

@@ -14,9 +14,9 @@ import {
 } from '../errors';
 import { cancellable } from '../io/op';
 import type { AbortOptions } from '../io/traits';
-import { native, NativeTcpListener } from '../native';
+import { native, NativeTcpListener, NativeTcpStream } from '../native';
 import { AddressInput, parseAddress, SocketAddress } from './addr';
-import { TcpStream, wrapNativeStream } from './tcp-stream';
+import { setNativeIdleTimeout, TcpStream, wrapNativeStream } from './tcp-stream';
 
 /** Options for {@link TcpListener.bind}. */
 export interface BindOptions extends AbortOptions {
@@ -27,6 +27,12 @@ export interface BindOptions extends AbortOptions {
    * share its connections. Ignored where the platform has no such option. Default `false`.
    */
   reusePort?: boolean;
+  /**
+   * An idle timeout in milliseconds applied to every accepted stream, as
+   * {@link TcpStream.setIdleTimeout} does (0, the default, disables it). Guards against clients
+   * that hold a connection open without sending anything.
+   */
+  idleTimeout?: number;
 }
 
 /** The default accept backlog. */
@@ -52,6 +58,10 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
   readonly #h: NativeTcpListener;
   #closed = false;
   #local: SocketAddress | undefined;
+  /** Idle timeout (ms) given to accepted streams; 0 = none. */
+  #idleTimeout = 0;
+  /** `wrapNativeStream` plus the idle timeout, made once at bind when there is one. */
+  #wrapAccepted: (handle: NativeTcpStream) => TcpStream = wrapNativeStream;
 
   private constructor(handle: NativeTcpListener) {
     this.#h = handle;
@@ -66,7 +76,8 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
    *
    * @param addr - `"host:port"`, `"[ipv6]:port"` or `{ host = "127.0.0.1", port }`; port `0`
    *   lets the OS pick a free port (read it from {@link TcpListener.localAddr})
-   * @param opts - `backlog`, `reusePort`, and `signal` to cancel the bind (host resolution)
+   * @param opts - `backlog`, `reusePort`, `idleTimeout` (for accepted streams), and `signal`
+   *   to cancel the bind (host resolution)
    * @returns the listener
    * @throws TypeError/RangeError (synchronously) for a bad argument
    * @throws (rejects) `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, ... with `syscall`, `address`,
@@ -77,7 +88,12 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
     const signal = signalOf(opts, 'opts');
     let backlog = DEFAULT_BACKLOG;
     let reusePort = false;
+    let idleTimeout = 0;
     if (opts !== undefined) {
+      if (opts.idleTimeout !== undefined) {
+        validateInteger(opts.idleTimeout, 'opts.idleTimeout', 0, 0x7fff_ffff);
+        idleTimeout = opts.idleTimeout;
+      }
       if (opts.backlog !== undefined) {
         validateInteger(opts.backlog, 'opts.backlog', 1, 65535);
         backlog = opts.backlog;
@@ -90,7 +106,16 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
     const { NativeTcpListener: NativeListener } = native();
     const start = (opId: number): Promise<NativeTcpListener> => NativeListener.bind(host, port, backlog, reusePort, opId);
     const pending = signal === undefined ? start(0) : cancellable(signal, start);
-    return pending.then(wrap, (err: unknown) => {
+    const done = idleTimeout === 0 ? wrap : (handle: NativeTcpListener): TcpListener => {
+      const l = wrap(handle);
+      l.#idleTimeout = idleTimeout;
+      l.#wrapAccepted = (h) => {
+        setNativeIdleTimeout(h, idleTimeout);
+        return wrapNativeStream(h);
+      };
+      return l;
+    };
+    return pending.then(done, (err: unknown) => {
       throw fromNative(err, 'listen', host, port);
     });
   }
@@ -109,7 +134,7 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
     if (this.#closed) return Promise.reject(socketClosedError('accept'));
     const h = this.#h;
     const pending = signal === undefined ? h.accept(0) : cancellable(signal, (opId) => h.accept(opId));
-    return pending.then(wrapNativeStream, rethrowAccept);
+    return pending.then(this.#wrapAccepted, rethrowAccept);
   }
 
   /**
@@ -134,6 +159,11 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#h.close();
+  }
+
+  /** The idle timeout (ms) every accepted stream gets (`opts.idleTimeout` of `bind`; 0 = none). */
+  get idleTimeout(): number {
+    return this.#idleTimeout;
   }
 
   /** Whether {@link TcpListener.close} has been called. */

@@ -37,6 +37,11 @@ export interface ConnectOptions extends AbortOptions {
   keepAlive?: boolean;
 }
 
+/** @internal Applies an idle timeout to a freshly accepted native stream (listener option). */
+export function setNativeIdleTimeout(handle: NativeTcpStream, ms: number): void {
+  handle.setIdleTimeout(ms);
+}
+
 /** Wraps a native stream handle; set in the class's static block (the constructor is private). */
 let wrap: (handle: NativeTcpStream) => TcpStream;
 /** Reads a stream's native handle (for `copy`); set in the class's static block. */
@@ -119,7 +124,8 @@ export class TcpStream implements ByteStream, AsyncIterable<Uint8Array>, AsyncDi
    * @param opts - `signal` cancels the read (nothing is read into `buf` afterwards)
    * @returns the number of bytes read, or `null` at end of stream (the peer shut its side down)
    * @throws (rejects) `ECONNRESET`, ...; `ERR_SOCKET_CLOSED` if the stream is or gets closed;
-   *   `AbortError` when aborted
+   *   `ETIMEDOUT` after its idle timeout fired ({@link TcpStream.setIdleTimeout}); `AbortError`
+   *   when aborted
    */
   read(buf: Uint8Array, opts?: AbortOptions): Promise<number | null> {
     validateUint8Array(buf, 'buf');
@@ -242,6 +248,29 @@ export class TcpStream implements ByteStream, AsyncIterable<Uint8Array>, AsyncDi
     if (initialDelayMs !== undefined) validateInteger(initialDelayMs, 'initialDelayMs', 0, 0x7fff_ffff);
     if (this.#closed) throw socketClosedError('setsockopt');
     this.#h.setKeepAlive(on, initialDelayMs);
+    return this;
+  }
+
+  /**
+   * Closes the stream when it sees no traffic: once no byte has been read or written for `ms`
+   * milliseconds, the connection is shut down both ways (the peer reads end of stream) and
+   * every pending and later `read`, `write`, `writeAll` and `shutdown` rejects with an error
+   * whose `code` is `'ETIMEDOUT'` (`syscall` `'read'`/`'write'`/`'shutdown'`), until
+   * {@link TcpStream.close} is called (then `ERR_SOCKET_CLOSED`, as always). Call `close()` to
+   * release the descriptor. Any read or write that moves at least one byte restarts the clock,
+   * whichever path completes it (also `copy`). The check runs on corio's runtime every `ms / 4`
+   * (at least 1 ms), so an idle stream is closed after between `ms` and `ms + max(ms / 4, 1)`
+   * milliseconds (later under heavy load, never earlier). The timer never keeps the process alive and ends with the stream. A new
+   * call replaces the previous timeout and restarts the clock; `0` disables it.
+   *
+   * @param ms - the idle time in milliseconds, an integer from 0 (disabled) to 2^31 - 1
+   * @throws TypeError `ERR_INVALID_ARG_TYPE` / RangeError `ERR_OUT_OF_RANGE` for a bad `ms`;
+   *   `ERR_SOCKET_CLOSED` if the stream is closed
+   */
+  setIdleTimeout(ms: number): this {
+    validateInteger(ms, 'ms', 0, 0x7fff_ffff);
+    if (this.#closed) throw socketClosedError('setIdleTimeout');
+    this.#h.setIdleTimeout(ms);
     return this;
   }
 

@@ -19,16 +19,25 @@
 //! observed before the syscall, so an event that arrives meanwhile is kept). The next read then
 //! waits for the next event instead of paying a `recv` that can only fail with `EAGAIN` — one
 //! syscall per message saved in request/response traffic (measured in docs/benchmarks.md).
+//!
+//! Idle timeout (`setIdleTimeout`): every transfer of at least one byte, on either path, bumps
+//! an activity counter (one relaxed atomic add). A timer task on the runtime, started only
+//! for a stream that has a timeout, samples the counter every quarter of the timeout; when it
+//! saw no change over a whole timeout it expires the stream ([`StreamIo::expire`]): the socket
+//! is shut down both ways (the peer reads end of stream, and the kernel wakes every op waiting
+//! on it), and every read, write and shutdown from then on fails with `ETIMEDOUT`.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use corio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use corio::net::TcpStream;
-use corio::sync::Mutex;
+use corio::sync::{Mutex, Notify};
 
 /// Direction of an op, for the in-flight counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +55,15 @@ pub(crate) struct StreamIo {
     writes_in_flight: AtomicUsize,
     /// The read buffer between reads (empty while a read holds it).
     spare: std::sync::Mutex<Vec<u8>>,
+    /// Transfers of at least one byte so far (either direction, either path).
+    activity: AtomicU64,
+    /// Bumped by every `setIdleTimeout` and by `close()`: a timer task started under an older
+    /// generation ends.
+    idle_gen: AtomicU64,
+    /// Wakes the idle timer task when `idle_gen` changes.
+    idle_changed: Notify,
+    /// Set once the idle timeout fired: every later I/O fails with `ETIMEDOUT`.
+    timed_out: AtomicBool,
 }
 
 /// Counts one native op of one direction as in flight until dropped (moved into the op's
@@ -101,7 +119,64 @@ impl StreamIo {
             reads_in_flight: AtomicUsize::new(0),
             writes_in_flight: AtomicUsize::new(0),
             spare: std::sync::Mutex::new(Vec::new()),
+            activity: AtomicU64::new(0),
+            idle_gen: AtomicU64::new(0),
+            idle_changed: Notify::new(),
+            timed_out: AtomicBool::new(false),
         }
+    }
+
+    /// Counts one transfer of at least one byte (resets the idle timer).
+    fn active(&self) {
+        self.activity.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `Err(ETIMEDOUT)` once the idle timeout fired.
+    fn check_timeout(&self) -> io::Result<()> {
+        if self.timed_out.load(Ordering::Acquire) {
+            return Err(timed_out_error());
+        }
+        Ok(())
+    }
+
+    /// Replaces the idle timeout (JS thread): `ms == 0` only stops the current timer;
+    /// otherwise a new timer task is spawned on `rt`. The previous task (if any) ends.
+    pub(crate) fn set_idle_timeout(self: &Arc<Self>, rt: &corio::runtime::Handle, ms: u64) {
+        let gen = self.idle_gen.fetch_add(1, Ordering::AcqRel) + 1;
+        self.idle_changed.notify_waiters();
+        if ms > 0 && !self.timed_out.load(Ordering::Acquire) {
+            rt.spawn(idle_timer(self.clone(), gen, ms));
+        }
+    }
+
+    /// Stops the idle timer task (on close, so it does not keep the socket open).
+    pub(crate) fn stop_idle_timer(&self) {
+        self.idle_gen.fetch_add(1, Ordering::AcqRel);
+        self.idle_changed.notify_waiters();
+    }
+
+    /// The idle timeout fired: later I/O fails with `ETIMEDOUT`; the socket is shut down both
+    /// ways, so the peer reads end of stream and the kernel wakes every op waiting on it.
+    fn expire(&self) {
+        self.timed_out.store(true, Ordering::Release);
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: the fd is owned by `self.stream`, alive for this call; shutdown takes no
+            // pointers. An error (the peer is already gone) changes nothing for us.
+            let _ = unsafe { libc::shutdown(self.stream.as_raw_fd(), libc::SHUT_RDWR) };
+        }
+    }
+
+    /// Writes without waiting (the fast path's `try_write`), counted as activity; fails with
+    /// `ETIMEDOUT` once the idle timeout fired.
+    pub(crate) fn try_write(&self, data: &[u8]) -> io::Result<usize> {
+        self.check_timeout()?;
+        let n = self.stream.try_write(data)?;
+        if n > 0 {
+            self.active();
+        }
+        Ok(n)
     }
 
     fn counter(&self, dir: Dir) -> &AtomicUsize {
@@ -138,6 +213,7 @@ impl StreamIo {
     /// cleared is the one observed before the `recv` (the outer `try_io`'s), so data arriving
     /// after the `recv` brings a newer event that is kept.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check_timeout()?;
         let len = buf.len();
         let mut short = None;
         let r = self.stream.try_io(Interest::READABLE, || {
@@ -149,13 +225,23 @@ impl StreamIo {
             Ok(n)
         });
         match (r, short) {
-            (_, Some(n)) => Ok(n),
-            (r, None) => r,
+            (_, Some(n)) => {
+                self.active();
+                Ok(n)
+            }
+            (Ok(n), None) => {
+                if n > 0 {
+                    self.active();
+                }
+                Ok(n)
+            }
+            (Err(e), None) => Err(e),
         }
     }
 
     /// Reads up to `max` bytes (0 = end of stream) into the stream's reusable buffer.
     pub(crate) async fn read(self: &Arc<Self>, max: usize) -> io::Result<ReadDone> {
+        self.check_timeout()?;
         let mut buf = self.take_buf(max);
         loop {
             self.stream.readable().await?;
@@ -176,8 +262,9 @@ impl StreamIo {
     /// One write (may be partial).
     pub(crate) async fn write(&self, data: &[u8]) -> io::Result<usize> {
         loop {
+            self.check_timeout()?;
             self.stream.writable().await?;
-            match self.stream.try_write(data) {
+            match self.try_write(data) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
@@ -198,10 +285,60 @@ impl StreamIo {
 
     /// Half-close (SHUT_WR).
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        self.check_timeout()?;
         match super::sockopt::shutdown_write(&self.stream) {
             // Already shut down / peer gone: the half-close is moot, not an error for the caller.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             r => r,
+        }
+    }
+}
+
+/// The error of I/O on a stream whose idle timeout fired (`code: 'ETIMEDOUT'`).
+fn timed_out_error() -> io::Error {
+    #[cfg(unix)]
+    return io::Error::from_raw_os_error(libc::ETIMEDOUT);
+    #[cfg(not(unix))]
+    return io::ErrorKind::TimedOut.into();
+}
+
+/// The idle timer of one stream (a runtime task; it holds no JS state, so it never keeps the
+/// Node event loop alive). Samples the activity counter every `ms / 4` (at least 1 ms) and
+/// expires the stream after a whole `ms` without a change, so an idle stream is closed after
+/// between `ms` and `ms + max(ms / 4, 1)` ms (more under load: a timer never fires early). Ends when the
+/// timeout is replaced or the stream closed (`idle_gen` moves on).
+async fn idle_timer(io: Arc<StreamIo>, gen: u64, ms: u64) {
+    let step = (ms / 4).max(1);
+    let mut idle_for = 0u64;
+    let mut seen = io.activity.load(Ordering::Relaxed);
+    loop {
+        let notified = io.idle_changed.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if io.idle_gen.load(Ordering::Acquire) != gen {
+            return;
+        }
+        let mut sleep = std::pin::pin!(corio::time::sleep(Duration::from_millis(step)));
+        let stopped = std::future::poll_fn(|cx| {
+            if notified.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            sleep.as_mut().poll(cx).map(|_| false)
+        })
+        .await;
+        if stopped || io.idle_gen.load(Ordering::Acquire) != gen {
+            return;
+        }
+        let now = io.activity.load(Ordering::Relaxed);
+        if now != seen {
+            seen = now;
+            idle_for = 0;
+            continue;
+        }
+        idle_for += step;
+        if idle_for >= ms {
+            io.expire();
+            return;
         }
     }
 }
@@ -217,9 +354,14 @@ impl AsyncRead for Shared<'_> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         loop {
+            self.0.check_timeout()?;
             ready!(self.0.stream.poll_read_ready(cx))?;
+            self.0.check_timeout()?;
             match self.0.stream.try_read(buf.initialize_unfilled()) {
                 Ok(n) => {
+                    if n > 0 {
+                        self.0.active();
+                    }
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
                 }
@@ -237,8 +379,9 @@ impl AsyncWrite for Shared<'_> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         loop {
+            self.0.check_timeout()?;
             ready!(self.0.stream.poll_write_ready(cx))?;
-            match self.0.stream.try_write(data) {
+            match self.0.try_write(data) {
                 Ok(n) => return Poll::Ready(Ok(n)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Poll::Ready(Err(e)),

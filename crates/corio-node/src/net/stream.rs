@@ -25,7 +25,7 @@ use super::shared::{Dir, InFlight, StreamIo};
 use super::sockopt;
 use crate::args;
 use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
-use crate::errors::OpError;
+use crate::errors::{self, OpError};
 
 /// Largest single read/write accepted (1 GiB): bounds the native buffer a read allocates.
 pub(crate) const MAX_IO: f64 = (1u64 << 30) as f64;
@@ -251,7 +251,7 @@ impl NativeTcpStream {
     fn try_write_now(&self, bridge: &BridgeEnv, data: &[u8]) -> Result<usize, OpError> {
         match self.io() {
             Some(io) if !data.is_empty() && io.idle(Dir::Write) && bridge.sync_budget_left() => {
-                match io.stream.try_write(data) {
+                match io.try_write(data) {
                     Ok(n) => Ok(n),
                     Err(err) if err.kind() == WouldBlock => Ok(0),
                     Err(err) => Err(OpError::io(err, "write")),
@@ -364,10 +364,26 @@ impl NativeTcpStream {
         )
     }
 
-    /// Closes the stream: pending ops reject with ERR_SOCKET_CLOSED; idempotent.
+    /// Closes the stream: pending ops reject with ERR_SOCKET_CLOSED; idempotent. Also ends the
+    /// idle timer task, so it does not hold the socket open.
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
+        if let Some(io) = self.io() {
+            io.stop_idle_timer();
+        }
         handle::close(env, &self.core, &self.io)
+    }
+
+    /// Sets the idle timeout in milliseconds (0 disables it): after `ms` without a byte read or
+    /// written, the stream is shut down and its ops fail with ETIMEDOUT (see `shared.rs`).
+    #[napi(ts_args_type = "ms: number")]
+    pub fn set_idle_timeout(&self, env: &Env, ms: Unknown<'_>) -> napi::Result<()> {
+        let ms = args::int_in(env.raw(), &ms, "ms", 0.0, 2_147_483_647.0)? as u64;
+        let io = self.sync_io(env)?;
+        let rt = crate::runtime::handle()
+            .map_err(|msg| errors::plain_error(env.raw(), "ERR_RUNTIME_START", &msg))?;
+        io.set_idle_timeout(rt, ms);
+        Ok(())
     }
 
     /// Whether `close()` was called.
@@ -426,6 +442,16 @@ impl NativeTcpStream {
     #[napi]
     pub fn unref(&self, env: &Env) -> napi::Result<()> {
         handle::set_ref(env, &self.core, false)
+    }
+}
+
+impl Drop for NativeTcpStream {
+    /// A stream collected without `close()` stops its idle timer (which would otherwise hold
+    /// the socket open until it fires).
+    fn drop(&mut self) {
+        if let Some(io) = self.io.get_mut().as_ref() {
+            io.stop_idle_timer();
+        }
     }
 }
 
