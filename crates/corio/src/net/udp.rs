@@ -69,6 +69,9 @@ impl RecvMeta {
     }
 }
 
+/// A receive that reports the sender: `recv_from` or `peek_from` of the mio socket.
+type ReceiveFrom = fn(&mio::net::UdpSocket, &mut [u8]) -> io::Result<(usize, SocketAddr)>;
+
 impl UdpSocket {
     /// Binds a socket to `addr`, trying each resolved address until one binds (returns the
     /// last error otherwise).
@@ -254,14 +257,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        let res = self
-            .io
-            .registration()
-            .poll_read_io(cx, || self.io.recv_from(unfilled(buf)));
-        res.map_ok(|(n, addr)| {
-            fill(buf, n);
-            addr
-        })
+        self.poll_from(cx, buf, mio::net::UdpSocket::recv_from)
     }
 
     /// Receives one datagram without waiting.
@@ -285,10 +281,20 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
+        self.poll_from(cx, buf, mio::net::UdpSocket::peek_from)
+    }
+
+    /// Polls `op` into the unfilled part of `buf`.
+    fn poll_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+        op: ReceiveFrom,
+    ) -> Poll<io::Result<SocketAddr>> {
         let res = self
             .io
             .registration()
-            .poll_read_io(cx, || self.io.peek_from(unfilled(buf)));
+            .poll_read_io(cx, || op(&self.io, unfilled(buf)));
         res.map_ok(|(n, addr)| {
             fill(buf, n);
             addr

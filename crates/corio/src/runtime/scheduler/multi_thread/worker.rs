@@ -24,7 +24,7 @@ use super::queue::{self, Local};
 use super::Handle;
 use crate::runtime::{context, coop, scheduler};
 use crate::task::Notified;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::Waker;
@@ -61,8 +61,6 @@ pub(crate) struct Context {
     handle: Arc<Handle>,
     core: RefCell<Option<Box<Core>>>,
     defer: RefCell<Vec<Waker>>,
-    /// Set while the core is parked (in the context): wakes still go to the local queue.
-    parked: Cell<bool>,
 }
 
 impl Core {
@@ -200,7 +198,6 @@ pub(crate) fn run_worker(handle: Arc<Handle>, core: Box<Core>) {
         handle: handle.clone(),
         core: RefCell::new(None),
         defer: RefCell::new(Vec::new()),
-        parked: Cell::new(false),
     });
     context::set_scheduler(&cx, || {
         let scheduler::Context::MultiThread(cx) = &cx else {
@@ -303,15 +300,12 @@ impl Context {
     /// or timers land in this worker's queue.
     fn park_inner(&self, mut core: Box<Core>, block: bool) -> Box<Core> {
         let mut park = core.park.take().expect("park is always returned");
-        let index = core.index;
         *self.core.borrow_mut() = Some(core);
-        self.parked.set(true);
         let events = if block {
             park.park(&self.handle.common.driver)
         } else {
             park.poll_driver(&self.handle.common.driver)
         };
-        self.parked.set(false);
         if events != 0 {
             // Shared by all workers: only touch the line when there is something to add.
             self.handle
@@ -320,11 +314,10 @@ impl Context {
                 .io_events
                 .fetch_add(events as u64, Relaxed);
         }
-        let _ = index;
         self.wake_deferred();
         let mut core = self.take_core();
         core.park = Some(park);
-        if !core.run_queue.is_empty() && core.run_queue.len() > 1 {
+        if core.run_queue.len() > 1 {
             // More work than this worker can start right now: let a sleeper help.
             self.handle.notify_parked();
         }
