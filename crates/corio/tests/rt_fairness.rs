@@ -35,17 +35,26 @@ fn yield_now_resumes_after_an_expired_timer_was_fired() {
     let rt = current_thread();
     rt.block_on(async {
         corio::spawn(async {
-            let (count, waker) = counting_waker();
-            let mut sleep = Box::pin(corio::time::sleep(Duration::from_millis(1)));
-            // First poll registers the timer with our counting waker.
-            assert!(sleep
-                .as_mut()
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending());
+            // First poll registers the timer with our counting waker. On a machine so slow
+            // (or loaded, or under valgrind) that the deadline passed before that first poll,
+            // try again with a longer one: the first poll must find the timer pending.
+            let mut ms = 1;
+            let (count, sleep) = loop {
+                let (count, waker) = counting_waker();
+                let mut sleep = Box::pin(corio::time::sleep(Duration::from_millis(ms)));
+                if sleep
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+                {
+                    break (count, sleep);
+                }
+                ms *= 2;
+            };
             // Let the deadline pass in wall-clock time without giving the runtime a chance to
             // run the driver (a blocking wait is the point here, not synchronisation).
-            let deadline = std::time::Instant::now() + Duration::from_millis(5);
-            while std::time::Instant::now() < deadline {
+            let deadline = sleep.deadline() + Duration::from_millis(4);
+            while corio::time::Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(1));
             }
             assert_eq!(

@@ -230,3 +230,40 @@ fn shutdown_timeout_and_background_do_not_hang_on_pending_tasks() {
         rt.shutdown_background();
     }
 }
+
+/// `shutdown_timeout` returns once its timeout passed even while a blocking-pool job still
+/// runs; the runtime's `Drop` afterwards must not wait for that job again. The job is released
+/// only after `shutdown_timeout` returned (or, if the runtime waits for it, by a watchdog much
+/// later, which the assertion then reports instead of hanging).
+#[test]
+fn shutdown_timeout_does_not_wait_again_for_blocking_jobs_on_drop() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+    for (_, rt) in rts() {
+        let (release, wait) = mpsc::channel::<()>();
+        let (started_tx, started) = mpsc::channel::<()>();
+        rt.spawn_blocking(move || {
+            let _ = started_tx.send(());
+            let _ = wait.recv();
+        });
+        started.recv().unwrap();
+        let watchdog_fired = Arc::new(AtomicBool::new(false));
+        let release_w = release.clone();
+        let fired = watchdog_fired.clone();
+        let (done_tx, done) = mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            if done.recv_timeout(std::time::Duration::from_secs(60)).is_err() {
+                fired.store(true, SeqCst);
+                let _ = release_w.send(());
+            }
+        });
+        rt.shutdown_timeout(std::time::Duration::from_millis(10));
+        let _ = done_tx.send(());
+        let _ = release.send(());
+        watchdog.join().unwrap();
+        assert!(
+            !watchdog_fired.load(SeqCst),
+            "shutdown_timeout waited for a running blocking job"
+        );
+    }
+}

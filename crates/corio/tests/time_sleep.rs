@@ -65,10 +65,14 @@ async fn sleep_reset_earlier_and_later() {
     s.as_mut().await;
     assert!(Instant::now() >= target);
     assert!(s.is_elapsed());
+    // Re-armed by a reset (a deadline no slow machine reaches before the assertion), then
+    // once more to a near one, which fires again.
+    s.as_mut().reset(Instant::now() + Duration::from_secs(3600));
+    assert!(!s.is_elapsed());
     let later = Instant::now() + Duration::from_millis(3);
     s.as_mut().reset(later);
-    assert!(!s.is_elapsed());
     s.as_mut().await;
+    assert!(s.is_elapsed());
     assert!(Instant::now() >= later);
 }
 

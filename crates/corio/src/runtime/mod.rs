@@ -88,6 +88,10 @@ pub struct Runtime {
     kind: Kind,
     handle: Handle,
     workers: Option<Arc<ThreadGroup>>,
+    /// Set by the first shutdown: `shutdown_timeout`/`shutdown_background` already waited as
+    /// long as the caller allowed, so the `Drop` that follows must not wait again (without a
+    /// limit) for blocking-pool jobs.
+    shut_down: bool,
 }
 
 impl Runtime {
@@ -100,6 +104,7 @@ impl Runtime {
             kind,
             handle: Handle { inner: handle },
             workers,
+            shut_down: false,
         }
     }
 
@@ -165,6 +170,9 @@ impl Runtime {
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return;
+        }
         // Futures dropped during shutdown may need the runtime context (e.g. to deregister).
         let _enter = self.handle.enter();
         self.handle.inner.shutdown();
