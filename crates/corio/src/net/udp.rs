@@ -7,7 +7,14 @@
 //!
 //! Batches: [`UdpSocket::recv_many`] and [`UdpSocket::send_many`] move many datagrams per
 //! system call on Linux/Android (`recvmmsg`/`sendmmsg`); elsewhere they loop over
-//! `recvmsg`/`send_to` with the same results.
+//! `recvmsg`/`send_to` with the same results. On Linux/Android `send_many` also hands runs of
+//! same-size datagrams to one destination to the kernel as one segmented super-datagram
+//! (`UDP_SEGMENT`, see `udp_gso.rs`), so the network stack runs once per run, not once per
+//! datagram; receivers still see exactly the datagrams sent.
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[path = "udp_gso.rs"]
+mod gso;
 
 use crate::io::{Interest, PollEvented, ReadBuf, Ready};
 use crate::net::{to_socket_addrs, ToSocketAddrs};
@@ -21,8 +28,18 @@ use std::task::{Context, Poll};
 /// Not connected by default: use [`send_to`](Self::send_to)/[`recv_from`](Self::recv_from),
 /// or [`connect`](Self::connect) and then [`send`](Self::send)/[`recv`](Self::recv). Share it
 /// between tasks with an `Arc`; every method takes `&self`.
+///
+/// corio never enables `UDP_GRO` (Linux receive coalescing). If you enable it yourself on the
+/// socket, the kernel may hand several datagrams of one sender to one receive as one buffer:
+/// [`recv`](Self::recv), [`recv_from`](Self::recv_from) and [`peek_from`](Self::peek_from)
+/// then return such coalesced buffers without saying so; only
+/// [`recv_many`](Self::recv_many) reports where to split them ([`RecvMeta::segment_size`]).
 pub struct UdpSocket {
     io: PollEvented<mio::net::UdpSocket>,
+    /// This socket's GSO state (see [`UdpSocket::GSO_ALL`]): lowered when the kernel refuses a
+    /// segmented batch, so later batches avoid the refused segment sizes (or segmentation).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    gso: std::sync::atomic::AtomicUsize,
 }
 
 /// What [`UdpSocket::recv_many`] learned about one received datagram.
@@ -34,6 +51,8 @@ pub struct RecvMeta {
     len: usize,
     addr: SocketAddr,
     truncated: bool,
+    control_truncated: bool,
+    segment: usize,
 }
 
 impl Default for RecvMeta {
@@ -42,6 +61,8 @@ impl Default for RecvMeta {
             len: 0,
             addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
             truncated: false,
+            control_truncated: false,
+            segment: 0,
         }
     }
 }
@@ -66,6 +87,31 @@ impl RecvMeta {
     /// (`MSG_TRUNC`). [`len`](Self::len) is then the buffer length, not the datagram's.
     pub fn is_truncated(&self) -> bool {
         self.truncated
+    }
+
+    /// `Some(size)` when the buffer holds several datagrams that the kernel coalesced: only on
+    /// Linux, only for a socket on which `UDP_GRO` was enabled (corio's core never enables
+    /// it). The buffer then holds consecutive datagrams of `size` bytes each from one sender,
+    /// the last possibly shorter; split it at multiples of `size`. `None` otherwise (the
+    /// buffer holds one datagram, as far as the control data tells: see
+    /// [`is_control_truncated`](Self::is_control_truncated)).
+    ///
+    /// If the buffer was also [truncated](Self::is_truncated), the kernel discarded the
+    /// coalesced datagrams beyond it and the last segment in it may be cut: only the first
+    /// `len / size * size` bytes are whole datagrams; treat the rest as dropped (corio's Node
+    /// binding does). Not in tokio.
+    pub fn segment_size(&self) -> Option<usize> {
+        (self.segment > 0 && self.segment < self.len).then_some(self.segment)
+    }
+
+    /// True when the kernel had more control data (ancillary messages) than fit in corio's
+    /// receive control buffer (`MSG_CTRUNC`; 128 bytes per datagram, room for `UDP_GRO`
+    /// together with the usual timestamp and drop-counter options). The control messages
+    /// were then cut short, so [`segment_size`](Self::segment_size) may say `None` for a
+    /// coalesced buffer: on a `UDP_GRO` socket such a buffer cannot be split safely. Always
+    /// false where `recv_many` uses no control buffer (off Linux/Android). Not in tokio.
+    pub fn is_control_truncated(&self) -> bool {
+        self.control_truncated
     }
 }
 
@@ -94,6 +140,8 @@ impl UdpSocket {
     fn new(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
             io: PollEvented::new(socket)?,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            gso: std::sync::atomic::AtomicUsize::new(UdpSocket::GSO_ALL),
         })
     }
 
@@ -314,7 +362,9 @@ impl UdpSocket {
     /// Whatever is already queued is returned at once; the call waits only while nothing is
     /// queued. A datagram longer than its buffer is truncated and flagged
     /// ([`RecvMeta::is_truncated`]). With empty `bufs` or `meta`, returns `Ok(0)` at once.
-    /// On Linux/Android this is one `recvmmsg` call; elsewhere a `recvmsg` loop.
+    /// On Linux/Android this is one `recvmmsg` call; elsewhere a `recvmsg` loop. If the caller
+    /// enabled `UDP_GRO` on the socket, one buffer may hold several coalesced datagrams: see
+    /// [`RecvMeta::segment_size`].
     pub async fn recv_many(
         &self,
         bufs: &mut [IoSliceMut<'_>],
@@ -349,6 +399,17 @@ impl UdpSocket {
     /// a payload over 65,507 bytes on IPv4); an error on a later one ends the batch early with
     /// the count so far, and re-sending the rest reports it. Empty input returns `Ok(0)`.
     /// On Linux/Android this is one `sendmmsg` call; elsewhere a `send_to` loop.
+    ///
+    /// On Linux/Android, consecutive datagrams to one destination with one size (the last of a
+    /// run may be shorter; at most 64 datagrams and 65,507 bytes per run) go down as one
+    /// segmented send (`UDP_SEGMENT`, kernel 4.18+): one pass through the network stack for
+    /// the run. The datagrams arrive exactly as if sent one by one. If the kernel refuses a
+    /// segmented send (e.g. `EIO` on a route without checksum offload, `EINVAL` when the size
+    /// exceeds the path MTU), the batch is sent again unsegmented — nothing of the refused
+    /// send went out — and this socket remembers it: after `EIO` it stops segmenting, after a
+    /// size refusal it segments only smaller datagrams. Errors of an unsegmented datagram
+    /// (oversize, bad destination) never change this. `CORIO_UDP_GSO=0` in the environment
+    /// turns segmentation off for the process. The count is always in datagrams.
     pub async fn send_many(&self, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
         if datagrams.is_empty() {
             return Ok(0);
@@ -395,11 +456,34 @@ impl UdpSocket {
     }
 
     /// [`try_send_many`](Self::try_send_many) on a plain non-blocking `std::net::UdpSocket`
-    /// that no runtime tracks (`sendmmsg` on Linux/Android); see
-    /// [`try_recv_many_std`](Self::try_recv_many_std). Not in tokio.
+    /// that no runtime tracks (`sendmmsg` on Linux/Android, segmenting runs as
+    /// [`send_many`](Self::send_many) does); see [`try_recv_many_std`](Self::try_recv_many_std).
+    /// A plain socket has no place to remember a refused segmented send, so on such a route
+    /// every call tries once and falls back (still sending each datagram once); callers that
+    /// send repeatedly should keep a GSO state and use
+    /// [`try_send_many_std_gso`](Self::try_send_many_std_gso). Not in tokio.
     pub fn try_send_many_std(
         socket: &std::net::UdpSocket,
         datagrams: &[(&[u8], SocketAddr)],
+    ) -> io::Result<usize> {
+        let fresh = std::sync::atomic::AtomicUsize::new(UdpSocket::GSO_ALL);
+        UdpSocket::try_send_many_std_gso(socket, datagrams, &fresh)
+    }
+
+    /// A fresh GSO state for [`try_send_many_std_gso`](Self::try_send_many_std_gso): keep one
+    /// `AtomicUsize::new(UdpSocket::GSO_ALL)` per socket. The state holds the smallest segment
+    /// size the kernel refused on this socket's route (`GSO_ALL`: none yet; 0: segmentation
+    /// off); `send_many` only coalesces runs of smaller datagrams. Not in tokio.
+    pub const GSO_ALL: usize = usize::MAX;
+
+    /// [`try_send_many_std`](Self::try_send_many_std) with a caller-kept GSO state `gso` (see
+    /// [`GSO_ALL`](Self::GSO_ALL)), so a route's refusal of segmentation is remembered across
+    /// calls as [`send_many`](Self::send_many) remembers it per socket. Off Linux/Android
+    /// `gso` is ignored. Not in tokio.
+    pub fn try_send_many_std_gso(
+        socket: &std::net::UdpSocket,
+        datagrams: &[(&[u8], SocketAddr)],
+        gso: &std::sync::atomic::AtomicUsize,
     ) -> io::Result<usize> {
         if datagrams.is_empty() {
             return Ok(0);
@@ -407,10 +491,11 @@ impl UdpSocket {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             use std::os::fd::AsRawFd;
-            send_many_fd(socket.as_raw_fd(), datagrams)
+            gso::send_many(socket.as_raw_fd(), datagrams, gso)
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
+            let _ = gso;
             send_many_loop(datagrams, |p, a| socket.send_to(p, a))
         }
     }
@@ -435,7 +520,7 @@ impl UdpSocket {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             use std::os::fd::AsRawFd;
-            send_many_fd(self.io.as_raw_fd(), datagrams)
+            gso::send_many(self.io.as_raw_fd(), datagrams, &self.gso)
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
@@ -538,7 +623,6 @@ impl UdpSocket {
     }
 }
 
-/// The unfilled part of `buf` as a byte slice for a receive call.
 /// `recvmmsg` on `fd` (non-blocking): what is queued, up to `bufs.len()`, or `WouldBlock`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn recv_many_fd(
@@ -551,6 +635,10 @@ fn recv_many_fd(
     // SAFETY: all-zero is a valid sockaddr_storage and a valid (empty) mmsghdr.
     let mut names: Vec<libc::sockaddr_storage> = vec![unsafe { mem::zeroed() }; n];
     let mut msgs: Vec<libc::mmsghdr> = vec![unsafe { mem::zeroed() }; n];
+    // Control buffers (u64 words: aligned for `cmsghdr`), 128 bytes per datagram: room for the
+    // `UDP_GRO` message of a coalesced receive next to the timestamp (`SO_TIMESTAMP(NS)`,
+    // 32 bytes) and drop counter (`SO_RXQ_OVFL`, 24 bytes) a caller may have switched on.
+    let mut controls = vec![[0u64; 16]; n];
     for i in 0..n {
         let hdr = &mut msgs[i].msg_hdr;
         hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
@@ -558,10 +646,13 @@ fn recv_many_fd(
         // `IoSliceMut` is guaranteed ABI-compatible with `struct iovec` on Unix.
         hdr.msg_iov = (&mut bufs[i] as *mut IoSliceMut<'_>).cast::<libc::iovec>();
         hdr.msg_iovlen = 1;
+        hdr.msg_control = controls[i].as_mut_ptr().cast();
+        hdr.msg_controllen = mem::size_of::<[u64; 16]>() as _;
     }
-    // SAFETY: `msgs` holds `n` headers, each pointing at a live name buffer and a live
-    // iovec describing a writable buffer; all outlive the call. The socket is
-    // non-blocking, so the call returns what is queued (or EAGAIN).
+    // SAFETY: `msgs` holds `n` headers, each pointing at a live name buffer, a live iovec
+    // describing a writable buffer and a live, `cmsghdr`-aligned control buffer of
+    // `msg_controllen` bytes; all outlive the call. The socket is non-blocking, so the call
+    // returns what is queued (or EAGAIN).
     let got = unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), n as _, 0, std::ptr::null_mut()) };
     if got < 0 {
         return Err(io::Error::last_os_error());
@@ -573,9 +664,37 @@ fn recv_many_fd(
             len: (msgs[i].msg_len as usize).min(bufs[i].len()),
             addr: crate::net::sys::sockaddr_to(&names[i], hdr.msg_namelen)?,
             truncated: hdr.msg_flags & libc::MSG_TRUNC != 0,
+            control_truncated: hdr.msg_flags & libc::MSG_CTRUNC != 0,
+            segment: gro_segment(hdr),
         };
     }
     Ok(got)
+}
+
+/// The segment size of a coalesced receive (`UDP_GRO` control message), 0 if none.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn gro_segment(hdr: &libc::msghdr) -> usize {
+    let mut seg = 0;
+    // SAFETY: `hdr` is a header the kernel just filled: its `msg_control` points at our live
+    // control buffer and `msg_controllen` was set by the kernel to the bytes of control
+    // messages it wrote there (at most the buffer's size). CMSG_FIRSTHDR/NXTHDR only return
+    // headers that lie whole within those bytes (or null). The int payload is read only when
+    // the message's own `cmsg_len` covers it (the kernel's data is trusted no further), and
+    // read unaligned to be safe.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(hdr);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_UDP
+                && (*c).cmsg_type == libc::UDP_GRO
+                && (*c).cmsg_len as usize
+                    >= libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as _) as usize
+            {
+                seg = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+            }
+            c = libc::CMSG_NXTHDR(hdr, c);
+        }
+    }
+    seg.max(0) as usize
 }
 
 /// A `recvmsg` loop on `fd` (non-blocking) where there is no `recvmmsg`.
@@ -610,6 +729,8 @@ fn recv_many_fd(
             len: (len as usize).min(bufs[got].len()),
             addr: crate::net::sys::sockaddr_to(&name, hdr.msg_namelen)?,
             truncated: hdr.msg_flags & libc::MSG_TRUNC != 0,
+            control_truncated: false,
+            segment: 0,
         };
         got += 1;
     }
@@ -632,6 +753,8 @@ fn recv_many_loop(
                     len,
                     addr,
                     truncated: false,
+                    control_truncated: false,
+                    segment: 0,
                 }
             }
             Err(e) if got > 0 && e.kind() == io::ErrorKind::WouldBlock => return Ok(got),
@@ -640,38 +763,6 @@ fn recv_many_loop(
         got += 1;
     }
     Ok(got)
-}
-
-/// `sendmmsg` on `fd` (non-blocking): how many were sent from the front, or the first error.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn send_many_fd(fd: std::os::fd::RawFd, datagrams: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
-    use std::mem;
-    let n = datagrams.len().min(u32::MAX as usize);
-    let mut names = Vec::with_capacity(n);
-    let mut iovs = Vec::with_capacity(n);
-    for (payload, addr) in &datagrams[..n] {
-        names.push(crate::net::sys::sockaddr_from(addr));
-        iovs.push(libc::iovec {
-            iov_base: payload.as_ptr() as *mut libc::c_void,
-            iov_len: payload.len(),
-        });
-    }
-    // SAFETY: all-zero is a valid (empty) mmsghdr.
-    let mut msgs: Vec<libc::mmsghdr> = vec![unsafe { mem::zeroed() }; n];
-    for i in 0..n {
-        let hdr = &mut msgs[i].msg_hdr;
-        hdr.msg_name = (&mut names[i].0 as *mut libc::sockaddr_storage).cast();
-        hdr.msg_namelen = names[i].1;
-        hdr.msg_iov = &mut iovs[i];
-        hdr.msg_iovlen = 1;
-    }
-    // SAFETY: every header points at a live address and one iovec over a live payload;
-    // sendmmsg only reads the payloads (the `*mut` in iovec is the C API's, not a write).
-    let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as _, 0) };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(sent as usize)
 }
 
 /// A `send_to` loop where there is no `sendmmsg`.
@@ -691,6 +782,7 @@ fn send_many_loop(
     Ok(sent)
 }
 
+/// The unfilled part of `buf` as a byte slice for a receive call.
 fn unfilled<'a>(buf: &'a mut ReadBuf<'_>) -> &'a mut [u8] {
     // SAFETY: receive calls only write into the slice and never read it, so exposing the
     // uninitialised tail as `[u8]` to the kernel is sound; `fill` marks what was written.
