@@ -245,6 +245,11 @@ export interface NativeMetrics {
   completions: number
   /** JS-thread wake-ups of this environment (completions / wakeups = mean batch size). */
   wakeups: number
+  /**
+   * Native socket handle objects (listeners, TCP streams, UDP sockets) alive in the process,
+   * closed or not; one dropped without `close()` leaves the count once V8 collects it.
+   */
+  liveHandles: number
 }
 
 /** One received datagram as `takeRecv`/`tryRecvFrom` report it. */
@@ -280,3 +285,12 @@ export declare function noop(opId?: number): Promise<void>
 
 /** The baseline no-op round trip (napi-rs per-promise `AsyncTask`). */
 export declare function noopBaseline(): Promise<void>
+
+/**
+ * Shuts the process-wide runtime down (`runtime.shutdown()` in TS). Every pending operation of
+ * every environment settles — rejecting with `ERR_RUNTIME_SHUTDOWN` unless it finished first —
+ * and every later operation throws or rejects with that code; the runtime never restarts.
+ * Resolves once the runtime's threads have stopped (waiting at most 10 s for them) and this
+ * environment's pending promises have settled. Idempotent: a second call resolves at once.
+ */
+export declare function shutdownRuntime(): Promise<void>

@@ -847,3 +847,4 @@ module.exports.copyBidirectional = nativeBinding.copyBidirectional
 module.exports.metrics = nativeBinding.metrics
 module.exports.noop = nativeBinding.noop
 module.exports.noopBaseline = nativeBinding.noopBaseline
+module.exports.shutdownRuntime = nativeBinding.shutdownRuntime

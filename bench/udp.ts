@@ -16,7 +16,9 @@
 // other processes competing for the CPUs.
 //
 // Every case sends the same payload Buffer (allocated once), to a receive socket with the same
-// SO_RCVBUF, with the same window, and stops on the same clock check.
+// SO_RCVBUF, with the same window, and stops on the same clock check. On Linux the batch case
+// profits from segmented sends (UDP_SEGMENT) and coalesced receives (UDP_GRO): its batches of
+// equal datagrams to one peer are their best case (see docs/benchmarks.md).
 //
 // For profiling one case alone: UDP_CASE=dgram|single|batch UDP_SIZE=64|1400 (either may be
 // omitted), e.g. `UDP_CASE=batch UDP_SIZE=64 node --cpu-prof --import tsx bench/udp.ts 5000 1`.

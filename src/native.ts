@@ -87,12 +87,15 @@ export interface NativeMetrics {
   refs: number;
   completions: number;
   wakeups: number;
+  liveHandles: number;
 }
 
 /** Everything corio's TypeScript layer uses from the generated binding. */
 export interface NativeBinding {
   configure(config: { workerThreads?: number }): void;
   metrics(): NativeMetrics;
+  /** Shuts the process-wide runtime down for good; see `runtime.shutdown()`. */
+  shutdownRuntime(): Promise<void>;
   /** Aborts the pending op with this id (no-op if unknown or finished); it rejects with ABORT_ERR. */
   cancel(opId: number): void;
   NativeTcpListener: NativeTcpListenerClass;

@@ -36,6 +36,12 @@ export interface RuntimeMetrics {
    * `completions / wakeups` is the average batch size.
    */
   wakeups: number;
+  /**
+   * Native socket handles (listeners, TCP streams, UDP sockets) alive in the whole process,
+   * closed or not. A handle dropped without `close()` leaves this count once the garbage
+   * collector has collected it (and its socket is closed then too).
+   */
+  liveHandles: number;
 }
 
 /**
@@ -63,4 +69,20 @@ export function configure(options: RuntimeOptions): void {
  */
 export function metrics(): RuntimeMetrics {
   return { ...native().metrics() } as RuntimeMetrics;
+}
+
+/**
+ * Shuts the process's runtime down, for good. Every pending operation of every thread
+ * (reads, writes, accepts, connects, native copies, UDP receives...) settles: those that did
+ * not finish first reject with an `Error` whose `code` is `'ERR_RUNTIME_SHUTDOWN'`. From then
+ * on every operation throws or rejects with that code, {@link configure} throws it too, and nothing
+ * native keeps the event loop alive, so the process can exit by itself. Close your sockets
+ * afterwards as usual (closing is always allowed).
+ *
+ * The returned promise resolves once the runtime's threads have stopped (it waits at most
+ * 10 seconds for them) and the calling thread's pending promises have settled. Calling it again
+ * resolves at once. Shutting down never blocks the JS thread.
+ */
+export function shutdown(): Promise<void> {
+  return native().shutdownRuntime();
 }

@@ -19,6 +19,10 @@ import { Duplex } from 'node:stream';
 import { ChunkReader } from './chunks';
 import type { ByteStream } from './traits';
 import type { SocketAddress } from '../net/addr';
+import { validateFunction, validateMs } from '../internal/validate';
+
+/** Node's longest timer delay (2^31 - 1 ms); longer ones would fire after 1 ms. */
+const MAX_TIMER_MS = 0x7fff_ffff;
 
 /** What the duplex needs beyond a byte stream; sockets have all of it. @internal */
 export interface SocketLike extends ByteStream {
@@ -127,11 +131,16 @@ export class SocketDuplex extends Duplex {
    * Like `net.Socket#setTimeout`: emits `'timeout'` after `ms` milliseconds without reads or
    * writes (the socket is not closed; the listener decides). `0` disables it.
    *
-   * @param ms - the idle time in milliseconds
+   * @param ms - the idle time in milliseconds, a finite number >= 0; as for `net.Socket`, a
+   *   value above 2^31 - 1 (Node's longest timer) is clamped to it rather than firing at once
    * @param callback - added as a one-time `'timeout'` listener
+   * @throws TypeError `ERR_INVALID_ARG_TYPE` / RangeError `ERR_OUT_OF_RANGE` for a bad `ms`, a
+   *   TypeError for a `callback` that is not a function
    */
   setTimeout(ms: number, callback?: () => void): this {
-    this.#timeoutMs = ms > 0 && Number.isFinite(ms) ? ms : 0;
+    validateMs(ms, 'msecs');
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    this.#timeoutMs = Math.min(ms, MAX_TIMER_MS);
     if (callback !== undefined) {
       if (this.#timeoutMs === 0) this.removeListener('timeout', callback);
       else this.once('timeout', callback);

@@ -73,6 +73,7 @@ export function parseAddress(value: unknown, name: string, allowPortZero: boolea
       throw invalidArgValue(name, value, 'must put an IPv6 address in brackets, as "[::1]:port"');
     }
     if (host.length === 0) throw invalidArgValue(name, value, 'has no host');
+    if (host.includes('\0')) throw invalidArgValue(name, value, 'must not contain null bytes');
     if (!DIGITS.test(portText)) throw invalidArgValue(name, value, 'has no valid port');
     const port = Number(portText);
     if (port < minPort || port > 65535) throw outOfRange(`${name}.port`, `>= ${minPort} && <= 65535`, port);
@@ -87,6 +88,7 @@ export function parseAddress(value: unknown, name: string, allowPortZero: boolea
   const host = hostField !== undefined ? hostField : address !== undefined ? address : DEFAULT_HOST;
   if (typeof host !== 'string') throw invalidArgType(`${name}.host`, 'of type string', host);
   if (host.length === 0) throw invalidArgValue(`${name}.host`, host, 'must not be empty');
+  if (host.includes('\0')) throw invalidArgValue(`${name}.host`, host, 'must not contain null bytes');
   let h = host;
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
   if (typeof port !== 'number') throw invalidArgType(`${name}.port`, 'of type number', port);

@@ -17,8 +17,21 @@ export class StreamMapError<K = unknown> extends Error {
 
   /** @param key - The member's key. @param cause - What the member threw. */
   constructor(key: K, cause: unknown) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    super(`Stream ${String(key)} failed: ${detail}`, { cause });
+    const detail = cause instanceof Error ? show(cause.message) : show(cause);
+    super(`Stream ${show(key)} failed: ${detail}`, { cause });
     this.key = key;
+  }
+}
+
+/**
+ * `String(value)`, except for values that have no string form (a null-prototype object, an
+ * object whose `toString` throws): a key or a thrown value may be anything, and building the
+ * error must not throw instead.
+ */
+function show(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
 }

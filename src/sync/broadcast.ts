@@ -225,13 +225,16 @@ function toResult<T>(v: Raw<T>): IteratorResult<T> {
   return v === CLOSED ? { done: true, value: undefined } : { done: false, value: v };
 }
 
+/** The largest broadcast `capacity`: the longest JS array (the ring is one array). */
+const MAX_BROADCAST_CAPACITY = 2 ** 32 - 1;
+
 /**
  * A broadcast channel retaining the last `capacity` values.
- * @param capacity - Integer >= 1.
+ * @param capacity - Integer from 1 to 2^32 - 1 (a `RangeError` `ERR_OUT_OF_RANGE` otherwise).
  * @returns `[sender, receiver]`; more receivers come from `sender.subscribe()`.
  */
 export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
-  validateInteger(capacity, 'capacity', 1);
+  validateInteger(capacity, 'capacity', 1, MAX_BROADCAST_CAPACITY);
   const state = new BroadcastState<T>(capacity);
   const tx = new BroadcastSender(state);
   return [tx, tx.subscribe()];

@@ -81,7 +81,7 @@ export class Interval implements AsyncIterableIterator<number>, Disposable {
   /** @internal */ private settle: ((v: number | typeof CLOSED | Error) => void) | undefined;
   /** @internal */ private chain: Promise<unknown> = Promise.resolve();
   /** @internal */ private readonly signal: AbortSignal | undefined;
-  /** @internal */ private readonly onAbort = (): void => this.close(abortError(this.signal!));
+  /** @internal */ private readonly onAbort = (): void => this.shut(abortError(this.signal!));
 
   /** @internal Use {@link interval}. */
   constructor(period: number, behavior: MissedTickBehavior, ref: boolean, signal?: AbortSignal) {
@@ -91,7 +91,7 @@ export class Interval implements AsyncIterableIterator<number>, Disposable {
     this.deadline = performance.now();
     this.signal = signal;
     if (signal) {
-      if (signal.aborted) this.close(abortError(signal));
+      if (signal.aborted) this.shut(abortError(signal));
       else signal.addEventListener('abort', this.onAbort, { once: true });
     }
   }
@@ -140,11 +140,23 @@ export class Interval implements AsyncIterableIterator<number>, Disposable {
     this.deadline = performance.now() + this.period;
   }
 
-  /** Stops the interval and clears its timer; a pending tick settles as closed. Idempotent. */
-  close(reason?: unknown): void {
+  /**
+   * Stops the interval and clears its timer; a pending tick settles as closed (`tick()` rejects
+   * with `IntervalClosedError`, iteration ends). Idempotent; arguments are ignored.
+   */
+  close(): void {
+    this.shut(undefined);
+  }
+
+  /**
+   * Closes with `error` as the rejection of pending and later ticks (the interval's own signal
+   * aborting: an `AbortError`), or `IntervalClosedError` when `undefined`. Kept apart from the
+   * public `close()` so a caller's argument can never become the rejection.
+   */
+  private shut(error: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    this.closedError = reason;
+    this.closedError = error;
     this.signal?.removeEventListener('abort', this.onAbort);
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

@@ -323,7 +323,10 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
 
   /**
    * Receives every datagram already queued, up to `max`, in one call (`recvmmsg` on Linux);
-   * waits only while none is queued.
+   * waits only while none is queued. On Linux the first call switches on coalesced receives
+   * (`UDP_GRO`): runs of datagrams cross the kernel as one buffer, which is split back into
+   * the datagrams sent; datagrams of a run beyond `max` are kept for the next receive of any
+   * kind, so boundaries and order are preserved.
    *
    * @param max - the most datagrams to return, 1 to 1024 (default 64)
    * @param opts - `signal` cancels the wait
@@ -361,7 +364,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
 
   /**
    * Sends a batch of datagrams (`sendmmsg` on Linux), waiting for room in the send buffer as
-   * needed. Payloads are copied at call time.
+   * needed. Payloads are copied at call time. On Linux, runs of consecutive datagrams to one
+   * destination with one size go to the kernel as one segmented send (`UDP_SEGMENT`); every
+   * receiver still gets the individual datagrams.
    *
    * @param datagrams - `{ data, address?, port? }` each; omit the address on a connected
    *   socket to send to its peer
@@ -410,6 +415,8 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
       }
       let hi: number | undefined = host === lastHost ? lastHi : hostIndex.get(host);
       if (hi === undefined) {
+        // Checked once per distinct host: a NUL would cut the name short in getaddrinfo.
+        if (host.includes('\0')) throw invalidArgValue(`datagrams[${i}].address`, d.address, 'must not contain null bytes');
         hi = hosts.length;
         if (hi > 0xffff) throw outOfRange('datagrams', 'at most 65536 distinct addresses', hi + 1);
         hosts.push(host);

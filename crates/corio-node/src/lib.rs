@@ -42,6 +42,9 @@ pub struct NativeMetrics {
     pub completions: f64,
     /// JS-thread wake-ups of this environment (completions / wakeups = mean batch size).
     pub wakeups: f64,
+    /// Native socket handle objects (listeners, TCP streams, UDP sockets) alive in the process,
+    /// closed or not; one dropped without `close()` leaves the count once V8 collects it.
+    pub live_handles: u32,
 }
 
 /// Sets runtime options; valid only before the first native operation of the process.
@@ -52,6 +55,9 @@ pub fn configure(env: &Env, config: Unknown<'_>) -> napi::Result<()> {
     let worker_threads =
         args::prop_int(e, wt, "config.workerThreads", 1.0, 1024.0)?.map(|n| n as usize);
     runtime::configure(runtime::Config { worker_threads }).map_err(|runtime::ConfigureError::AlreadyStarted| {
+        if runtime::is_shut_down() {
+            return errors::plain_error(e, runtime::SHUTDOWN_CODE, runtime::SHUTDOWN_MSG);
+        }
         errors::plain_error(e, "ERR_RUNTIME_STARTED", "corio: configure() must be called before the first native operation; the runtime has already started")
     })
 }
@@ -79,6 +85,7 @@ pub fn metrics(env: &Env) -> NativeMetrics {
         refs: c.refs as u32,
         completions: c.completions as f64,
         wakeups: c.wakeups as f64,
+        live_handles: net::handle::live_handles() as u32,
     }
 }
 

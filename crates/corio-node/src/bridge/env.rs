@@ -12,6 +12,9 @@
 //! - an env cleanup hook, registered after the threadsafe function so it runs before Node's
 //!   own teardown of it: the queue is marked dead and every pending op aborted, so runtime
 //!   threads never call into a torn-down environment.
+//! - runtime shutdown (`shutdownRuntime()`): ops whose futures the runtime dropped settle with
+//!   `ERR_RUNTIME_SHUTDOWN`, later ops are refused with it, and the env stops holding its
+//!   event loop open.
 //!
 //! Lazy ops ([`Env::start_lazy`], for stream reads and writes): the op's future is polled once
 //! on the JS thread and handed to the runtime only when it is woken ([`LazyOp`]). A read that
@@ -71,7 +74,7 @@ impl HandleCore {
             holds_loop_while_open: true,
             ops: RefCell::new(Vec::new()),
         });
-        env.add_ref();
+        env.add_handle_ref();
         core
     }
 
@@ -245,6 +248,13 @@ pub(crate) struct Env {
     /// and writes always succeed at once would otherwise run in microtasks only and starve
     /// timers, other sockets and `accept` (the same idea as the core's cooperative budget).
     sync_budget: Cell<u32>,
+    /// Of `refs`, those held by open listeners (as opposed to pending ops).
+    handle_refs: Cell<usize>,
+    /// Whether the threadsafe function is ref'd (keeps the event loop alive) right now.
+    tsfn_refd: Cell<bool>,
+    /// Set once the runtime was shut down and this env learnt of it: from then on only pending
+    /// ops (which all settle soon) keep the event loop alive, open listeners no longer do.
+    gone: Cell<bool>,
 }
 
 /// The synchronous-completion budget when `CORIO_SYNC_BUDGET` is not set (the setting measured
@@ -357,25 +367,54 @@ impl Env {
             wakeups: Cell::new(0),
             spare: RefCell::new(Vec::with_capacity(64)),
             sync_budget: Cell::new(sync_budget()),
+            handle_refs: Cell::new(0),
+            tsfn_refd: Cell::new(false),
+            gone: Cell::new(false),
         })
     }
 
     fn add_ref(&self) {
-        let n = self.refs.get();
-        self.refs.set(n + 1);
-        if n == 0 {
-            // SAFETY: JS thread of a live env; the tsfn is alive while the env is.
-            unsafe { sys::napi_ref_threadsafe_function(self.env, self.queue.tsfn()) };
-        }
+        self.refs.set(self.refs.get() + 1);
+        self.update_loop_ref();
     }
 
     fn remove_ref(&self) {
         let n = self.refs.get();
         debug_assert!(n > 0);
         self.refs.set(n.saturating_sub(1));
-        if n == 1 {
-            // SAFETY: as in add_ref.
-            unsafe { sys::napi_unref_threadsafe_function(self.env, self.queue.tsfn()) };
+        self.update_loop_ref();
+    }
+
+    /// A ref held by an open listener (see [`HandleCore::listener`]).
+    fn add_handle_ref(&self) {
+        self.handle_refs.set(self.handle_refs.get() + 1);
+        self.add_ref();
+    }
+
+    fn remove_handle_ref(&self) {
+        self.handle_refs
+            .set(self.handle_refs.get().saturating_sub(1));
+        self.remove_ref();
+    }
+
+    /// Refs or unrefs the threadsafe function to match the counts: ref'd while anything holds
+    /// the loop; once the runtime is gone, only while ref'd ops are still pending.
+    fn update_loop_ref(&self) {
+        let holders = if self.gone.get() {
+            self.refs.get().saturating_sub(self.handle_refs.get())
+        } else {
+            self.refs.get()
+        };
+        let want = holders > 0;
+        if want != self.tsfn_refd.replace(want) {
+            // SAFETY: JS thread of a live env; the tsfn is alive while the env is.
+            unsafe {
+                if want {
+                    sys::napi_ref_threadsafe_function(self.env, self.queue.tsfn());
+                } else {
+                    sys::napi_unref_threadsafe_function(self.env, self.queue.tsfn());
+                }
+            }
         }
     }
 
@@ -425,8 +464,11 @@ impl Env {
         let handle = match crate::runtime::handle() {
             Ok(h) => h,
             Err(msg) => {
+                // No runtime (shut down, or failed to start): the op's promise rejects, as it
+                // would had the op started a moment earlier.
                 release_buf();
-                return Err(errors::plain_error(env, "ERR_RUNTIME_START", &msg));
+                let code = crate::runtime::handle_error_code();
+                return rejected(env, code, &msg);
             }
         };
         let mut deferred = ptr::null_mut();
@@ -511,8 +553,10 @@ impl Env {
 
     /// Whether an op may still complete synchronously on the JS thread before the next drain
     /// (when `false`, the caller starts the op on the runtime instead).
+    /// Always `false` once the runtime is shut down, so that every later op goes through
+    /// [`Env::start`] and fails with `ERR_RUNTIME_SHUTDOWN` like the others.
     pub(crate) fn sync_budget_left(&self) -> bool {
-        self.sync_budget.get() > 0
+        self.sync_budget.get() > 0 && !crate::runtime::is_shut_down()
     }
 
     /// A promise already settled with `result` (an op completed synchronously on the JS
@@ -628,7 +672,7 @@ impl Env {
             return;
         }
         if core.holds_loop_while_open && core.refd.get() {
-            self.remove_ref();
+            self.remove_handle_ref();
         }
         let keys: Vec<OpKey> = core.ops.borrow().clone();
         for key in keys {
@@ -643,9 +687,9 @@ impl Env {
         }
         if core.holds_loop_while_open && core.open.get() {
             if refd {
-                self.add_ref()
+                self.add_handle_ref()
             } else {
-                self.remove_ref()
+                self.remove_handle_ref()
             }
         }
         let keys: Vec<OpKey> = core.ops.borrow().clone();
@@ -680,6 +724,28 @@ impl Env {
             }
         }
         *self.spare.borrow_mut() = batch;
+        if crate::runtime::is_shut_down() {
+            self.release_loop();
+        }
+    }
+
+    /// The runtime is gone: open listeners, which can never accept again, stop keeping the
+    /// event loop alive; pending ops still do until they settle (each one does: its future is
+    /// gone with the runtime). Idempotent.
+    fn release_loop(&self) {
+        if !self.gone.replace(true) {
+            self.update_loop_ref();
+        }
+    }
+
+    /// After the runtime shut down (JS thread of `env`, from `shutdownRuntime()`'s promise):
+    /// settles every cancellation already queued for this env, then releases its event loop.
+    pub(crate) fn runtime_gone(env: sys::napi_env) {
+        let current = CURRENT.with(|c| c.borrow().as_ref().filter(|e| e.env == env).cloned());
+        if let Some(e) = current {
+            e.drain();
+            e.release_loop();
+        }
     }
 
     /// Env teardown: no more signals, abort everything, release the wake-up.
@@ -737,13 +803,51 @@ unsafe fn settle(env: sys::napi_env, op: PendingOp, result: OpResult) {
     }
 }
 
+/// A promise already rejected with an `Error` carrying `code` (JS thread of `env`).
+fn rejected(env: sys::napi_env, code: &str, msg: &str) -> napi::Result<sys::napi_value> {
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    // SAFETY: JS thread of `env`; the deferred is settled right here, exactly once.
+    unsafe {
+        if sys::napi_create_promise(env, &mut deferred, &mut promise) != sys::Status::napi_ok {
+            return Err(napi::Error::from_reason(
+                "corio: napi_create_promise failed",
+            ));
+        }
+        sys::napi_reject_deferred(env, deferred, js::error(env, code, msg));
+    }
+    Ok(promise)
+}
+
 /// The JS error of `e`; `ERR_SOCKET_CLOSED` gets `syscall` when one is given.
 unsafe fn error_to_js(env: sys::napi_env, e: &OpError, syscall: Option<&str>) -> sys::napi_value {
+    if is_shutdown_error(e) {
+        return js::error(
+            env,
+            crate::runtime::SHUTDOWN_CODE,
+            crate::runtime::SHUTDOWN_MSG,
+        );
+    }
     let v = errors::op_error_to_js(env, e);
     if let (OpError::Closed, Some(s)) = (e, syscall) {
         js::set_str(env, v, "syscall", s);
     }
     v
+}
+
+/// Whether `e` is how an op ends because the runtime was shut down: its future dropped by the
+/// runtime with no cancel or close from JS, or failed by the I/O driver that shutdown stopped
+/// (an error of kind `Other` without an OS error code: the future was polled, on a JS thread,
+/// after the driver went away).
+fn is_shutdown_error(e: &OpError) -> bool {
+    crate::runtime::is_shut_down()
+        && match e {
+            OpError::Dropped => true,
+            OpError::Io { err, .. } => {
+                err.raw_os_error().is_none() && err.kind() == std::io::ErrorKind::Other
+            }
+            _ => false,
+        }
 }
 
 /// Copies a read's bytes into the JS buffer, re-validated now (it may have been detached,

@@ -4,15 +4,47 @@
 //!
 //! The napi classes still each declare their own methods (napi-rs generates the JS class
 //! from them), but the bodies live here once, so the handles cannot drift apart.
+//!
+//! Each handle object also carries a [`Live`] token, so `metrics().liveHandles` can show that
+//! handles dropped without `close()` are really freed (napi-rs drops the Rust object in the
+//! finalizer it runs when V8 collects the JS object).
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use napi::{sys, Env};
 
 use super::stream::NativeAddr;
 use crate::bridge::{BridgeEnv, HandleCore};
 use crate::errors::{self, OpError};
+
+/// Native socket handle objects (listeners, TCP streams, UDP sockets) alive in the process.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// One live native handle object: a field of every socket handle class, counted in
+/// [`live_handles`] from the object's creation until it is dropped, which happens when V8
+/// collects the JS object, not at `close()` (a closed handle still referenced is still live).
+pub(crate) struct Live(());
+
+impl Live {
+    /// Counts a new handle object.
+    pub(crate) fn new() -> Live {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        Live(())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The number of native socket handle objects alive in the process (all Node environments).
+pub(crate) fn live_handles() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
 
 /// `close()` of a handle: drops the handle's share of its socket (`slot`), then rejects the
 /// handle's pending ops with ERR_SOCKET_CLOSED and stops them holding the loop. Idempotent.

@@ -19,6 +19,8 @@ use crate::errors::OpError;
 #[napi]
 pub struct NativeTcpListener {
     core: Rc<HandleCore>,
+    /// Counts this object in `metrics().liveHandles` until it is dropped.
+    _live: handle::Live,
     inner: RefCell<Option<Arc<corio::net::TcpListener>>>,
 }
 
@@ -30,6 +32,7 @@ impl NativeTcpListener {
         let bridge = BridgeEnv::get(env).map_err(|e| OpError::Internal(e.to_string()))?;
         let obj = NativeTcpListener {
             core: HandleCore::listener(&bridge),
+            _live: handle::Live::new(),
             inner: RefCell::new(Some(Arc::new(l))),
         };
         napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj)

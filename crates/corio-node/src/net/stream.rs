@@ -66,6 +66,8 @@ pub struct NativeConnectOptions {
 #[napi]
 pub struct NativeTcpStream {
     core: Rc<HandleCore>,
+    /// Counts this object in `metrics().liveHandles` until it is dropped.
+    _live: handle::Live,
     io: RefCell<Option<Arc<StreamIo>>>,
 }
 
@@ -77,6 +79,7 @@ impl NativeTcpStream {
     ) -> Result<sys::napi_value, OpError> {
         let obj = NativeTcpStream {
             core: HandleCore::stream(),
+            _live: handle::Live::new(),
             io: RefCell::new(Some(Arc::new(StreamIo::new(stream)))),
         };
         napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj)
@@ -380,8 +383,9 @@ impl NativeTcpStream {
     pub fn set_idle_timeout(&self, env: &Env, ms: Unknown<'_>) -> napi::Result<()> {
         let ms = args::int_in(env.raw(), &ms, "ms", 0.0, 2_147_483_647.0)? as u64;
         let io = self.sync_io(env)?;
-        let rt = crate::runtime::handle()
-            .map_err(|msg| errors::plain_error(env.raw(), "ERR_RUNTIME_START", &msg))?;
+        let rt = crate::runtime::handle().map_err(|msg| {
+            errors::plain_error(env.raw(), crate::runtime::handle_error_code(), &msg)
+        })?;
         io.set_idle_timeout(rt, ms);
         Ok(())
     }

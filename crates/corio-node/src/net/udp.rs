@@ -14,9 +14,15 @@
 //!   already queued, or room in the send buffer, is handled by one system call on the JS
 //!   thread, with no runtime round trip; only a `WouldBlock` falls back to an op. The TS layer
 //!   decides when the fast path is fair (never ahead of receivers already waiting).
-//! - **Batches** use the core's `recv_many`/`send_many` (`recvmmsg`/`sendmmsg` on Linux). A
+//! - **Batches** use the core's `recv_many`/`send_many` (`recvmmsg`/`sendmmsg` on Linux; the
+//!   core's send side also segments runs of equal-size datagrams with `UDP_SEGMENT`, with a
+//!   GSO state kept in [`UdpIo`] so a route's refusal is remembered on both send paths). A
 //!   batch reaches JS as one packed `Buffer` (layout in [`pack_many`]), so a batch of 64
 //!   datagrams costs one JS/native crossing, not 64.
+//! - **Coalesced receives** (Linux `UDP_GRO`, switched on by the first `recvMany`): a run of
+//!   datagrams arrives as one buffer; [`receive`] splits it, and the datagrams beyond a call's
+//!   `max` wait in [`UdpIo`]'s `rest` queue for the next receive of any kind. Once GRO is on,
+//!   single receives go through the same path, so no receive ever sees a coalesced buffer.
 //! - **Registered with the runtime only while an op waits** (see [`UdpIo`]): the fast path
 //!   uses a plain non-blocking std socket, so a socket whose calls all complete on the JS
 //!   thread never wakes a runtime worker; an op that must wait registers a duplicate of it
@@ -28,11 +34,12 @@
 //!   are set on a `socket2` socket before it is bound.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ptr;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use corio::net::RecvMeta;
@@ -126,6 +133,41 @@ pub(crate) struct UdpIo {
     reg: Mutex<Reg>,
     /// Reusable 64 KiB receive slots (so a 64-datagram batch does not allocate 4 MiB each time).
     pool: Mutex<Vec<Vec<u8>>>,
+    /// Whether `UDP_GRO` is on (Linux; switched on by the first `recvMany`, never off).
+    gro: AtomicBool,
+    /// The socket's GSO state for batch sends (the core's, see `UdpSocket::GSO_ALL`): kept
+    /// here, not in a registered duplicate that comes and goes, so both send paths remember
+    /// a route's refusal of segmentation for the socket's lifetime.
+    gso: AtomicUsize,
+    /// Datagrams of coalesced (GRO) receives not yet handed out, oldest first. Every receive
+    /// takes from here before it calls the kernel, and holds this lock across its system call,
+    /// so datagrams leave in arrival order and none is stranded (see [`receive`]).
+    rest: Mutex<VecDeque<Rest>>,
+}
+
+/// A received buffer not yet fully handed out: bytes `off..end` of `slot`, all from `from`;
+/// `seg > 0` when it holds coalesced datagrams of `seg` bytes (the last may be shorter),
+/// `seg == 0` when it is one datagram (possibly empty).
+struct Rest {
+    slot: Arc<Vec<u8>>,
+    off: usize,
+    end: usize,
+    seg: usize,
+    from: SocketAddr,
+}
+
+/// One received datagram: `len` bytes at `off` of a receive slot shared with its neighbours.
+struct Piece {
+    slot: Arc<Vec<u8>>,
+    off: usize,
+    len: usize,
+    from: SocketAddr,
+}
+
+impl Piece {
+    fn bytes(&self) -> &[u8] {
+        &self.slot[self.off..self.off + self.len]
+    }
 }
 
 /// The registered duplicate of a [`UdpIo`] and how many ops use it.
@@ -174,6 +216,9 @@ impl UdpIo {
             sock: OnceLock::new(),
             reg: Mutex::new(Reg::default()),
             pool: Mutex::new(Vec::new()),
+            gro: AtomicBool::new(false),
+            gso: AtomicUsize::new(corio::net::UdpSocket::GSO_ALL),
+            rest: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -223,43 +268,191 @@ impl UdpIo {
             pool.push(s);
         }
     }
-}
 
-/// Receives up to `max` queued datagrams (waiting only when none is); slots and metas back.
-fn recv_batch_try(io: &UdpIo, max: usize) -> io::Result<(Vec<Vec<u8>>, Vec<RecvMeta>, usize)> {
-    let sock = io
-        .sock
-        .get()
-        .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-    let mut slots = io.take_slots(max);
-    let mut metas = vec![RecvMeta::default(); max];
-    let r = {
-        let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-        corio::net::UdpSocket::try_recv_many_std(sock, &mut bufs, &mut metas)
-    };
-    match r {
-        Ok(n) => Ok((slots, metas, n)),
-        Err(e) => {
-            io.give_slots(slots);
-            Err(e)
+    /// Returns the slots of handed-out datagrams to the pool (each when its last piece goes).
+    fn recycle(&self, pieces: Vec<Piece>) {
+        let slots: Vec<Vec<u8>> = pieces
+            .into_iter()
+            .filter_map(|p| Arc::try_unwrap(p.slot).ok())
+            .collect();
+        self.give_slots(slots);
+    }
+
+    /// Switches `UDP_GRO` on (Linux): the kernel may then hand a run of datagrams from one
+    /// sender to one receive call as one coalesced buffer, which [`receive`] splits. Only
+    /// batch receives switch it on; a socket that never used `recvMany` keeps receiving
+    /// datagram by datagram straight into the caller's buffer. Called on the JS thread.
+    fn enable_gro(&self) {
+        #[cfg(target_os = "linux")]
+        if !self.gro.load(Ordering::Relaxed) {
+            if let Some(sock) = self.sock.get() {
+                use std::os::fd::AsRawFd;
+                let on: libc::c_int = 1;
+                // SAFETY: plain setsockopt on a live socket with a c_int that outlives the call.
+                let r = unsafe {
+                    libc::setsockopt(
+                        sock.as_raw_fd(),
+                        libc::SOL_UDP,
+                        libc::UDP_GRO,
+                        (&on as *const libc::c_int).cast(),
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                };
+                // Kernels before 5.0 lack UDP_GRO: stay with plain receives.
+                if r == 0 {
+                    self.gro.store(true, Ordering::Relaxed);
+                }
+            }
         }
     }
 }
 
+/// Moves up to `max - out.len()` datagrams from the front of `rest` to `out`.
+fn take_rest(rest: &mut VecDeque<Rest>, max: usize, out: &mut Vec<Piece>) {
+    while out.len() < max {
+        let Some(r) = rest.front_mut() else { break };
+        let len = if r.seg == 0 {
+            r.end - r.off
+        } else {
+            r.seg.min(r.end - r.off)
+        };
+        out.push(Piece {
+            slot: r.slot.clone(),
+            off: r.off,
+            len,
+            from: r.from,
+        });
+        r.off += len;
+        if r.seg == 0 || r.off >= r.end {
+            rest.pop_front();
+        }
+    }
+}
+
+/// Receives up to `max` datagrams: first those left over from earlier coalesced receives,
+/// and only when there are none, one `recv` call (a non-blocking `recvmmsg`) into pooled
+/// slots. A coalesced buffer (`UDP_GRO`) is split at its segment size into the datagrams the
+/// sender sent, with their boundaries; whatever exceeds `max` stays in `io.rest` for the next
+/// receive of any kind. The `rest` lock is held across the system call: a concurrent receive
+/// either sees the leftovers or finds the kernel queue as this one left it, so a receive that
+/// gets `WouldBlock` (and waits for readiness) never leaves datagrams behind in `rest`.
+///
+/// Dropped like a kernel drop, never handed out: on a `UDP_GRO` socket, a buffer whose
+/// control messages were cut short (`MSG_CTRUNC`) and that shows no segment size (it may
+/// have been lost, so the buffer could be several datagrams posing as one; the binding sets
+/// no option that adds control messages, so this needs options set behind its back); and
+/// the cut tail of a truncated coalesced buffer
+/// (whole segments are kept). If a call drops everything it received, it receives again, so
+/// `Ok` always carries at least one datagram.
+fn receive(
+    io: &UdpIo,
+    max: usize,
+    mut recv: impl FnMut(&mut [IoSliceMut<'_>], &mut [RecvMeta]) -> io::Result<usize>,
+) -> io::Result<Vec<Piece>> {
+    let mut rest = io.rest.lock().unwrap_or_else(|p| p.into_inner());
+    let mut out = Vec::with_capacity(max.min(64));
+    take_rest(&mut rest, max, &mut out);
+    while out.is_empty() {
+        receive_into(io, max, &mut recv, &mut rest)?;
+        take_rest(&mut rest, max, &mut out);
+    }
+    Ok(out)
+}
+
+/// One `recv` call of [`receive`]: appends what it got to `rest` (minus what must be dropped).
+fn receive_into(
+    io: &UdpIo,
+    max: usize,
+    recv: &mut impl FnMut(&mut [IoSliceMut<'_>], &mut [RecvMeta]) -> io::Result<usize>,
+    rest: &mut VecDeque<Rest>,
+) -> io::Result<()> {
+    let mut slots = io.take_slots(max);
+    let mut metas = vec![RecvMeta::default(); max];
+    let r = {
+        let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
+        recv(&mut bufs, &mut metas)
+    };
+    let n = match r {
+        Ok(n) if n > 0 => n.min(max),
+        // A receive that got nothing (not expected with `max >= 1`) must not spin the loop.
+        Ok(_) => {
+            io.give_slots(slots);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Err(e) => {
+            io.give_slots(slots);
+            return Err(e);
+        }
+    };
+    io.give_slots(slots.split_off(n));
+    let gro = io.gro.load(Ordering::Relaxed);
+    let mut dropped = Vec::new();
+    for (slot, m) in slots.into_iter().zip(&metas) {
+        let seg = m.segment_size().unwrap_or(0);
+        if gro && seg == 0 && m.is_control_truncated() {
+            // The control messages were cut short and no segment size survived, so this may
+            // be a coalesced buffer posing as one datagram: its boundaries are unknown. Drop
+            // it, as the kernel drops a datagram that does not fit, rather than hand out
+            // several datagrams as one. (A segment size that did arrive is complete: split.)
+            dropped.push(slot);
+            continue;
+        }
+        // A truncated coalesced buffer: the kernel discarded the datagrams beyond it, and the
+        // last segment in it may be cut. Keep the whole segments; the rest counts as dropped.
+        let end = if seg > 0 && m.is_truncated() {
+            m.len() / seg * seg
+        } else {
+            m.len()
+        };
+        rest.push_back(Rest {
+            slot: Arc::new(slot),
+            off: 0,
+            end,
+            seg,
+            from: m.addr(),
+        });
+    }
+    io.give_slots(dropped);
+    Ok(())
+}
+
+/// [`receive`] on the plain socket (the JS-thread fast path): `WouldBlock` when nothing is
+/// queued.
+fn receive_now(io: &UdpIo, max: usize) -> io::Result<Vec<Piece>> {
+    let sock = io
+        .sock
+        .get()
+        .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+    receive(io, max, |bufs, metas| {
+        corio::net::UdpSocket::try_recv_many_std(sock, bufs, metas)
+    })
+}
+
+/// [`receive`] for an op that may wait: leftovers at once, else waits for readiness on the
+/// registered socket and receives (the plain socket shares the registered one's file).
+async fn receive_waiting(
+    io: &UdpIo,
+    reg: &corio::net::UdpSocket,
+    max: usize,
+) -> io::Result<Vec<Piece>> {
+    {
+        let mut rest = io.rest.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        take_rest(&mut rest, max, &mut out);
+        if !out.is_empty() {
+            return Ok(out);
+        }
+    }
+    reg.async_io(corio::io::Interest::READABLE, || receive_now(io, max))
+        .await
+}
+
 /// A result parked for JS to take by ticket.
 enum Stashed {
-    /// One datagram: its bytes (`slot[..len]`) and sender.
-    One {
-        slot: Vec<u8>,
-        len: usize,
-        from: SocketAddr,
-    },
-    /// A batch: `n` datagrams in `slots[i][..metas[i].len()]`.
-    Many {
-        slots: Vec<Vec<u8>>,
-        metas: Vec<RecvMeta>,
-        n: usize,
-    },
+    /// One datagram (its first `len` bytes are delivered: `len` is capped at the receive size).
+    One { piece: Piece, len: usize },
+    /// A batch of datagrams.
+    Many(Vec<Piece>),
 }
 
 /// Results of finished ops, keyed by ticket (written on runtime threads, taken on the JS thread).
@@ -300,12 +493,8 @@ fn not_bound() -> OpError {
 /// ```
 ///
 /// The raw IP lets JS reuse the address string of the previous datagram when they match.
-unsafe fn pack_many(
-    env: sys::napi_env,
-    slots: &[Vec<u8>],
-    metas: &[RecvMeta],
-    n: usize,
-) -> napi::Result<sys::napi_value> {
+unsafe fn pack_many(env: sys::napi_env, pieces: &[Piece]) -> napi::Result<sys::napi_value> {
+    let n = pieces.len();
     // Senders usually repeat: format an address once per run of equal addresses.
     let mut texts: Vec<(IpAddr, Rc<str>)> = Vec::new();
     let mut text_of = |ip: IpAddr| -> Rc<str> {
@@ -318,10 +507,10 @@ unsafe fn pack_many(
             }
         }
     };
-    let texts: Vec<Rc<str>> = metas[..n].iter().map(|m| text_of(m.addr().ip())).collect();
+    let texts: Vec<Rc<str>> = pieces.iter().map(|p| text_of(p.from.ip())).collect();
     let total = 4
         + (0..n)
-            .map(|i| REC_HEADER + texts[i].len() + metas[i].len())
+            .map(|i| REC_HEADER + texts[i].len() + pieces[i].len)
             .sum::<usize>();
     let mut data: *mut std::ffi::c_void = ptr::null_mut();
     let mut buf = ptr::null_mut();
@@ -336,9 +525,9 @@ unsafe fn pack_many(
     out[..4].copy_from_slice(&(n as u32).to_le_bytes());
     let mut o = 4;
     for i in 0..n {
-        let m = &metas[i];
-        let len = m.len();
-        let a = m.addr();
+        let p = &pieces[i];
+        let len = p.len;
+        let a = p.from;
         out[o..o + 4].copy_from_slice(&(len as u32).to_le_bytes());
         out[o + 4..o + 6].copy_from_slice(&a.port().to_le_bytes());
         match a.ip() {
@@ -357,7 +546,7 @@ unsafe fn pack_many(
         o += REC_HEADER;
         out[o..o + t.len()].copy_from_slice(t);
         o += t.len();
-        out[o..o + len].copy_from_slice(&slots[i][..len]);
+        out[o..o + len].copy_from_slice(p.bytes());
         o += len;
     }
     Ok(buf)
@@ -646,6 +835,8 @@ fn bind_socket(a: SocketAddr, o: BindOpts) -> Result<std::net::UdpSocket, OpErro
 #[napi]
 pub struct NativeUdpSocket {
     core: Rc<HandleCore>,
+    /// Counts this object in `metrics().liveHandles` until it is dropped.
+    _live: handle::Live,
     io: RefCell<Option<Arc<UdpIo>>>,
     stash: SharedStash,
     /// The sender last reported by `tryRecvFromInto` (JS caches its address string).
@@ -681,6 +872,20 @@ impl NativeUdpSocket {
         Ok(io)
     }
 
+    /// The socket for a send or receive on the JS thread (`try*`): [`Self::sync_io`], and
+    /// refused after `runtime.shutdown()` like every op that goes through the runtime.
+    fn sync_io_for_transfer(&self, env: &Env) -> napi::Result<Arc<UdpIo>> {
+        let io = self.sync_io(env)?;
+        if crate::runtime::is_shut_down() {
+            return Err(errors::plain_error(
+                env.raw(),
+                crate::runtime::SHUTDOWN_CODE,
+                crate::runtime::SHUTDOWN_MSG,
+            ));
+        }
+        Ok(io)
+    }
+
     fn take(&self, env: &Env, ticket: &Unknown<'_>) -> napi::Result<Stashed> {
         let t = int_arg(env.raw(), ticket, "ticket", 1.0, ((1u64 << 53) - 1) as f64)? as u64;
         let item = self
@@ -698,10 +903,34 @@ impl NativeUdpSocket {
         })
     }
 
-    fn give_back(&self, slots: Vec<Vec<u8>>) {
+    fn give_back(&self, pieces: Vec<Piece>) {
         if let Some(io) = self.io() {
-            io.give_slots(slots);
+            io.recycle(pieces);
         }
+    }
+
+    /// Receives one queued datagram into `dst` now (truncated to it): `(bytes, sender)`, or
+    /// `WouldBlock`. With `UDP_GRO` on, through [`receive`] (leftovers first, coalesced
+    /// buffers split); otherwise straight into `dst` with one `recvfrom`.
+    fn recv_one_now(io: &UdpIo, dst: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let sock = io
+            .sock
+            .get()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        if !io.gro.load(Ordering::Relaxed) {
+            return sock
+                .recv_from(dst)
+                .map(|(n, from)| (n.min(dst.len()), from));
+        }
+        let mut got = receive_now(io, 1)?;
+        let Some(p) = got.pop() else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        let n = p.len.min(dst.len());
+        dst[..n].copy_from_slice(&p.bytes()[..n]);
+        let from = p.from;
+        io.recycle(vec![p]);
+        Ok((n, from))
     }
 }
 
@@ -713,6 +942,7 @@ impl NativeUdpSocket {
     pub fn new() -> NativeUdpSocket {
         NativeUdpSocket {
             core: HandleCore::stream(),
+            _live: handle::Live::new(),
             io: RefCell::new(Some(Arc::new(UdpIo::new()))),
             stash: Arc::new(Mutex::new(Stash::default())),
             last_from: RefCell::new(None),
@@ -832,7 +1062,7 @@ impl NativeUdpSocket {
         let Some(ip) = ip_literal(&host) else {
             return Ok(-2.0);
         };
-        let io = self.sync_io(env)?;
+        let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
         let to = SocketAddr::new(ip, port);
         sent_or_would_block(env, sock.send_to(bytes, to), |err| send_error(err, to))
@@ -870,7 +1100,7 @@ impl NativeUdpSocket {
     #[napi(ts_args_type = "data: Uint8Array")]
     pub fn try_send(&self, env: &Env, data: Unknown<'_>) -> napi::Result<f64> {
         let bytes = args::bytes(env.raw(), &data, "data")?;
-        let io = self.sync_io(env)?;
+        let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
         sent_or_would_block(env, sock.send(bytes), |err| OpError::io(err, "send"))
     }
@@ -904,13 +1134,13 @@ impl NativeUdpSocket {
     pub fn try_recv_from(&self, env: &Env, buf: Unknown<'_>) -> napi::Result<Option<NativeRecv>> {
         let e = env.raw();
         let (p, len) = args::u8_array(e, &buf, "buf")?;
-        let io = self.sync_io(env)?;
-        let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        let io = self.sync_io_for_transfer(env)?;
+        io.sock().map_err(|err| throw_op(env, err))?;
         // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
         // synchronous call returns, and `dst` does not outlive it.
         let dst = unsafe { recv_dst(p, len) };
-        match sock.recv_from(dst) {
-            Ok((n, from)) => Ok(Some(NativeRecv::new(n.min(len), from))),
+        match Self::recv_one_now(&io, dst) {
+            Ok((n, from)) => Ok(Some(NativeRecv::new(n, from))),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
         }
@@ -941,12 +1171,12 @@ impl NativeUdpSocket {
                 ))
             }
         };
-        let io = self.sync_io(env)?;
-        let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        let io = self.sync_io_for_transfer(env)?;
+        io.sock().map_err(|err| throw_op(env, err))?;
         // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
         // synchronous call returns, and `dst` does not outlive it.
         let dst = unsafe { recv_dst(p, len) };
-        match sock.recv_from(dst) {
+        match Self::recv_one_now(&io, dst) {
             Ok((n, from)) => {
                 // SAFETY: `info` points to at least 64 live bytes (checked above), distinct
                 // from `buf`'s unless JS passed the same memory, which only garbles its data.
@@ -977,20 +1207,15 @@ impl NativeUdpSocket {
         let stash = self.stash.clone();
         self.op(env, id, move |io| async move {
             let sock = io.registered("recv")?;
-            let mut slot = io.take_slots(1).pop().unwrap_or_else(|| vec![0u8; SLOT]);
-            match sock.recv_from(&mut slot[..size]).await {
-                Ok((n, from)) => Ok(park(
-                    &stash,
-                    Stashed::One {
-                        slot,
-                        len: n.min(size),
-                        from,
-                    },
-                )),
-                Err(err) => {
-                    io.give_slots(vec![slot]);
-                    Err(OpError::io(err, "recv"))
+            let mut got = receive_waiting(&io, &sock, 1)
+                .await
+                .map_err(|err| OpError::io(err, "recv"))?;
+            match got.pop() {
+                Some(piece) => {
+                    let len = piece.len.min(size);
+                    Ok(park(&stash, Stashed::One { piece, len }))
                 }
+                None => Err(OpError::io(io::ErrorKind::WouldBlock.into(), "recv")),
             }
         })
     }
@@ -1009,18 +1234,20 @@ impl NativeUdpSocket {
         let Some((p, cap)) = (unsafe { js::u8_array(e, args::raw(&buf)) }) else {
             return Err(errors::type_error(e, "buf", "an instance of Uint8Array"));
         };
-        let Stashed::One { slot, len, from } = self.take(env, &ticket)? else {
+        let Stashed::One { piece, len } = self.take(env, &ticket)? else {
             return Err(errors::range_error(e, "ticket", "the ticket of a recvFrom"));
         };
         if len > cap {
-            self.give_back(vec![slot]);
+            self.give_back(vec![piece]);
             return Err(errors::plain_error(e, "ERR_INVALID_STATE", "the receive buffer was detached or shrunk while the receive was pending; the datagram is lost"));
         }
         if len > 0 {
-            // SAFETY: `p` points to `cap >= len` live bytes, queried just now on the JS thread.
-            unsafe { ptr::copy_nonoverlapping(slot.as_ptr(), p, len) };
+            // SAFETY: `p` points to `cap >= len` live bytes, queried just now on the JS thread;
+            // `piece` holds at least `len` bytes.
+            unsafe { ptr::copy_nonoverlapping(piece.bytes().as_ptr(), p, len) };
         }
-        self.give_back(vec![slot]);
+        let from = piece.from;
+        self.give_back(vec![piece]);
         Ok(NativeRecv::new(len, from))
     }
 
@@ -1034,12 +1261,13 @@ impl NativeUdpSocket {
     ) -> napi::Result<Option<Unknown<'e>>> {
         let e = env.raw();
         let max = int_arg(e, &max, "max", 1.0, MAX_BATCH)? as usize;
-        let io = self.sync_io(env)?;
-        match recv_batch_try(&io, max) {
-            Ok((slots, metas, n)) => {
+        let io = self.sync_io_for_transfer(env)?;
+        io.enable_gro();
+        match receive_now(&io, max) {
+            Ok(pieces) => {
                 // SAFETY: JS thread of the current call.
-                let r = unsafe { pack_many(e, &slots, &metas, n) };
-                io.give_slots(slots);
+                let r = unsafe { pack_many(e, &pieces) };
+                io.recycle(pieces);
                 // SAFETY: `v` is a live value created in this env just now.
                 r.and_then(|v| unsafe { Unknown::from_napi_value(e, v) })
                     .map(Some)
@@ -1065,21 +1293,14 @@ impl NativeUdpSocket {
         let max = int_arg(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let id = args::op_id(e, &op_id)?;
         let stash = self.stash.clone();
+        if let Some(io) = self.io() {
+            io.enable_gro();
+        }
         self.op(env, id, move |io| async move {
             let sock = io.registered("recv")?;
-            let mut slots = io.take_slots(max);
-            let mut metas = vec![RecvMeta::default(); max];
-            let r = {
-                let mut bufs: Vec<IoSliceMut<'_>> =
-                    slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-                sock.recv_many(&mut bufs, &mut metas).await
-            };
-            match r {
-                Ok(n) => Ok(park(&stash, Stashed::Many { slots, metas, n })),
-                Err(err) => {
-                    io.give_slots(slots);
-                    Err(OpError::io(err, "recv"))
-                }
+            match receive_waiting(&io, &sock, max).await {
+                Ok(pieces) => Ok(park(&stash, Stashed::Many(pieces))),
+                Err(err) => Err(OpError::io(err, "recv")),
             }
         })
     }
@@ -1088,12 +1309,12 @@ impl NativeUdpSocket {
     #[napi(ts_args_type = "ticket: number", ts_return_type = "Buffer")]
     pub fn take_many<'e>(&self, env: &'e Env, ticket: Unknown<'e>) -> napi::Result<Unknown<'e>> {
         let e = env.raw();
-        let Stashed::Many { slots, metas, n } = self.take(env, &ticket)? else {
+        let Stashed::Many(pieces) = self.take(env, &ticket)? else {
             return Err(errors::range_error(e, "ticket", "the ticket of a recvMany"));
         };
         // SAFETY: JS thread of the current call.
-        let r = unsafe { pack_many(e, &slots, &metas, n) };
-        self.give_back(slots);
+        let r = unsafe { pack_many(e, &pieces) };
+        self.give_back(pieces);
         // SAFETY: `v` is a live value created in this env just now.
         r.and_then(|v| unsafe { Unknown::from_napi_value(e, v) })
     }
@@ -1115,7 +1336,7 @@ impl NativeUdpSocket {
         // `batch.payload` is a raw view of the caller's bytes: `batch_args` reads `hosts` (whose
         // getters can run JS) before taking it, and no JS runs from here to the return.
         let batch = batch_args(env, &payload, &meta, &hosts, &from)?;
-        let io = self.sync_io(env)?;
+        let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
         let mut ips = Vec::with_capacity(batch.hosts.len());
         for h in &batch.hosts {
@@ -1138,7 +1359,7 @@ impl NativeUdpSocket {
         }
         sent_or_would_block(
             env,
-            corio::net::UdpSocket::try_send_many_std(sock, &dgrams),
+            corio::net::UdpSocket::try_send_many_std_gso(sock, &dgrams, &io.gso),
             |err| send_error(err, dgrams[0].1),
         )
     }
@@ -1183,8 +1404,20 @@ impl NativeUdpSocket {
             let peer_port = peer.map(|p| p.port()).unwrap_or(0);
             let dgrams = datagrams(&recs, &hosts, &ips, peer_port, &owned, start);
             let mut sent = 0;
+            // Sent on the plain socket (it shares the registered duplicate's file, whose
+            // readiness we wait for) with the socket's lasting GSO state.
+            let plain = io.sock()?;
             while sent < dgrams.len() {
-                match sock.send_many(&dgrams[sent..]).await {
+                let r = sock
+                    .async_io(corio::io::Interest::WRITABLE, || {
+                        corio::net::UdpSocket::try_send_many_std_gso(
+                            plain,
+                            &dgrams[sent..],
+                            &io.gso,
+                        )
+                    })
+                    .await;
+                match r {
                     Ok(n) => sent += n,
                     Err(_) if sent > 0 => break,
                     Err(err) => return Err(send_error(err, dgrams[0].1)),
@@ -1421,9 +1654,13 @@ mod tests {
         let t1 = match park(
             &stash,
             Stashed::One {
-                slot: vec![1],
+                piece: Piece {
+                    slot: Arc::new(vec![1]),
+                    off: 0,
+                    len: 1,
+                    from,
+                },
                 len: 1,
-                from,
             },
         ) {
             Outcome::Number(n) => n as u64,
@@ -1432,9 +1669,13 @@ mod tests {
         let t2 = match park(
             &stash,
             Stashed::One {
-                slot: vec![2],
+                piece: Piece {
+                    slot: Arc::new(vec![2]),
+                    off: 0,
+                    len: 1,
+                    from,
+                },
                 len: 1,
-                from,
             },
         ) {
             Outcome::Number(n) => n as u64,
@@ -1445,6 +1686,163 @@ mod tests {
         assert!(s.items.remove(&t1).is_some());
         assert!(s.items.remove(&t1).is_none());
         assert_eq!(s.items.len(), 1);
+    }
+
+    /// With `UDP_GRO` on, runs sent as segmented super-datagrams come back split into the
+    /// datagrams that were sent: batches never exceed their `max`, the segments beyond it are
+    /// handed to the next receive of either kind (batch or single), nothing is lost or
+    /// repeated, and a datagram from another sender keeps its address. Order is checked only
+    /// where loopback guarantees it, within one super-datagram: pieces of one receive that
+    /// share a buffer are consecutive datagrams of one run (separate send calls may arrive
+    /// reordered when softirq work is deferred to another CPU).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn gro_receives_split_runs_and_keep_leftovers_in_order() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let to = rx.local_addr().unwrap();
+        let io = UdpIo::new();
+        io.sock.set(rx).unwrap();
+        io.enable_gro();
+        if !io.gro.load(Ordering::Relaxed) {
+            eprintln!("skipped: this kernel has no UDP_GRO");
+            return;
+        }
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.set_nonblocking(true).unwrap();
+        let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut want: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
+        let send =
+            |want: &mut Vec<(Vec<u8>, SocketAddr)>, size: usize, count: usize, first: usize| {
+                let payloads: Vec<Vec<u8>> = (first..first + count)
+                    .map(|i| (0..size).map(|k| (i * 13 + k) as u8).collect())
+                    .collect();
+                let batch: Vec<(&[u8], SocketAddr)> =
+                    payloads.iter().map(|p| (&p[..], to)).collect();
+                let mut sent = 0;
+                while sent < batch.len() {
+                    match corio::net::UdpSocket::try_send_many_std(&tx, &batch[sent..]) {
+                        Ok(n) => sent += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                        Err(e) => panic!("send: {e}"),
+                    }
+                }
+                want.extend(payloads.into_iter().map(|p| (p, tx.local_addr().unwrap())));
+            };
+        send(&mut want, 64, 100, 0); // runs of 64 and 36
+        send(&mut want, 1400, 50, 100); // runs of 46 and 4
+        other.send_to(b"from another sender", to).unwrap();
+        want.push((b"from another sender".to_vec(), other.local_addr().unwrap()));
+
+        let index: HashMap<Vec<u8>, usize> = want
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.0.clone(), i))
+            .collect();
+        assert_eq!(index.len(), want.len(), "payloads must be unique");
+        let mut got: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
+        let mut single = [0u8; 2048];
+        let mut coalesced = false;
+        for round in 0.. {
+            if round % 3 == 2 {
+                match NativeUdpSocket::recv_one_now(&io, &mut single) {
+                    Ok((n, from)) => got.push((single[..n].to_vec(), from)),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("recv: {e}"),
+                }
+                continue;
+            }
+            let max = [10, 7][round % 2];
+            match receive_now(&io, max) {
+                Ok(pieces) => {
+                    assert!(
+                        !pieces.is_empty() && pieces.len() <= max,
+                        "{}",
+                        pieces.len()
+                    );
+                    for w in pieces.windows(2) {
+                        if Arc::ptr_eq(&w[0].slot, &w[1].slot) {
+                            coalesced = true;
+                            assert_eq!(
+                                index.get(w[1].bytes()).copied(),
+                                index.get(w[0].bytes()).map(|i| i + 1),
+                                "segments of one buffer out of order"
+                            );
+                        }
+                    }
+                    got.extend(pieces.iter().map(|p| (p.bytes().to_vec(), p.from)));
+                    io.recycle(pieces);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("recv: {e}"),
+            }
+        }
+        assert!(coalesced, "no receive was coalesced: GRO did not engage");
+        assert_eq!(got.len(), want.len());
+        got.sort();
+        want.sort();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.1, w.1, "datagram {i}: sender");
+            assert!(g.0 == w.0, "datagram {i}: payload");
+        }
+        assert!(io.rest.lock().unwrap().is_empty());
+    }
+
+    /// A coalesced buffer cut short by a small receive buffer: the kernel discards the rest
+    /// of the run, and only the whole segments in the buffer are handed out (the cut one is
+    /// dropped, never delivered as a datagram).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_truncated_coalesced_buffer_yields_only_whole_segments() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let to = rx.local_addr().unwrap();
+        let io = UdpIo::new();
+        io.sock.set(rx).unwrap();
+        io.enable_gro();
+        if !io.gro.load(Ordering::Relaxed) {
+            eprintln!("skipped: this kernel has no UDP_GRO");
+            return;
+        }
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 64]).collect();
+        let batch: Vec<(&[u8], SocketAddr)> = payloads.iter().map(|p| (&p[..], to)).collect();
+        // One call: the run leaves as one super-datagram (or, without GSO, as ten datagrams).
+        assert_eq!(
+            corio::net::UdpSocket::try_send_many_std(&tx, &batch).unwrap(),
+            10
+        );
+        let sock = io.sock.get().unwrap();
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        loop {
+            // Receive into 150-byte buffers: a 640-byte coalesced buffer is truncated.
+            let r = receive(&io, 10, |bufs, metas| {
+                let mut small: Vec<IoSliceMut<'_>> = bufs
+                    .iter_mut()
+                    .map(|b| IoSliceMut::new(&mut b[..150]))
+                    .collect();
+                corio::net::UdpSocket::try_recv_many_std(sock, &mut small, metas)
+            });
+            match r {
+                Ok(pieces) => {
+                    got.extend(pieces.iter().map(|p| p.bytes().to_vec()));
+                    io.recycle(pieces);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("recv: {e}"),
+            }
+        }
+        assert!(
+            got.iter().all(|g| g.len() == 64),
+            "a cut segment was handed out"
+        );
+        if got.len() < 10 {
+            // Coalesced: 150 bytes hold two whole segments, the first two of the run.
+            assert_eq!(got, payloads[..2].to_vec());
+        } else {
+            got.sort();
+            assert_eq!(got, payloads);
+        }
     }
 
     #[test]
