@@ -1,0 +1,82 @@
+/**
+ * Faults: `runtime.shutdown()` with operations pending. In a child process
+ * (fixtures/faults-shutdown.ts): a pending read, accept, native copy, blocked write and UDP
+ * receive on the main thread and a read in a worker_thread all settle with
+ * `ERR_RUNTIME_SHUTDOWN`; later operations fail with that code, `configure()` throws, a second
+ * shutdown resolves, and the process exits by itself (with sockets still open). And a race:
+ * shutdown while 4 worker_threads and the main thread run echo loops flat out — every loop
+ * ends with `ERR_RUNTIME_SHUTDOWN`, whatever state its operations were in.
+ */
+
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'faults-shutdown.ts');
+const HANG_GUARD_MS = 60_000;
+
+function run(...args: string[]): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; hung: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let hung = false;
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const guard = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, HANG_GUARD_MS);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(guard);
+      resolve({ code, signal, stdout, stderr, hung });
+    });
+  });
+}
+
+const SHUTDOWN = 'ERR_RUNTIME_SHUTDOWN';
+
+test('runtime.shutdown() settles every pending operation, refuses later ones, and lets the process exit', async (t) => {
+  const r = await run();
+  t.false(r.hung, `the child did not exit by itself; stdout: ${r.stdout}; stderr: ${r.stderr}`);
+  t.is(r.signal, null, r.stderr);
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim()) as {
+    first: number;
+    before: number;
+    after: number;
+    settled: Record<string, string>;
+    later: Record<string, string>;
+    configure: string;
+    second: string;
+    worker: { read: string } | null;
+  };
+  t.log(JSON.stringify(out));
+  t.is(out.first, 1, 'the blocked write had started');
+  t.true(out.before >= 5, `pending ops before: ${out.before}`);
+  t.deepEqual(out.settled, { read: SHUTDOWN, accept: SHUTDOWN, copy: SHUTDOWN, write: SHUTDOWN, udpRecv: SHUTDOWN });
+  t.is(out.after, 0, 'nothing left pending');
+  for (const [op, code] of Object.entries(out.later)) t.is(code, SHUTDOWN, `later ${op}`);
+  t.is(out.configure, SHUTDOWN);
+  t.is(out.second, 'resolved');
+  t.deepEqual(out.worker, { read: SHUTDOWN }, 'the worker_thread read settled too');
+});
+
+test('runtime.shutdown() racing busy echo loops in 4 worker_threads and the main thread: every loop ends with ERR_RUNTIME_SHUTDOWN', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    const seed = Number(process.env.CORIO_FAULTS_SEED ?? Date.now() % 1_000_000) + round;
+    const r = await run('race', String(seed));
+    t.false(r.hung, `seed ${seed}: the child did not exit by itself; stdout: ${r.stdout}; stderr: ${r.stderr}`);
+    t.is(r.signal, null, r.stderr);
+    t.is(r.code, 0, `seed ${seed}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim()) as { seed: number; stopAt: number; codes: string[] };
+    t.log(`seed ${seed}: shut down after ${out.stopAt} exchanges; ${out.codes.length} loops`);
+    t.is(out.codes.length, 2 + 4 * 3);
+    t.deepEqual(
+      out.codes.filter((c) => c !== SHUTDOWN),
+      [],
+      `seed ${seed}: loops that ended otherwise`,
+    );
+  }
+});
