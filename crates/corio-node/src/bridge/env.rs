@@ -471,17 +471,13 @@ impl Env {
                 return rejected(env, code, &msg);
             }
         };
-        let mut deferred = ptr::null_mut();
-        let mut promise = ptr::null_mut();
-        // SAFETY: JS thread of `env`.
-        if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }
-            != sys::Status::napi_ok
-        {
-            release_buf();
-            return Err(napi::Error::from_reason(
-                "corio: napi_create_promise failed",
-            ));
-        }
+        let (deferred, promise) = match new_promise(env) {
+            Ok(p) => p,
+            Err(e) => {
+                release_buf();
+                return Err(e);
+            }
+        };
         let refd = spec.owners.iter().flatten().any(|o| o.refd.get())
             || spec.owners.iter().all(|o| o.is_none());
         let key = self.alloc(PendingOp {
@@ -567,15 +563,9 @@ impl Env {
         syscall: &'static str,
     ) -> napi::Result<sys::napi_value> {
         let env = self.env;
-        let mut deferred = ptr::null_mut();
-        let mut promise = ptr::null_mut();
+        let (deferred, promise) = new_promise(env)?;
         // SAFETY: JS thread of `env`; the deferred is settled right here, exactly once.
         unsafe {
-            if sys::napi_create_promise(env, &mut deferred, &mut promise) != sys::Status::napi_ok {
-                return Err(napi::Error::from_reason(
-                    "corio: napi_create_promise failed",
-                ));
-            }
             match result.and_then(|o| outcome_to_js(env, o)) {
                 Ok(v) => sys::napi_resolve_deferred(env, deferred, v),
                 Err(e) => {
@@ -805,18 +795,25 @@ unsafe fn settle(env: sys::napi_env, op: PendingOp, result: OpResult) {
 
 /// A promise already rejected with an `Error` carrying `code` (JS thread of `env`).
 fn rejected(env: sys::napi_env, code: &str, msg: &str) -> napi::Result<sys::napi_value> {
+    let (deferred, promise) = new_promise(env)?;
+    // SAFETY: JS thread of `env`; the deferred is settled right here, exactly once.
+    unsafe { sys::napi_reject_deferred(env, deferred, js::error(env, code, msg)) };
+    Ok(promise)
+}
+
+/// A new pending promise and its deferred (JS thread of `env`); the caller must settle the
+/// deferred exactly once.
+fn new_promise(env: sys::napi_env) -> napi::Result<(sys::napi_deferred, sys::napi_value)> {
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
-    // SAFETY: JS thread of `env`; the deferred is settled right here, exactly once.
-    unsafe {
-        if sys::napi_create_promise(env, &mut deferred, &mut promise) != sys::Status::napi_ok {
-            return Err(napi::Error::from_reason(
-                "corio: napi_create_promise failed",
-            ));
-        }
-        sys::napi_reject_deferred(env, deferred, js::error(env, code, msg));
+    // SAFETY: JS thread of `env`; both out-pointers are valid locals.
+    if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) } != sys::Status::napi_ok
+    {
+        return Err(napi::Error::from_reason(
+            "corio: napi_create_promise failed",
+        ));
     }
-    Ok(promise)
+    Ok((deferred, promise))
 }
 
 /// The JS error of `e`; `ERR_SOCKET_CLOSED` gets `syscall` when one is given.
