@@ -9,15 +9,39 @@
  *   connected 20 more clients and then completed 2,000 echo round trips of its own);
  * - once descriptors are freed, every queued connection — including the one whose accept
  *   failed — is accepted and served (its token echoed back, checked here).
+ *
+ * The fixture is bundled to plain JS first and run by plain `node`: under tsx, the loader (and
+ * its esbuild service, with a cold transform cache) needs descriptors of its own at moments the
+ * test does not control, which made the child fail or stall for reasons unrelated to corio.
  */
 
 import test from 'ava';
+import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'faults-emfile.ts');
+const NATIVE = path.join(__dirname, '..', 'index.js');
+
+/** The fixture bundled into one plain-JS file (the native loader stays a runtime require). */
+function bundleFixture(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'corio-emfile-'));
+  const out = path.join(dir, 'faults-emfile.js');
+  esbuild.buildSync({
+    entryPoints: [FIXTURE],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: out,
+    logLevel: 'error',
+  });
+  return out;
+}
 const HANG_GUARD_MS = 60_000;
 const LATER = 20;
 const ROUND_TRIPS = 2000;
@@ -69,8 +93,11 @@ function connect(port: number, token: string): Promise<{ sock: net.Socket; reply
 const posixTest = process.platform === 'win32' ? test.skip : test;
 
 posixTest('accept under descriptor exhaustion reports EMFILE, does not spin, and serves once descriptors free up', async (t) => {
-  const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" --import tsx "${FIXTURE}"`], {
+  const bundle = bundleFixture();
+  t.teardown(() => fs.rmSync(path.dirname(bundle), { recursive: true, force: true }));
+  const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${bundle}"`], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, CORIO_NATIVE_PATH: NATIVE },
   });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
