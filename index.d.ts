@@ -290,7 +290,9 @@ export declare function noopBaseline(): Promise<void>
  * Shuts the process-wide runtime down (`runtime.shutdown()` in TS). Every pending operation of
  * every environment settles — rejecting with `ERR_RUNTIME_SHUTDOWN` unless it finished first —
  * and every later operation throws or rejects with that code; the runtime never restarts.
- * Resolves once the runtime's threads have stopped (waiting at most 10 s for them) and this
- * environment's pending promises have settled. Idempotent: a second call resolves at once.
+ * Resolves once the runtime's threads have stopped (waiting at most about 10 s for them) and
+ * this environment's pending promises have settled. Idempotent: every call, from any
+ * environment, resolves only once the first call's shutdown has finished (or its wait
+ * passed the same bound).
  */
 export declare function shutdownRuntime(): Promise<void>

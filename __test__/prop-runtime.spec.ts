@@ -67,7 +67,11 @@ test.serial('shutdown with operations pending; then random calls across the API'
   const receiving = call('UdpSocket.recvFrom (pending at shutdown)', () => udp.recvFrom(new Uint8Array(8)));
   await call('runtime.shutdown', () => shutdown(1, {}));
   const pending = await Promise.all([accepting, reading, receiving]);
-  for (const o of pending) t.not(o.kind, 'resolved', 'an operation pending at shutdown settles with an error');
+  for (const o of pending) {
+    t.is(o.kind, 'rejected', 'an operation pending at shutdown settles with an error');
+    if (o.kind === 'rejected') t.is((o.error as { code?: unknown }).code, 'ERR_RUNTIME_SHUTDOWN');
+  }
+  t.is(runtime.metrics().workers, 0, 'no workers once the runtime is shut down');
   await call('runtime.shutdown (again)', () => shutdown());
   await fc.assert(
     fc.asyncProperty(fc.nat(7), addressArb(portValue), bufferish, anyValue, async (which, addr, buf, v) => {

@@ -19,7 +19,7 @@ export interface RuntimeOptions {
 
 /** A snapshot of the runtime's state, as plain numbers. */
 export interface RuntimeMetrics {
-  /** The number of runtime worker threads (`0` until the runtime has started; reading metrics never starts it). */
+  /** The number of runtime worker threads (`0` until the runtime has started — reading metrics never starts it — and again once it is shut down). */
   workers: number;
   /** Tasks spawned on the runtime and not yet finished (across the whole process). */
   aliveTasks: number;
@@ -80,8 +80,9 @@ export function metrics(): RuntimeMetrics {
  * afterwards as usual (closing is always allowed).
  *
  * The returned promise resolves once the runtime's threads have stopped (it waits at most
- * 10 seconds for them) and the calling thread's pending promises have settled. Calling it again
- * resolves at once. Shutting down never blocks the JS thread.
+ * 10 seconds for them) and the calling thread's pending promises have settled. Calling it
+ * again, from any thread, resolves once the first call's shutdown has finished (at once if it
+ * already has). Shutting down never blocks the JS thread.
  */
 export function shutdown(): Promise<void> {
   return native().shutdownRuntime();

@@ -252,7 +252,10 @@ fn shutdown_timeout_does_not_wait_again_for_blocking_jobs_on_drop() {
         let fired = watchdog_fired.clone();
         let (done_tx, done) = mpsc::channel::<()>();
         let watchdog = std::thread::spawn(move || {
-            if done.recv_timeout(std::time::Duration::from_secs(60)).is_err() {
+            if done
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_err()
+            {
                 fired.store(true, SeqCst);
                 let _ = release_w.send(());
             }
@@ -266,4 +269,101 @@ fn shutdown_timeout_does_not_wait_again_for_blocking_jobs_on_drop() {
             "shutdown_timeout waited for a running blocking job"
         );
     }
+}
+
+/// A task that never yields keeps its worker from exiting, so `shutdown_timeout` times out
+/// waiting for it. The runtime must still cancel every other task and stop its drivers then:
+/// a task parked on a timer has its future dropped, and I/O registered with the runtime's
+/// driver (awaited from another runtime) fails, by the time `shutdown_timeout` returns (the
+/// timer task) or promptly after (the reader, which runs on the other runtime). The blocking
+/// task is released only after those checks (or by a watchdog much later, which the
+/// assertions then report instead of hanging).
+#[test]
+fn shutdown_timeout_cancels_tasks_and_stops_drivers_despite_a_stuck_worker() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+    use std::time::Duration;
+    // One worker: the stuck task holds it, so no worker is left to do the cancelling.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let other = Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A socket registered with `rt`'s driver, read from a task of `other`.
+    let (stream, _peer) = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let peer = listener.accept().await.unwrap();
+        (stream, peer)
+    });
+    let (read_tx, read_rx) = mpsc::channel();
+    let (reading_tx, reading_rx) = mpsc::channel::<()>();
+    other.spawn(async move {
+        let mut stream = stream;
+        let _ = reading_tx.send(());
+        let mut buf = [0u8; 8];
+        let _ = read_tx.send(stream.read(&mut buf).await);
+    });
+    reading_rx.recv().unwrap();
+
+    // A task parked on a timer: polled to Pending before the stuck task takes the worker.
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (sleeping_tx, sleeping_rx) = mpsc::channel::<()>();
+    let d = DropCount(dropped.clone());
+    rt.spawn(async move {
+        let _d = d;
+        let _ = sleeping_tx.send(());
+        corio::time::sleep(Duration::from_secs(3600)).await;
+    });
+    sleeping_rx.recv().unwrap();
+
+    let release = Arc::new(AtomicBool::new(false));
+    let (stuck_tx, stuck_rx) = mpsc::channel::<()>();
+    let r = release.clone();
+    rt.spawn(async move {
+        let _ = stuck_tx.send(());
+        while !r.load(SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    stuck_rx.recv().unwrap();
+
+    let watchdog_fired = Arc::new(AtomicBool::new(false));
+    let (done_tx, done) = mpsc::channel::<()>();
+    let (r, fired) = (release.clone(), watchdog_fired.clone());
+    let watchdog = std::thread::spawn(move || {
+        if done.recv_timeout(Duration::from_secs(60)).is_err() {
+            fired.store(true, SeqCst);
+            r.store(true, SeqCst);
+        }
+    });
+
+    rt.shutdown_timeout(Duration::from_millis(10));
+    let dropped_at_return = dropped.load(SeqCst);
+    // The reader runs on `other`: bounded by the watchdog, which releases the stuck task (and
+    // with it the runtime's own cancellation, if the fix is missing) after 60 s.
+    let read = read_rx.recv();
+    let _ = done_tx.send(());
+    release.store(true, SeqCst);
+    watchdog.join().unwrap();
+    assert!(
+        !watchdog_fired.load(SeqCst),
+        "the pending I/O was only woken once the stuck worker was released"
+    );
+    assert_eq!(
+        dropped_at_return, 1,
+        "the timer task's future was not dropped by shutdown_timeout"
+    );
+    let err = read
+        .unwrap()
+        .expect_err("the read must fail: its driver shut down");
+    assert_ne!(err.kind(), std::io::ErrorKind::WouldBlock, "{err:?}");
+    drop(other);
 }

@@ -137,6 +137,9 @@ enum LazyState {
     Polling { woken: bool },
     /// Waiting for its waker (this op) to be woken; nothing polls it until then.
     Parked(BoxedTask),
+    /// Being handed to the runtime by a waker, outside the lock; `aborted` records an abort
+    /// meanwhile, which the waker applies to the spawned task.
+    Spawning { aborted: bool },
     /// Handed to the runtime, which owns it now.
     Spawned(AbortHandle),
     /// Finished, dropped or aborted.
@@ -146,7 +149,8 @@ enum LazyState {
 /// An op polled first on the JS thread: its own waker. The first wake (on a runtime thread,
 /// from the I/O driver, or on any thread that releases something the op waits for) spawns the
 /// parked future on the runtime, which polls it from then on with the task's own waker; later
-/// wakes of this waker are no-ops. The mutex is never held while a future is polled or dropped.
+/// wakes of this waker are no-ops. The mutex is never held while a future is polled, spawned or
+/// dropped.
 pub(crate) struct LazyOp {
     state: Mutex<LazyState>,
 }
@@ -156,17 +160,22 @@ impl LazyOp {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Spawns `task` on the runtime (state becomes `Spawned`), or drops it if the runtime is
-    /// gone (its sender then reports `Dropped`). Called with the state lock held.
-    fn spawn(st: &mut LazyState, task: BoxedTask) -> Option<BoxedTask> {
+    /// Hands `task` to the runtime; the caller has set the state to `Spawning` and released
+    /// the lock. If the runtime is gone the future is dropped instead (its sender then reports
+    /// `Dropped`), through [`drop_orphan`].
+    fn hand_off(&self, task: BoxedTask) {
         match crate::runtime::handle() {
             Ok(h) => {
-                *st = LazyState::Spawned(h.spawn(task).abort_handle());
-                None
+                let a = h.spawn(task).abort_handle();
+                let mut st = self.lock();
+                if let LazyState::Spawning { aborted: true } = *st {
+                    a.abort();
+                }
+                *st = LazyState::Spawned(a);
             }
             Err(_) => {
-                *st = LazyState::Done;
-                Some(task) // dropped by the caller, after the lock
+                *self.lock() = LazyState::Done;
+                drop_orphan(task);
             }
         }
     }
@@ -180,6 +189,10 @@ impl LazyOp {
                 LazyState::Spawned(a) => {
                     a.abort();
                     *st = LazyState::Spawned(a);
+                    None
+                }
+                LazyState::Spawning { .. } => {
+                    *st = LazyState::Spawning { aborted: true };
                     None
                 }
                 other => {
@@ -198,21 +211,68 @@ impl Wake for LazyOp {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let orphan = {
+        let task = {
             let mut st = self.lock();
             match &mut *st {
                 LazyState::Polling { woken } => {
                     *woken = true;
                     None
                 }
-                LazyState::Parked(_) => match std::mem::replace(&mut *st, LazyState::Done) {
-                    LazyState::Parked(task) => LazyOp::spawn(&mut st, task),
-                    _ => None,
-                },
-                LazyState::Spawned(_) | LazyState::Done => None,
+                LazyState::Parked(_) => {
+                    match std::mem::replace(&mut *st, LazyState::Spawning { aborted: false }) {
+                        LazyState::Parked(task) => Some(task),
+                        _ => None,
+                    }
+                }
+                LazyState::Spawning { .. } | LazyState::Spawned(_) | LazyState::Done => None,
             }
         };
-        drop(orphan);
+        if let Some(task) = task {
+            self.hand_off(task);
+        }
+    }
+}
+
+thread_local! {
+    /// Futures waiting to be dropped by an outer [`drop_orphan`] call on this thread (`None`
+    /// when no such call is running).
+    static ORPHANS: RefCell<Option<Vec<BoxedTask>>> = const { RefCell::new(None) };
+}
+
+/// Drops the future of a lazy op whose runtime is gone, without recursing. Dropping one op's
+/// future can release a lock (a stream's read or write turn) and so wake the next lazy op queued
+/// behind it, whose future is dropped the same way: with thousands of ops queued on one stream,
+/// dropping them from inside each other's wakes overflowed the stack. Here the outermost call on
+/// a thread drops them one after another; nested calls only queue their future for it.
+fn drop_orphan(task: BoxedTask) {
+    let first = ORPHANS.with(|o| {
+        let mut o = o.borrow_mut();
+        match o.as_mut() {
+            Some(queued) => {
+                queued.push(task);
+                None
+            }
+            None => {
+                *o = Some(Vec::new());
+                Some(task)
+            }
+        }
+    });
+    let Some(first) = first else { return };
+    /// Ends this thread's draining even if a drop unwinds (the futures still queued then are
+    /// leaked, not dropped while unwinding, which could abort the process).
+    struct Draining;
+    impl Drop for Draining {
+        fn drop(&mut self) {
+            if let Some(left) = ORPHANS.with(|o| o.borrow_mut().take()) {
+                std::mem::forget(left);
+            }
+        }
+    }
+    let _draining = Draining;
+    drop(first);
+    while let Some(next) = ORPHANS.with(|o| o.borrow_mut().as_mut().and_then(Vec::pop)) {
+        drop(next);
     }
 }
 
@@ -308,7 +368,7 @@ impl Env {
         CURRENT.with(|c| match c.borrow().as_ref().filter(|e| e.env == env) {
             Some(e) => EnvCounters {
                 pending: e.pending.get(),
-                refs: e.refs.get(),
+                refs: e.loop_holders(),
                 completions: e.completions.get(),
                 wakeups: e.wakeups.get(),
             },
@@ -348,6 +408,7 @@ impl Env {
             ));
         }
         queue.set_tsfn(tsfn);
+        EnvQueue::register(&queue);
         // SAFETY: same thread/env. Unref'd until an op or listener needs the loop alive.
         // The cleanup hook is registered after the tsfn so it runs before Node's own tsfn
         // teardown (cleanup hooks run in reverse order of registration).
@@ -399,13 +460,18 @@ impl Env {
 
     /// Refs or unrefs the threadsafe function to match the counts: ref'd while anything holds
     /// the loop; once the runtime is gone, only while ref'd ops are still pending.
-    fn update_loop_ref(&self) {
-        let holders = if self.gone.get() {
+    /// What keeps the event loop alive now: ref'd pending ops and ref'd open handles — the
+    /// handles no longer once the runtime is gone (they can never complete anything).
+    fn loop_holders(&self) -> usize {
+        if self.gone.get() {
             self.refs.get().saturating_sub(self.handle_refs.get())
         } else {
             self.refs.get()
-        };
-        let want = holders > 0;
+        }
+    }
+
+    fn update_loop_ref(&self) {
+        let want = self.loop_holders() > 0;
         if want != self.tsfn_refd.replace(want) {
             // SAFETY: JS thread of a live env; the tsfn is alive while the env is.
             unsafe {
@@ -532,18 +598,23 @@ impl Env {
             *lazy.lock() = LazyState::Done;
             return None;
         }
-        let orphan = {
+        let woken = {
             let mut st = lazy.lock();
             match *st {
                 // Woken while being polled (e.g. the socket became ready meanwhile): spawn now.
-                LazyState::Polling { woken: true } => LazyOp::spawn(&mut st, task),
+                LazyState::Polling { woken: true } => {
+                    *st = LazyState::Spawning { aborted: false };
+                    Some(task)
+                }
                 _ => {
                     *st = LazyState::Parked(task);
                     None
                 }
             }
         };
-        drop(orphan);
+        if let Some(task) = woken {
+            lazy.hand_off(task);
+        }
         Some(lazy)
     }
 
@@ -951,6 +1022,51 @@ mod tests {
         let mut v = Vec::new();
         q.take_into(&mut v);
         v
+    }
+
+    /// A future whose drop orphans the next one in a chain, as dropping a lazy op's future can
+    /// wake (and so drop) the op queued behind it once the runtime is gone.
+    struct Chained {
+        next: Option<BoxedTask>,
+        dropped: Arc<std::sync::atomic::AtomicUsize>,
+    }
+    impl Future for Chained {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> std::task::Poll<()> {
+            std::task::Poll::Pending
+        }
+    }
+    impl Drop for Chained {
+        fn drop(&mut self) {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(next) = self.next.take() {
+                drop_orphan(next);
+            }
+        }
+    }
+
+    #[test]
+    fn dropping_a_long_chain_of_orphans_does_not_recurse() {
+        // Deep enough that one stack frame per link would overflow a 2 MiB test thread.
+        const LINKS: usize = 200_000;
+        let dropped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut chain: Option<BoxedTask> = None;
+        for _ in 0..LINKS {
+            chain = Some(Box::pin(Chained {
+                next: chain.take(),
+                dropped: dropped.clone(),
+            }));
+        }
+        drop_orphan(chain.unwrap());
+        assert_eq!(dropped.load(std::sync::atomic::Ordering::Relaxed), LINKS);
+        // The thread is back to its idle state: the next orphan is dropped at once.
+        let again = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        drop_orphan(Box::pin(Chained {
+            next: None,
+            dropped: again.clone(),
+        }));
+        assert_eq!(again.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     #[test]

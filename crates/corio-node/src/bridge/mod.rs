@@ -23,4 +23,4 @@ pub(crate) mod env;
 pub(crate) mod queue;
 
 pub(crate) use env::{Env as BridgeEnv, HandleCore, OpSpec};
-pub(crate) use queue::{OpResult, Outcome};
+pub(crate) use queue::{wake_every_env, OpResult, Outcome};

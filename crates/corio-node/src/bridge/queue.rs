@@ -22,7 +22,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::task::{Context, Poll};
 
 use napi::sys;
@@ -64,7 +64,34 @@ pub(crate) struct EnvQueue {
     tsfn: AtomicPtr<sys::napi_threadsafe_function__>,
 }
 
+/// Every environment's queue, so that a runtime shutdown can wake each JS thread (an env with
+/// nothing pending gets no completion, yet its listeners must stop holding its event loop).
+static LIVE: Mutex<Vec<Weak<EnvQueue>>> = Mutex::new(Vec::new());
+
+/// Wakes the JS thread of every live environment once (its drain then sees the runtime's
+/// state). Any thread; never blocks on a JS thread.
+pub(crate) fn wake_every_env() {
+    let live: Vec<Arc<EnvQueue>> = {
+        let mut list = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|q| q.strong_count() > 0);
+        list.iter().filter_map(Weak::upgrade).collect()
+    };
+    for q in live {
+        let dead = q.dead.read().unwrap_or_else(|p| p.into_inner());
+        if !*dead {
+            q.signal();
+        }
+    }
+}
+
 impl EnvQueue {
+    /// Records `queue` among the live environments' queues (see [`wake_every_env`]).
+    pub(crate) fn register(queue: &Arc<EnvQueue>) {
+        let mut list = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|q| q.strong_count() > 0);
+        list.push(Arc::downgrade(queue));
+    }
+
     pub(crate) fn new() -> EnvQueue {
         EnvQueue {
             items: Mutex::new(Vec::with_capacity(64)),
@@ -94,23 +121,29 @@ impl EnvQueue {
         // A drain may take the item before this signal lands: the signal then costs one empty
         // drain. No wake-up is lost: whoever makes the queue non-empty signals after pushing.
         if was_empty {
-            let tsfn = self.tsfn.load(Ordering::Acquire);
-            if !tsfn.is_null() {
-                // SAFETY: `dead` is false under our read lock, so the env's cleanup hook (which
-                // sets `dead` under the write lock before releasing the tsfn) and the tsfn
-                // finalizer (likewise) have not run: the tsfn is alive. A non-blocking call
-                // never calls JS and never waits for the JS thread, so holding the read lock
-                // here cannot deadlock with teardown (which waits for it on the JS thread).
-                unsafe {
-                    sys::napi_call_threadsafe_function(
-                        tsfn,
-                        ptr::null_mut(),
-                        sys::ThreadsafeFunctionCallMode::nonblocking,
-                    )
-                };
-            }
+            self.signal();
         }
         drop(dead);
+    }
+
+    /// Wakes the JS thread (its `call_js` drains). The caller holds the read side of `dead` and
+    /// saw it `false`.
+    fn signal(&self) {
+        let tsfn = self.tsfn.load(Ordering::Acquire);
+        if !tsfn.is_null() {
+            // SAFETY: `dead` is false under the caller's read lock, so the env's cleanup hook
+            // (which sets `dead` under the write lock before releasing the tsfn) and the tsfn
+            // finalizer (likewise) have not run: the tsfn is alive. A non-blocking call never
+            // calls JS and never waits for the JS thread, so holding the read lock here cannot
+            // deadlock with teardown (which waits for it on the JS thread).
+            unsafe {
+                sys::napi_call_threadsafe_function(
+                    tsfn,
+                    ptr::null_mut(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                )
+            };
+        }
     }
 
     /// Moves every queued completion into `out` (which must be empty). JS thread.

@@ -233,24 +233,25 @@ impl Inner {
     }
 }
 
-/// Starts an OS thread (a loom thread in models).
+/// Starts an OS thread (a loom thread in models). Returns its join handle (`None` in loom
+/// models, whose threads are joined by the model); dropping it detaches the thread.
 pub(crate) fn spawn_thread(
     name: String,
     stack_size: Option<usize>,
     f: impl FnOnce() + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<Option<std::thread::JoinHandle<()>>> {
     #[cfg(not(loom))]
     {
         let mut builder = std::thread::Builder::new().name(name);
         if let Some(size) = stack_size {
             builder = builder.stack_size(size);
         }
-        builder.spawn(f).map(drop)
+        builder.spawn(f).map(Some)
     }
     #[cfg(loom)]
     {
         let _ = (name, stack_size);
         crate::loom::thread::spawn(f);
-        Ok(())
+        Ok(None)
     }
 }

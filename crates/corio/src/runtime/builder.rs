@@ -172,10 +172,14 @@ impl Builder {
                             worker_group.exit();
                         },
                     );
-                    if let Err(e) = started {
-                        // The runtime's drop shuts down the workers already started.
-                        group.exit();
-                        return Err(e);
+                    match started {
+                        Ok(Some(thread)) => group.add_handle(thread),
+                        Ok(None) => {}
+                        Err(e) => {
+                            // The runtime's drop shuts down the workers already started.
+                            group.exit();
+                            return Err(e);
+                        }
                     }
                 }
                 Ok(runtime)

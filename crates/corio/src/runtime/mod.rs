@@ -46,6 +46,9 @@ pub(crate) use RuntimeFlavor as Kind;
 pub(crate) struct ThreadGroup {
     running: Mutex<usize>,
     exited: Condvar,
+    /// The threads' join handles: once every thread announced its exit, the shutdown joins
+    /// them, so when it returns the threads are gone rather than just about to end.
+    handles: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl ThreadGroup {
@@ -53,7 +56,16 @@ impl ThreadGroup {
         ThreadGroup {
             running: Mutex::new(n),
             exited: Condvar::new(),
+            handles: std::sync::Mutex::new(Vec::with_capacity(n)),
         }
+    }
+
+    /// Records a started thread's join handle.
+    pub(crate) fn add_handle(&self, handle: std::thread::JoinHandle<()>) {
+        self.handles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
     }
 
     pub(crate) fn exit(&self) {
@@ -64,7 +76,10 @@ impl ThreadGroup {
         }
     }
 
-    fn wait(&self, timeout: Option<Duration>) {
+    /// Waits until every thread exited (returns true) or `timeout` passed (returns false).
+    /// When they all exited, also joins them: each one announced its exit as the last thing it
+    /// does, so the join only waits for its OS thread to end.
+    fn wait(&self, timeout: Option<Duration>) -> bool {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut running = self.running.lock();
         while *running > 0 {
@@ -73,12 +88,19 @@ impl ThreadGroup {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        return;
+                        return false;
                     }
                     running = self.exited.wait_timeout(running, deadline - now);
                 }
             }
         }
+        drop(running);
+        let handles = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|p| p.into_inner()));
+        for handle in handles {
+            // A worker's panic was already contained (and reported) on its thread.
+            let _ = handle.join();
+        }
+        true
     }
 }
 
@@ -183,7 +205,15 @@ impl Runtime {
             timeout
         };
         if let Some(workers) = self.workers.take() {
-            workers.wait(timeout);
+            if !workers.wait(timeout) {
+                // A worker is still busy (a task blocking its thread): the exiting workers may
+                // not have cancelled every task yet, and only the last one to exit stops the
+                // drivers. Do both here, so futures parked on a timer or on I/O are dropped and
+                // I/O waiters of other runtimes fail now rather than when (if ever) the busy
+                // worker returns. Both are idempotent and safe next to a running worker: a task
+                // it is polling is only marked cancelled and is cancelled when its poll returns.
+                self.handle.inner.shutdown_stragglers();
+            }
         }
         if let scheduler::Handle::MultiThread(h) = &self.handle.inner {
             // Wakes that raced the workers' final drain: drop those tasks now.

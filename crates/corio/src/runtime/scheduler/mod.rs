@@ -81,6 +81,17 @@ impl Handle {
             Handle::CurrentThread(h) => h.shutdown(),
         }
     }
+
+    /// After a shutdown whose wait for the worker threads timed out: cancels every task still
+    /// in the owned set and shuts the drivers down from the calling thread (what the exiting
+    /// workers would have done). Idempotent.
+    pub(crate) fn shutdown_stragglers(&self) {
+        match self {
+            Handle::MultiThread(h) => h.shutdown_stragglers(),
+            // Its `shutdown` already did all of this on the calling thread.
+            Handle::CurrentThread(_) => {}
+        }
+    }
 }
 
 impl Schedule for Handle {

@@ -170,6 +170,16 @@ impl Handle {
         self.common.driver.shutdown();
     }
 
+    /// Shutdown timed out waiting for a worker that is still running: cancel the remaining
+    /// tasks and stop the drivers from this thread. `close_and_shutdown_all` only cancels in
+    /// place the tasks nobody is polling (the task state machine hands the future to exactly
+    /// one thread); the driver shutdown takes the drivers' own locks and is idempotent, so the
+    /// last worker repeating it when it finally exits is harmless.
+    pub(crate) fn shutdown_stragglers(&self) {
+        self.common.owned.close_and_shutdown_all();
+        self.common.driver.shutdown();
+    }
+
     /// Drops every task left in the injector once no push is in flight.
     pub(crate) fn drain_injector(&self) {
         while self.pushers.load(SeqCst) != 0 {
