@@ -168,7 +168,8 @@ fn run() -> io::Result<()> {
     let secs: f64 = arg(&args, 3, "seconds", None)?;
     let nconn: usize = arg(&args, 4, "connections", Some(1))?;
     let size: usize = arg(&args, 5, "size", Some(64))?;
-    if nconn == 0 || size == 0 || !(secs > 0.0) {
+    // `secs.is_nan()` is rejected too: a NaN is not a positive duration.
+    if nconn == 0 || size == 0 || secs.is_nan() || secs <= 0.0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "connections, size and seconds must be positive",
@@ -211,8 +212,7 @@ fn run() -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
 
     // Kick every connection once (the first write needs no event).
-    for i in 0..nconn {
-        let c = &mut conns[i];
+    for c in conns.iter_mut() {
         load.drive(c, false)?;
     }
     let (ops, bytes, secs) = loop {

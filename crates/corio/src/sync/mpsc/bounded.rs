@@ -538,7 +538,7 @@ mod tests {
         let mut n = 0;
         while let Some(v) = rx.blocking_recv() {
             let t = (v / 1000) as usize;
-            assert!(last[t].map_or(true, |p| p < v), "per-sender order");
+            assert!(last[t].is_none_or(|p| p < v), "per-sender order");
             last[t] = Some(v);
             n += 1;
         }
