@@ -127,7 +127,13 @@ fn sockets_used_after_their_runtime_shut_down_fail_cleanly() {
         let rt2 = Builder::new_current_thread().enable_all().build().unwrap();
         rt2.block_on(async {
             let mut buf = [0u8; 4];
-            assert!(stream.read(&mut buf).await.is_err(), "{name}: read");
+            let err = stream.read(&mut buf).await.unwrap_err();
+            assert!(corio::io::is_runtime_shutdown(&err), "{name}: read: {err}");
+            let other = std::io::Error::other("runtime shut down: look-alike");
+            assert!(
+                !corio::io::is_runtime_shutdown(&other),
+                "{name}: a look-alike is not it"
+            );
             assert!(stream.write_all(b"late").await.is_err(), "{name}: write");
             assert!(listener.accept().await.is_err(), "{name}: accept");
             assert!(

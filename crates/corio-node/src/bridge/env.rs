@@ -904,18 +904,15 @@ unsafe fn error_to_js(env: sys::napi_env, e: &OpError, syscall: Option<&str>) ->
 }
 
 /// Whether `e` is how an op ends because the runtime was shut down: its future dropped by the
-/// runtime with no cancel or close from JS, or failed by the I/O driver that shutdown stopped
-/// (an error of kind `Other` without an OS error code: the future was polled, on a JS thread,
-/// after the driver went away).
+/// runtime with no cancel or close from JS (after `runtime.shutdown()`), or failed by the I/O
+/// driver or the blocking pool that the shutdown stopped (a typed error of the core, so an
+/// op that genuinely failed before the shutdown keeps its own error).
 fn is_shutdown_error(e: &OpError) -> bool {
-    crate::runtime::is_shut_down()
-        && match e {
-            OpError::Dropped => true,
-            OpError::Io { err, .. } => {
-                err.raw_os_error().is_none() && err.kind() == std::io::ErrorKind::Other
-            }
-            _ => false,
-        }
+    match e {
+        OpError::Dropped => crate::runtime::is_shut_down(),
+        OpError::Io { err, .. } => corio::io::is_runtime_shutdown(err),
+        _ => false,
+    }
 }
 
 /// Copies a read's bytes into the JS buffer, re-validated now (it may have been detached,

@@ -26,6 +26,8 @@ pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Op
                 Ok(v)
             }
         }
+        // A lookup cancelled by a runtime shutdown is not a failed lookup.
+        Err(e) if corio::io::is_runtime_shutdown(&e) => Err(OpError::io(e, "getaddrinfo")),
         Err(e) => Err(OpError::NotFound {
             host: host.to_owned(),
             detail: e.to_string(),

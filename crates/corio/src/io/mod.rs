@@ -16,6 +16,15 @@ mod poll_evented;
 pub(crate) use poll_evented::PollEvented;
 mod interest;
 pub use interest::Interest;
+
+/// Whether `err` means that the runtime driving the resource shut down (its I/O driver is
+/// gone), as opposed to an error of the operation itself. Such errors have kind
+/// [`std::io::ErrorKind::Other`] and no OS error code; this tells them apart from other errors
+/// of that kind. Also true for an address lookup cancelled by the shutdown.
+pub fn is_runtime_shutdown(err: &std::io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(|e| e.is::<driver::RuntimeShutdown>())
+}
 mod ready;
 pub use ready::Ready;
 #[cfg(unix)]

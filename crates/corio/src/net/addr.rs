@@ -77,6 +77,10 @@ impl Future for MaybeReady {
             MaybeReady::Blocking(handle) => match Pin::new(handle).poll(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Ok(res)) => Poll::Ready(res),
+                // Blocking tasks are cancelled only by a runtime shutdown.
+                Poll::Ready(Err(e)) if e.is_cancelled() => {
+                    Poll::Ready(Err(crate::io::driver::shutdown_error()))
+                }
                 Poll::Ready(Err(_)) => {
                     Poll::Ready(Err(io::Error::other("the address lookup task failed")))
                 }

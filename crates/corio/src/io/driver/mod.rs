@@ -31,7 +31,9 @@ mod registration;
 mod scheduled_io;
 
 pub(crate) use registration::Registration;
-pub(crate) use scheduled_io::{shutdown_error, Direction, ReadyEvent, ScheduledIo};
+pub(crate) use scheduled_io::{
+    shutdown_error, Direction, ReadyEvent, RuntimeShutdown, ScheduledIo,
+};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -90,8 +90,21 @@ impl Direction {
 
 /// The error every readiness poll returns once the runtime has shut down.
 pub(crate) fn shutdown_error() -> io::Error {
-    io::Error::other("runtime shut down: the I/O driver of this resource is gone")
+    io::Error::other(RuntimeShutdown)
 }
+
+/// The payload of [`shutdown_error`]: a type of its own, so that callers can tell "the runtime
+/// is gone" from any other error of kind `Other` ([`crate::io::is_runtime_shutdown`]).
+#[derive(Debug)]
+pub(crate) struct RuntimeShutdown;
+
+impl std::fmt::Display for RuntimeShutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("runtime shut down: the I/O driver of this resource is gone")
+    }
+}
+
+impl std::error::Error for RuntimeShutdown {}
 
 fn unpack_ready(word: usize) -> Ready {
     Ready::from_usize(word & READINESS_MASK)
