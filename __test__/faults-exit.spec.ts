@@ -8,43 +8,24 @@
  */
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { type FixtureExit, runFixture } from './fixtures/run-fixture';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'faults-exit.ts');
 const HANG_GUARD_MS = 30_000;
 const ROUNDS = 4;
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  hung: boolean;
-}
-
 /** Runs the fixture in `mode`; once it prints `ready`, sends `signal` (if any). */
-function run(mode: string, signal?: NodeJS.Signals): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let hung = false;
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      const wasReady = stdout.includes('ready\n');
-      stdout += c;
-      if (!wasReady && stdout.includes('ready\n') && signal !== undefined) child.kill(signal);
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const guard = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, HANG_GUARD_MS);
-    child.on('error', reject);
-    child.on('exit', (code, sig) => {
-      clearTimeout(guard);
-      resolve({ code, signal: sig, stdout, stderr, hung });
-    });
+function run(mode: string, signal?: NodeJS.Signals): Promise<FixtureExit> {
+  let sent = false;
+  return runFixture(FIXTURE, [mode], {
+    hangGuardMs: HANG_GUARD_MS,
+    onStdout: (out, child) => {
+      if (!sent && signal !== undefined && out.includes('ready\n')) {
+        sent = true;
+        child.kill(signal);
+      }
+    },
   });
 }
 

@@ -10,40 +10,17 @@
  */
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { type FixtureExit, runFixture } from './fixtures/run-fixture';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'faults-shutdown-envs.ts');
 const HANG_GUARD_MS = 90_000;
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  hung: boolean;
-  stdout: string;
-  stderr: string;
+function run(...args: string[]): Promise<FixtureExit> {
+  return runFixture(FIXTURE, args, { hangGuardMs: HANG_GUARD_MS });
 }
 
-function run(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let hung = false;
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const guard = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, HANG_GUARD_MS);
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard);
-      resolve({ code, signal, hung, stdout, stderr });
-    });
-  });
-}
-
-function exitedCleanly(t: { false(v: boolean, m?: string): void; is(a: unknown, b: unknown, m?: string): void }, r: Run): void {
+function exitedCleanly(t: { false(v: boolean, m?: string): void; is(a: unknown, b: unknown, m?: string): void }, r: FixtureExit): void {
   t.false(r.hung, `the child did not exit by itself; stdout: ${r.stdout}; stderr: ${r.stderr}`);
   t.is(r.signal, null, `the child died by a signal; stderr: ${r.stderr}`);
   t.is(r.code, 0, r.stderr);

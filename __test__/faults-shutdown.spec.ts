@@ -12,30 +12,14 @@
  */
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { type FixtureExit, runFixture } from './fixtures/run-fixture';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'faults-shutdown.ts');
 const HANG_GUARD_MS = 60_000;
 
-function run(...args: string[]): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; hung: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let hung = false;
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const guard = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, HANG_GUARD_MS);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard);
-      resolve({ code, signal, stdout, stderr, hung });
-    });
-  });
+function run(...args: string[]): Promise<FixtureExit> {
+  return runFixture(FIXTURE, args, { hangGuardMs: HANG_GUARD_MS });
 }
 
 const SHUTDOWN = 'ERR_RUNTIME_SHUTDOWN';
