@@ -20,9 +20,7 @@ import { ChunkReader } from './chunks';
 import type { ByteStream } from './traits';
 import type { SocketAddress } from '../net/addr';
 import { validateFunction, validateMs } from '../internal/validate';
-
-/** Node's longest timer delay (2^31 - 1 ms); longer ones would fire after 1 ms. */
-const MAX_TIMER_MS = 0x7fff_ffff;
+import { MAX_TIMER_MS } from '../time/sleep';
 
 /** What the duplex needs beyond a byte stream; sockets have all of it. @internal */
 export interface SocketLike extends ByteStream {

@@ -16,7 +16,7 @@ import { cancellable } from '../io/op';
 import type { AbortOptions } from '../io/traits';
 import { native, NativeTcpListener, NativeTcpStream } from '../native';
 import { AddressInput, parseAddress, SocketAddress } from './addr';
-import { setNativeIdleTimeout, TcpStream, wrapNativeStream } from './tcp-stream';
+import { TcpStream, wrapNativeStream } from './tcp-stream';
 
 /** Options for {@link TcpListener.bind}. */
 export interface BindOptions extends AbortOptions {
@@ -110,7 +110,7 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
       const l = wrap(handle);
       l.#idleTimeout = idleTimeout;
       l.#wrapAccepted = (h) => {
-        setNativeIdleTimeout(h, idleTimeout);
+        h.setIdleTimeout(idleTimeout);
         return wrapNativeStream(h);
       };
       return l;

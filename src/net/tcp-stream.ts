@@ -37,11 +37,6 @@ export interface ConnectOptions extends AbortOptions {
   keepAlive?: boolean;
 }
 
-/** @internal Applies an idle timeout to a freshly accepted native stream (listener option). */
-export function setNativeIdleTimeout(handle: NativeTcpStream, ms: number): void {
-  handle.setIdleTimeout(ms);
-}
-
 /** Wraps a native stream handle; set in the class's static block (the constructor is private). */
 let wrap: (handle: NativeTcpStream) => TcpStream;
 /** Reads a stream's native handle (for `copy`); set in the class's static block. */

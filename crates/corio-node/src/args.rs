@@ -43,12 +43,17 @@ fn int_value(
     min: f64,
     max: f64,
 ) -> napi::Result<f64> {
+    let mut n = f64::NAN;
+    // Fast path, one napi call for the common case: a non-number (or a null handle) makes
+    // napi_get_value_double fail without touching `n`, which stays NaN and fails the check.
+    // SAFETY: JS thread of `env`; `n` is a valid out-pointer.
+    unsafe { sys::napi_get_value_double(env, v, &mut n) };
+    if n.fract() == 0.0 && n >= min && n <= max {
+        return Ok(n);
+    }
     if v.is_null() || type_of(env, v) != sys::ValueType::napi_number {
         return Err(type_error(env, name, "of type number"));
     }
-    let mut n = 0.0;
-    // SAFETY: `v` is a number.
-    unsafe { sys::napi_get_value_double(env, v, &mut n) };
     // NaN fails every comparison, so it lands here too.
     if !(n >= min && n <= max && n.fract() == 0.0) {
         return Err(range_error(
@@ -79,10 +84,7 @@ pub(crate) fn opt_int_in(
     min: f64,
     max: f64,
 ) -> napi::Result<Option<f64>> {
-    if is_nullish(env, raw(v)) {
-        return Ok(None);
-    }
-    int_in(env, v, name, min, max).map(Some)
+    prop_int(env, raw(v), name, min, max)
 }
 
 /// An op id: a non-negative safe integer, `undefined`/`null` = 0 (not cancellable).

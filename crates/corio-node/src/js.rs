@@ -87,6 +87,7 @@ pub(crate) unsafe fn undefined(env: sys::napi_env) -> sys::napi_value {
     v
 }
 
+/// JS `null` (a read's end of stream).
 pub(crate) unsafe fn null(env: sys::napi_env) -> sys::napi_value {
     let mut v = ptr::null_mut();
     sys::napi_get_null(env, &mut v);

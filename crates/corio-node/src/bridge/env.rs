@@ -182,23 +182,20 @@ impl LazyOp {
 
     /// JS thread (cancel/close/teardown): drops a parked future, aborts a spawned one.
     fn abort(&self) {
+        // A parked future is taken out under the lock and dropped after it is released.
         let parked = {
             let mut st = self.lock();
-            match std::mem::replace(&mut *st, LazyState::Done) {
-                LazyState::Parked(task) => Some(task),
+            match &mut *st {
+                LazyState::Parked(_) => std::mem::replace(&mut *st, LazyState::Done),
                 LazyState::Spawned(a) => {
                     a.abort();
-                    *st = LazyState::Spawned(a);
-                    None
+                    return;
                 }
-                LazyState::Spawning { .. } => {
-                    *st = LazyState::Spawning { aborted: true };
-                    None
+                LazyState::Spawning { aborted } => {
+                    *aborted = true;
+                    return;
                 }
-                other => {
-                    *st = other;
-                    None
-                }
+                LazyState::Polling { .. } | LazyState::Done => return,
             }
         };
         drop(parked);
@@ -458,8 +455,6 @@ impl Env {
         self.remove_ref();
     }
 
-    /// Refs or unrefs the threadsafe function to match the counts: ref'd while anything holds
-    /// the loop; once the runtime is gone, only while ref'd ops are still pending.
     /// What keeps the event loop alive now: ref'd pending ops and ref'd open handles — the
     /// handles no longer once the runtime is gone (they can never complete anything).
     fn loop_holders(&self) -> usize {
@@ -470,6 +465,8 @@ impl Env {
         }
     }
 
+    /// Refs or unrefs the threadsafe function to match [`Env::loop_holders`]: ref'd while
+    /// anything holds the loop; once the runtime is gone, only while ref'd ops are pending.
     fn update_loop_ref(&self) {
         let want = self.loop_holders() > 0;
         if want != self.tsfn_refd.replace(want) {
@@ -800,12 +797,12 @@ impl Env {
     }
 
     /// After the runtime shut down (JS thread of `env`, from `shutdownRuntime()`'s promise):
-    /// settles every cancellation already queued for this env, then releases its event loop.
+    /// settles every cancellation already queued for this env, then releases its event loop
+    /// (the drain does both: it sees the runtime shut down).
     pub(crate) fn runtime_gone(env: sys::napi_env) {
         let current = CURRENT.with(|c| c.borrow().as_ref().filter(|e| e.env == env).cloned());
         if let Some(e) = current {
             e.drain();
-            e.release_loop();
         }
     }
 

@@ -4,14 +4,19 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::errors::OpError;
 
+/// Parses an IP literal (bracketed IPv6 accepted).
+pub(crate) fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .parse()
+        .ok()
+}
+
 /// Resolves `host:port`: IP literals directly, names through the core's `lookup_host`
 /// (getaddrinfo on a blocking thread). Runs inside an op future.
 pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, OpError> {
-    let literal = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if let Ok(ip) = literal.parse::<IpAddr>() {
+    if let Some(ip) = ip_literal(host) {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     match corio::net::lookup_host((host, port)).await {

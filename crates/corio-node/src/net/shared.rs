@@ -159,13 +159,9 @@ impl StreamIo {
     /// ways, so the peer reads end of stream and the kernel wakes every op waiting on it.
     fn expire(&self) {
         self.timed_out.store(true, Ordering::Release);
+        // An error (the peer is already gone) changes nothing for us.
         #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: the fd is owned by `self.stream`, alive for this call; shutdown takes no
-            // pointers. An error (the peer is already gone) changes nothing for us.
-            let _ = unsafe { libc::shutdown(self.stream.as_raw_fd(), libc::SHUT_RDWR) };
-        }
+        let _ = super::sockopt::shutdown_both(&self.stream);
     }
 
     /// Writes without waiting (the fast path's `try_write`), counted as activity; fails with

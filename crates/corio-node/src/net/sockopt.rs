@@ -1,5 +1,6 @@
 //! The two stream options the core's `TcpStream` has no method for (tokio has none either):
-//! a half-close through a shared `&TcpStream`, and keep-alive with an idle time, made directly
+//! a shutdown through a shared `&TcpStream` (the write side, or both ways for the idle
+//! timeout), and keep-alive with an idle time, made directly
 //! through libc on the stream's file descriptor.
 //!
 //! Everything else (reuseaddr, reuseport, backlog, nodelay) goes through `corio::net`. These two
@@ -38,10 +39,20 @@ fn set_int(
     })
 }
 
+fn shutdown(s: &TcpStream, how: libc::c_int) -> io::Result<()> {
+    // SAFETY: the fd is owned by `s` and alive for this call; shutdown takes no pointers.
+    cvt(unsafe { libc::shutdown(s.as_raw_fd(), how) })
+}
+
 /// Shuts the write side down (`SHUT_WR`): the peer reads end of stream, reading goes on.
 pub(crate) fn shutdown_write(s: &TcpStream) -> io::Result<()> {
-    // SAFETY: the fd is owned by `s` and alive for this call; shutdown takes no pointers.
-    cvt(unsafe { libc::shutdown(s.as_raw_fd(), libc::SHUT_WR) })
+    shutdown(s, libc::SHUT_WR)
+}
+
+/// Shuts both ways down (`SHUT_RDWR`): the peer reads end of stream, and the kernel wakes
+/// every op waiting on the socket.
+pub(crate) fn shutdown_both(s: &TcpStream) -> io::Result<()> {
+    shutdown(s, libc::SHUT_RDWR)
 }
 
 #[cfg(any(target_os = "macos", target_os = "ios"))]

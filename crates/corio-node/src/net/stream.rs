@@ -106,15 +106,20 @@ impl NativeTcpStream {
         f: F,
     ) -> napi::Result<PromiseRaw<'e, ()>>
     where
-        F: FnOnce(Arc<StreamIo>, InFlight) -> Fut,
+        F: FnOnce(Arc<StreamIo>) -> Fut,
         Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
     {
         let p = match self.io() {
             // Lazy: polled once here first, so a read that waits for data (or a write that
             // waits for room) parks on the I/O driver without waking a runtime worker.
             Some(io) => {
-                let g = InFlight::start(&io, dir);
-                bridge.start_lazy(spec, f(io, g))?
+                // Counted from here until the op's future finishes or is dropped.
+                let in_flight = InFlight::start(&io, dir);
+                let fut = f(io);
+                bridge.start_lazy(spec, async move {
+                    let _in_flight = in_flight;
+                    fut.await
+                })?
             }
             None => bridge.start(spec, async { Err(OpError::Closed) })?,
         };
@@ -234,8 +239,7 @@ impl NativeTcpStream {
             owners: [Some(self.core.clone()), None],
             buf: Some(r),
         };
-        self.op(env, &bridge, spec, Dir::Read, move |io, g| async move {
-            let _in_flight = g;
+        self.op(env, &bridge, spec, Dir::Read, move |io| async move {
             if max == 0 {
                 return Ok(Outcome::Number(0.0));
             }
@@ -290,8 +294,7 @@ impl NativeTcpStream {
             &bridge,
             OpSpec::on(id, &self.core),
             Dir::Write,
-            move |io, g| async move {
-                let _in_flight = g;
+            move |io| async move {
                 if owned.is_empty() {
                     return Ok(Outcome::Number(0.0));
                 }
@@ -332,8 +335,7 @@ impl NativeTcpStream {
             &bridge,
             OpSpec::on(id, &self.core),
             Dir::Write,
-            move |io, g| async move {
-                let _in_flight = g;
+            move |io| async move {
                 let _g = io.write_lock.lock().await;
                 io.write_all(&owned)
                     .await
@@ -357,8 +359,7 @@ impl NativeTcpStream {
             &bridge,
             OpSpec::on(id, &self.core),
             Dir::Write,
-            move |io, g| async move {
-                let _in_flight = g;
+            move |io| async move {
                 let _g = io.write_lock.lock().await;
                 io.shutdown_write()
                     .map(|_| Outcome::Undefined)

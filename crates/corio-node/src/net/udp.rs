@@ -47,7 +47,7 @@ use napi::bindgen_prelude::{FromNapiValue, PromiseRaw};
 use napi::{sys, Env, Unknown};
 use napi_derive::napi;
 
-use super::addr;
+use super::addr::{self, ip_literal};
 use super::handle::{self, closed_error, sync_err, throw_op};
 use super::stream::NativeAddr;
 use crate::args;
@@ -552,25 +552,6 @@ unsafe fn pack_many(env: sys::napi_env, pieces: &[Piece]) -> napi::Result<sys::n
     Ok(buf)
 }
 
-/// An integer argument in `min..=max`, read without building the error text unless the value
-/// is bad (`args::int_in` formats its message eagerly, which showed up as float formatting in
-/// the per-datagram profile).
-fn int_arg(
-    env: sys::napi_env,
-    v: &Unknown<'_>,
-    name: &str,
-    min: f64,
-    max: f64,
-) -> napi::Result<f64> {
-    let mut n = f64::NAN;
-    // SAFETY: JS thread; `v` is a live argument. A non-number leaves `n` as NaN (status ignored).
-    unsafe { sys::napi_get_value_double(env, args::raw(v), &mut n) };
-    if n.fract() == 0.0 && n >= min && n <= max {
-        return Ok(n);
-    }
-    args::int_in(env, v, name, min, max)
-}
-
 /// Writes a sender into the `info` scratch of `tryRecvFromInto`: `u16 port | u8 family (4|6) |
 /// u8 textLen | text`, with `textLen = 0` when the address equals `last` (JS keeps its string).
 fn write_sender(info: &mut [u8], from: SocketAddr, last: &mut Option<IpAddr>) {
@@ -632,15 +613,6 @@ unsafe fn recv_dst<'a>(p: *mut u8, len: usize) -> &'a mut [u8] {
         // the slice is in use.
         unsafe { std::slice::from_raw_parts_mut(p, len) }
     }
-}
-
-/// Parses an IP literal (bracketed IPv6 accepted).
-fn ip_literal(host: &str) -> Option<IpAddr> {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-        .parse()
-        .ok()
 }
 
 /// Validates a batch description: `meta` holds 8 bytes per datagram (`u32 len | u16 port |
@@ -738,7 +710,7 @@ fn batch_args<'a>(
     let payload = args::bytes(e, payload, "payload")?;
     let meta = args::bytes(e, meta, "meta")?;
     let mut recs = parse_meta(env, meta, payload.len(), hosts.len())?;
-    let from = int_arg(e, from, "from", 0.0, recs.len() as f64)? as usize;
+    let from = args::int_in(e, from, "from", 0.0, recs.len() as f64)? as usize;
     recs.drain(..from);
     Ok(Batch {
         hosts,
@@ -887,7 +859,7 @@ impl NativeUdpSocket {
     }
 
     fn take(&self, env: &Env, ticket: &Unknown<'_>) -> napi::Result<Stashed> {
-        let t = int_arg(env.raw(), ticket, "ticket", 1.0, ((1u64 << 53) - 1) as f64)? as u64;
+        let t = args::int_in(env.raw(), ticket, "ticket", 1.0, ((1u64 << 53) - 1) as f64)? as u64;
         let item = self
             .stash
             .lock()
@@ -1022,7 +994,7 @@ impl NativeUdpSocket {
     ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let host = args::string(e, &host, "host", 1024)?;
-        let port = int_arg(e, &port, "port", 1.0, 65535.0)? as u16;
+        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
         self.op(env, id, move |io| async move {
             let addrs = addr::resolve(&host, port).await?;
@@ -1058,7 +1030,7 @@ impl NativeUdpSocket {
         let e = env.raw();
         let bytes = args::bytes(e, &data, "data")?;
         let host = args::string(e, &host, "host", 1024)?;
-        let port = int_arg(e, &port, "port", 1.0, 65535.0)? as u16;
+        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let Some(ip) = ip_literal(&host) else {
             return Ok(-2.0);
         };
@@ -1084,7 +1056,7 @@ impl NativeUdpSocket {
         let e = env.raw();
         let owned = args::bytes(e, &data, "data")?.to_vec();
         let host = args::string(e, &host, "host", 1024)?;
-        let port = int_arg(e, &port, "port", 1.0, 65535.0)? as u16;
+        let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
         self.op(env, id, move |io| async move {
             let a = addr::resolve(&host, port).await?[0];
@@ -1142,7 +1114,7 @@ impl NativeUdpSocket {
         match Self::recv_one_now(&io, dst) {
             Ok((n, from)) => Ok(Some(NativeRecv::new(n, from))),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
+            Err(err) => Err(sync_err(env, err, "recv")),
         }
     }
 
@@ -1185,7 +1157,7 @@ impl NativeUdpSocket {
                 Ok(n.min(len) as f64)
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(-1.0),
-            Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
+            Err(err) => Err(sync_err(env, err, "recv")),
         }
     }
 
@@ -1202,7 +1174,7 @@ impl NativeUdpSocket {
         op_id: Unknown<'e>,
     ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
-        let size = int_arg(e, &size, "size", 0.0, SLOT as f64)? as usize;
+        let size = args::int_in(e, &size, "size", 0.0, SLOT as f64)? as usize;
         let id = args::op_id(e, &op_id)?;
         let stash = self.stash.clone();
         self.op(env, id, move |io| async move {
@@ -1260,7 +1232,7 @@ impl NativeUdpSocket {
         max: Unknown<'e>,
     ) -> napi::Result<Option<Unknown<'e>>> {
         let e = env.raw();
-        let max = int_arg(e, &max, "max", 1.0, MAX_BATCH)? as usize;
+        let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let io = self.sync_io_for_transfer(env)?;
         io.enable_gro();
         match receive_now(&io, max) {
@@ -1273,7 +1245,7 @@ impl NativeUdpSocket {
                     .map(Some)
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(err) => Err(throw_op(env, OpError::io(err, "recv"))),
+            Err(err) => Err(sync_err(env, err, "recv")),
         }
     }
 
@@ -1290,7 +1262,7 @@ impl NativeUdpSocket {
         op_id: Unknown<'e>,
     ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
-        let max = int_arg(e, &max, "max", 1.0, MAX_BATCH)? as usize;
+        let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let id = args::op_id(e, &op_id)?;
         let stash = self.stash.clone();
         if let Some(io) = self.io() {

@@ -116,20 +116,20 @@ pub(crate) fn setsockopt<T: Copy>(
 
 /// Option values `getsockopt` may produce: plain C structs and integers, valid for every bit
 /// pattern (so a value the kernel wrote only partly, or not at all, is still a valid `T`).
-pub(crate) trait SockOptValue: Copy + sealed::Sealed {}
+///
+/// # Safety
+///
+/// Implement only for types valid for every bit pattern. The trait is crate-private, so the
+/// impls below are the whole list (no sealing module needed).
+pub(crate) unsafe trait SockOptValue: Copy {}
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for libc::c_int {}
-    impl Sealed for libc::linger {}
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    impl Sealed for libc::ucred {}
-}
-
-impl SockOptValue for libc::c_int {}
-impl SockOptValue for libc::linger {}
+// SAFETY: an integer is valid for every bit pattern.
+unsafe impl SockOptValue for libc::c_int {}
+// SAFETY: `linger` is a plain C struct of two integers.
+unsafe impl SockOptValue for libc::linger {}
+// SAFETY: `ucred` is a plain C struct of three integers.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-impl SockOptValue for libc::ucred {}
+unsafe impl SockOptValue for libc::ucred {}
 
 /// `getsockopt` for a plain-old-data option value.
 pub(crate) fn getsockopt<T: SockOptValue>(
@@ -141,8 +141,8 @@ pub(crate) fn getsockopt<T: SockOptValue>(
     let mut len = mem::size_of::<T>() as libc::socklen_t;
     // SAFETY: `value` has room for `len` bytes; the kernel writes at most `len` bytes.
     cvt_int(unsafe { libc::getsockopt(fd, level, name, value.as_mut_ptr().cast(), &mut len) })?;
-    // SAFETY: zero-initialised, and `T: SockOptValue` is sealed to integer and plain C struct
-    // types for which every bit pattern (including a partially written one) is valid.
+    // SAFETY: zero-initialised, and `T: SockOptValue` promises that every bit pattern
+    // (including a partially written one) is a valid `T`.
     Ok(unsafe { value.assume_init() })
 }
 
