@@ -524,9 +524,21 @@ export function addressArb(port: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
     });
 }
 
-/** fast-check parameters: bounded runs, fast-check's own seed (printed on failure). */
-export function runs(numRuns: number): { numRuns: number; interruptAfterTimeLimit: number; markInterruptAsFailure: boolean } {
-  return { numRuns, interruptAfterTimeLimit: 60_000, markInterruptAsFailure: false };
+/**
+ * fast-check parameters: bounded runs, fast-check's own seed (printed on failure). A failure
+ * prints `{ seed, path }`; `CORIO_PROP_SEED=<seed> CORIO_PROP_PATH=<path> npx ava <file>` replays
+ * it (every property of that file then starts from that seed).
+ */
+export function runs(numRuns: number): fc.Parameters<unknown> {
+  const seed = process.env.CORIO_PROP_SEED;
+  const path = process.env.CORIO_PROP_PATH;
+  return {
+    numRuns,
+    interruptAfterTimeLimit: 60_000,
+    markInterruptAsFailure: false,
+    ...(seed ? { seed: Number(seed) } : {}),
+    ...(path ? { path } : {}),
+  };
 }
 
 /** Settles after the current I/O turn. */

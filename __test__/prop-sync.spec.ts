@@ -28,12 +28,13 @@ import {
   ReleasedError,
   Semaphore,
   SemaphoreClosedError,
+  StreamMap,
   StreamMapError,
   TimeoutError,
   unboundedChannel,
   watch,
 } from '../src';
-import { anyValue, assertNoUnhandled, call, count, numberish, options, report, runs, signalValue } from './prop-harness';
+import { anyValue, assertNoUnhandled, call, count, numberish, options, report, runs, signalValue, throwingProxy } from './prop-harness';
 
 test.after.always((t) => report(t, 'prop-sync'));
 
@@ -444,4 +445,17 @@ test.serial('found by the properties: StreamMapError accepts keys and causes wit
   const err = new StreamMapError(key, Object.create(null));
   t.is(err.key, key);
   t.is(err.code, 'ERR_STREAM_MAP_MEMBER');
+});
+
+test.serial('found by the properties: a member failing under a key whose every trap throws rejects next()', async (t) => {
+  // seed 1417508497: building the error threw (String() and Object.prototype.toString both hit
+  // the Proxy's traps) after the waiting next() had been taken, so it never settled.
+  const key = throwingProxy();
+  t.notThrows(() => new StreamMapError(key, key));
+  const map = new StreamMap<unknown, number>();
+  map.insert(key, { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('next rejected')) }) });
+  const err = await t.throwsAsync(map.next(), { instanceOf: StreamMapError });
+  t.is((err as StreamMapError).key, key);
+  t.is(map.size, 0);
+  t.deepEqual(await map.next(), { done: true, value: undefined });
 });

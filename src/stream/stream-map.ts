@@ -280,7 +280,9 @@ export class StreamMap<K, V> implements AsyncIterable<[K, V]>, AsyncDisposable {
       if (s.failed) {
         this.members.delete(e.key);
         e.removed = true;
-        this.waiters.shift()!.reject(new StreamMapError(e.key, s.error));
+        // Built before a waiter is taken: were it to throw, no waiter would be lost.
+        const error = new StreamMapError(e.key, s.error);
+        this.waiters.shift()!.reject(error);
       } else if (s.result!.done) {
         this.members.delete(e.key);
         e.removed = true;
