@@ -235,6 +235,38 @@ impl StreamIo {
         }
     }
 
+    /// One `recv` straight on the socket, bypassing the cached readiness (the JS-loop read
+    /// path, `jspoll.rs`: libuv said the socket is readable, which the runtime's driver may not
+    /// have processed yet). Counted as activity; fails with `ETIMEDOUT` once the idle timeout
+    /// fired. `EINTR` is retried.
+    #[cfg(unix)]
+    pub(crate) fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        self.check_timeout()?;
+        loop {
+            // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call, and the
+            // fd belongs to `self.stream`, open for as long as `self` lives.
+            let n = unsafe {
+                libc::recv(
+                    self.stream.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                )
+            };
+            if n >= 0 {
+                if n > 0 {
+                    self.active();
+                }
+                return Ok(n as usize);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+
     /// Reads up to `max` bytes (0 = end of stream) into the stream's reusable buffer.
     pub(crate) async fn read(self: &Arc<Self>, max: usize) -> io::Result<ReadDone> {
         self.check_timeout()?;
