@@ -113,6 +113,7 @@ impl OpSpec {
 /// The owner of JS-loop ops (a stream's read watcher, `net/jspoll.rs`): ops with no native
 /// future, served on the JS thread by a libuv poll handle and settled by the owner through
 /// [`Env::settle_js_read`].
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) trait JsLoopReads {
     /// Forgets op `key` (cancelled, closed or failed by the env); it is settled by the env.
     fn forget(&self, key: OpKey);
@@ -125,6 +126,7 @@ enum Abort {
     /// A lazy op: parked (its future is dropped right here) or already spawned.
     Lazy(Arc<LazyOp>),
     /// A JS-loop op: no future; stopping it settles it on the spot (see [`Env::stop`]).
+    #[cfg_attr(not(unix), allow(dead_code))]
     JsLoop(Rc<dyn JsLoopReads>),
 }
 
@@ -348,6 +350,7 @@ fn parse_sync_budget(var: Option<&str>) -> u32 {
 /// poll handle on the socket, `net/jspoll.rs`) instead of the runtime: on by default on unix;
 /// `CORIO_JS_POLL=0` turns it off (read once per process), and so does `CORIO_SYNC_BUDGET=0`
 /// (every op on the runtime).
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) fn js_poll_enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| {
@@ -388,6 +391,7 @@ impl Env {
     }
 
     /// The napi env this state belongs to.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn raw(&self) -> sys::napi_env {
         self.env
     }
@@ -763,6 +767,7 @@ impl Env {
     /// Registers a JS-loop op (a read with no native future, served by `owner` on this
     /// thread); returns its key and promise. `None` for the key: the promise is already
     /// rejected (no runtime: shut down). Same checks as [`Env::start`].
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn start_js_loop(
         &self,
         spec: OpSpec,
@@ -822,6 +827,7 @@ impl Env {
     }
 
     /// The destination buffer of pending op `key` (`None` if it is no longer pending).
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn op_buf(&self, key: OpKey) -> Option<Option<sys::napi_ref>> {
         self.with_op(key, |op| op.buf)
     }
@@ -831,6 +837,7 @@ impl Env {
     ///
     /// # Safety
     /// JS thread of the live env, inside a handle scope.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) unsafe fn settle_js_read(&self, key: OpKey, result: OpResult, copy: Option<&[u8]>) {
         if let Some(op) = self.take_op(key) {
             self.completions.set(self.completions.get() + 1);
@@ -844,6 +851,7 @@ impl Env {
 
     /// A new event-loop turn served JS-loop ops: the synchronous budget is refilled, as a
     /// drain does.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn refill_budget(&self) {
         self.sync_budget.set(sync_budget());
     }

@@ -64,6 +64,11 @@ pub(crate) struct StreamIo {
     idle_changed: Notify,
     /// Set once the idle timeout fired: every later I/O fails with `ETIMEDOUT`.
     timed_out: AtomicBool,
+    /// Whether the runtime's I/O driver watches the socket for readability (JS thread only:
+    /// turned off while reads are served by the JS loop's poll watcher, `jspoll.rs`, so
+    /// incoming data does not wake a runtime thread for nothing; back on before any native
+    /// read starts, in [`InFlight::start`]).
+    driver_reads: AtomicBool,
 }
 
 /// Counts one native op of one direction as in flight until dropped (moved into the op's
@@ -76,6 +81,9 @@ pub(crate) struct InFlight {
 impl InFlight {
     /// Marks an op of `dir` as started on `io` (JS thread, before the op is spawned).
     pub(crate) fn start(io: &Arc<StreamIo>, dir: Dir) -> InFlight {
+        if dir == Dir::Read {
+            io.set_driver_reads(true);
+        }
         io.counter(dir).fetch_add(1, Ordering::AcqRel);
         InFlight {
             io: io.clone(),
@@ -123,7 +131,26 @@ impl StreamIo {
             idle_gen: AtomicU64::new(0),
             idle_changed: Notify::new(),
             timed_out: AtomicBool::new(false),
+            driver_reads: AtomicBool::new(true),
         }
+    }
+
+    /// Turns the I/O driver's read interest in the socket on or off (JS thread; see
+    /// `driver_reads`). Off only while no native read is in flight; a failure leaves it on.
+    pub(crate) fn set_driver_reads(&self, on: bool) {
+        #[cfg(unix)]
+        if self.driver_reads.load(Ordering::Relaxed) != on {
+            let interest = if on {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::WRITABLE
+            };
+            if self.stream.set_driver_interest(interest).is_ok() || on {
+                self.driver_reads.store(on, Ordering::Relaxed);
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = on;
     }
 
     /// Counts one transfer of at least one byte (resets the idle timer).

@@ -162,6 +162,11 @@ impl NativeTcpStream {
             w.settle_idle();
             return Ok(None);
         }
+        if io.idle(Dir::Read) {
+            // Nothing on the runtime waits to read it: incoming data need not wake a runtime
+            // thread (turned back on when a native read starts).
+            io.set_driver_reads(false);
+        }
         let r = match args::new_ref(e, buf) {
             Ok(r) => r,
             Err(err) => {
