@@ -209,6 +209,11 @@ impl ReadWatcher {
         self.drained.replace(false)
     }
 
+    /// A `recv` outside the callback was short: the next read may skip its attempt too.
+    pub(crate) fn mark_drained(&self) {
+        self.drained.set(true);
+    }
+
     /// Takes the stream's `read_lock` for the JS-loop reads (kept until none is pending);
     /// `false` if a native op holds it (then the read takes the runtime path, behind it).
     pub(crate) fn acquire_lock(&self) -> bool {

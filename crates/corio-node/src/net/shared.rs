@@ -135,6 +135,12 @@ impl StreamIo {
         }
     }
 
+    /// Whether the I/O driver watches the socket for readability (if not, its cached read
+    /// readiness is stale: [`StreamIo::try_read`] may skip a `recv` that would find data).
+    pub(crate) fn driver_reads(&self) -> bool {
+        self.driver_reads.load(Ordering::Relaxed)
+    }
+
     /// Turns the I/O driver's read interest in the socket on or off (JS thread; see
     /// `driver_reads`). Off only while no native read is in flight; a failure leaves it on.
     pub(crate) fn set_driver_reads(&self, on: bool) {

@@ -306,7 +306,23 @@ impl NativeTcpStream {
             // just now on the JS thread; no JS runs before `try_read` returns, and the slice
             // does not outlive this call.
             let dst = unsafe { std::slice::from_raw_parts_mut(data, max) };
-            match io.try_read(dst) {
+            // While the driver does not watch reads (JS-loop reads, unix) the cached readiness
+            // is stale: a real `recv` (skipped above when the last one found the socket empty).
+            #[cfg(unix)]
+            let r = if io.driver_reads() {
+                io.try_read(dst)
+            } else {
+                let r = io.recv_now(dst);
+                if matches!(r, Ok(n) if n > 0 && n < max) {
+                    if let Some(w) = self.watcher.borrow().as_ref() {
+                        w.mark_drained();
+                    }
+                }
+                r
+            };
+            #[cfg(not(unix))]
+            let r = io.try_read(dst);
+            match r {
                 Ok(0) => return settled(env, &bridge, Ok(eof), "read"),
                 Ok(n) => return settled(env, &bridge, Ok(Outcome::Number(n as f64)), "read"),
                 Err(err) if err.kind() == WouldBlock => {}
