@@ -364,10 +364,14 @@ impl ReadWatcher {
                     if status >= 0 {
                         break; // spurious wake-up: keep polling
                     }
-                    Err(OpError::io(
-                        std::io::Error::from_raw_os_error(-status),
-                        "read",
-                    ))
+                    // libuv saw an error condition yet no data or error came out of `recv`:
+                    // the socket's pending error is the read's error (libuv's own status
+                    // only says that polling failed).
+                    let err = super::sockopt::take_error(&io.stream)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| std::io::Error::from_raw_os_error(-status));
+                    Err(OpError::io(err, "read"))
                 }
                 Err(e) => Err(OpError::io(e, "read")),
                 Ok(0) => Ok(if null_at_eof {
@@ -391,6 +395,11 @@ impl ReadWatcher {
             let copy = (copied && n > 0).then(|| &scratch[..n]);
             // SAFETY: JS thread of the live env; the callback opened a handle scope.
             unsafe { bridge.settle_js_read(key, result, copy) };
+            if copied {
+                // Reads into a detached buffer are rare; do not keep up to MAX_IO around.
+                scratch.truncate(64 * 1024);
+                scratch.shrink_to_fit();
+            }
             drop(scratch);
             if short {
                 break; // the kernel had no more: wait for the next readiness
@@ -411,6 +420,11 @@ impl ReadWatcher {
         }) else {
             return;
         };
+        if status < 0 {
+            // libuv stopped the handle itself before reporting an error (POLLERR, e.g. a
+            // reset): polling must be started anew for any read still queued after this call.
+            self.polling.set(false);
+        }
         let env = self.env;
         let mut hs = ptr::null_mut();
         // SAFETY: JS thread of the live env (its bridge state is current and not torn down),
@@ -444,6 +458,11 @@ impl ReadWatcher {
             sys::napi_close_handle_scope(env, hs);
         }
         self.in_cb.set(false);
+        if self.has_reads() {
+            // Reads queued during the callback's microtasks (or left after an error stopped
+            // the handle) are served by the next readiness.
+            self.ensure_polling();
+        }
         self.settle_idle();
     }
 }
