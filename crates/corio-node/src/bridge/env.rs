@@ -110,20 +110,34 @@ impl OpSpec {
     }
 }
 
+/// The owner of JS-loop ops (a stream's read watcher, `net/jspoll.rs`): ops with no native
+/// future, served on the JS thread by a libuv poll handle and settled by the owner through
+/// [`Env::settle_js_read`].
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) trait JsLoopReads {
+    /// Forgets op `key` (cancelled, closed or failed by the env); it is settled by the env.
+    fn forget(&self, key: OpKey);
+}
+
 /// How to stop a pending op's native future.
 enum Abort {
     /// A task spawned on the runtime.
     Task(AbortHandle),
     /// A lazy op: parked (its future is dropped right here) or already spawned.
     Lazy(Arc<LazyOp>),
+    /// A JS-loop op: no future; stopping it settles it on the spot (see [`Env::stop`]).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    JsLoop(Rc<dyn JsLoopReads>),
 }
 
 impl Abort {
     /// Stops the op; its `CompletionSender` then reports `Dropped` (unless it already finished).
+    /// A JS-loop op has nothing to stop here (its owner closes its poll handle itself).
     fn abort(self) {
         match self {
             Abort::Task(a) => a.abort(),
             Abort::Lazy(l) => l.abort(),
+            Abort::JsLoop(_) => {}
         }
     }
 }
@@ -332,6 +346,22 @@ fn parse_sync_budget(var: Option<&str>) -> u32 {
         .unwrap_or(DEFAULT_SYNC_BUDGET)
 }
 
+/// Whether a stream read that must wait is served by the JS thread's own event loop (a libuv
+/// poll handle on the socket, `net/jspoll.rs`) instead of the runtime: on by default on unix;
+/// `CORIO_JS_POLL=0` turns it off (read once per process), and so does `CORIO_SYNC_BUDGET=0`
+/// (every op on the runtime).
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) fn js_poll_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        cfg!(unix)
+            && sync_budget() > 0
+            && std::env::var("CORIO_JS_POLL")
+                .map(|v| v.trim() != "0")
+                .unwrap_or(true)
+    })
+}
+
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Env>>> = const { RefCell::new(None) };
 }
@@ -358,6 +388,12 @@ impl Env {
     /// The current thread's env state, if any (for finalizers, which get no env).
     pub(crate) fn current() -> Option<Rc<Env>> {
         CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// The napi env this state belongs to.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn raw(&self) -> sys::napi_env {
+        self.env
     }
 
     /// Counters of the current env, if it has one (does not create it).
@@ -707,11 +743,148 @@ impl Env {
             }
             op.abort.take()
         });
-        if let Some(Some(a)) = abort {
-            // The task is dropped on a runtime thread; its CompletionSender then reports
-            // `Dropped`, which settles the promise with `reason`. If it already finished, its
-            // real result is in the queue and wins.
-            a.abort();
+        match abort {
+            Some(Some(Abort::JsLoop(owner))) => {
+                // No future and no completion to wait for: settle now with `reason`.
+                owner.forget(key);
+                if let Some(op) = self.take_op(key) {
+                    self.completions.set(self.completions.get() + 1);
+                    // SAFETY: JS thread of the live env, inside a JS call (cancel/close) or a
+                    // callback that opened a handle scope.
+                    unsafe { settle(self.env, op, Err(OpError::Dropped)) };
+                }
+            }
+            Some(Some(a)) => {
+                // The task is dropped on a runtime thread; its CompletionSender then reports
+                // `Dropped`, which settles the promise with `reason`. If it already finished,
+                // its real result is in the queue and wins.
+                a.abort();
+            }
+            _ => {}
+        }
+    }
+
+    /// Registers a JS-loop op (a read with no native future, served by `owner` on this
+    /// thread); returns its key and promise. `None` for the key: the promise is already
+    /// rejected (no runtime: shut down). Same checks as [`Env::start`].
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn start_js_loop(
+        &self,
+        spec: OpSpec,
+        owner: Rc<dyn JsLoopReads>,
+    ) -> napi::Result<(Option<OpKey>, sys::napi_value)> {
+        let env = self.env;
+        let release_buf = || {
+            if let Some(b) = spec.buf {
+                // SAFETY: reference created by the caller in this env, not yet owned by an op.
+                unsafe { sys::napi_delete_reference(env, b) };
+            }
+        };
+        if spec.js_id != 0 && self.by_js_id.borrow().contains_key(&spec.js_id) {
+            release_buf();
+            return Err(errors::range_error(
+                env,
+                "opId",
+                "unique among pending operations",
+            ));
+        }
+        if let Err(msg) = crate::runtime::handle() {
+            release_buf();
+            let code = crate::runtime::handle_error_code();
+            return rejected(env, code, &msg).map(|p| (None, p));
+        }
+        let (deferred, promise) = match new_promise(env) {
+            Ok(p) => p,
+            Err(e) => {
+                release_buf();
+                return Err(e);
+            }
+        };
+        let refd = spec.owners.iter().flatten().any(|o| o.refd.get())
+            || spec.owners.iter().all(|o| o.is_none());
+        let key = self.alloc(PendingOp {
+            deferred,
+            abort: Some(Abort::JsLoop(owner)),
+            stop: None,
+            js_id: spec.js_id,
+            refd,
+            owners: spec.owners,
+            buf: spec.buf,
+        });
+        self.with_op(key, |op| {
+            for o in op.owners.iter().flatten() {
+                o.ops.borrow_mut().push(key);
+            }
+        });
+        if spec.js_id != 0 {
+            self.by_js_id.borrow_mut().insert(spec.js_id, key);
+        }
+        self.pending.set(self.pending.get() + 1);
+        if refd {
+            self.add_ref();
+        }
+        Ok((Some(key), promise))
+    }
+
+    /// The destination buffer of pending op `key` (`None` if it is no longer pending).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn op_buf(&self, key: OpKey) -> Option<Option<sys::napi_ref>> {
+        self.with_op(key, |op| op.buf)
+    }
+
+    /// Settles JS-loop op `key` with `result`; `copy` = bytes read into a native buffer, to be
+    /// copied into the op's JS buffer first (re-validated, as for runtime reads).
+    ///
+    /// # Safety
+    /// JS thread of the live env, inside a handle scope.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) unsafe fn settle_js_read(&self, key: OpKey, result: OpResult, copy: Option<&[u8]>) {
+        if let Some(op) = self.take_op(key) {
+            self.completions.set(self.completions.get() + 1);
+            let result = match copy {
+                Some(bytes) => copy_into_js(self.env, op.buf, bytes),
+                None => result,
+            };
+            settle(self.env, op, result);
+        }
+    }
+
+    /// A new event-loop turn served JS-loop ops: the synchronous budget is refilled, as a
+    /// drain does.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn refill_budget(&self) {
+        self.sync_budget.set(sync_budget());
+    }
+
+    /// The runtime is shut down: every pending JS-loop op settles with ERR_RUNTIME_SHUTDOWN
+    /// (or its recorded stop reason), like the runtime's ops whose futures it dropped.
+    fn fail_js_loop_ops(&self) {
+        let keys: Vec<OpKey> = {
+            let slots = self.slots.borrow();
+            slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| match &s.op {
+                    Some(PendingOp {
+                        abort: Some(Abort::JsLoop(_)),
+                        ..
+                    }) => Some(((s.gen as u64) << 32) | i as u64),
+                    _ => None,
+                })
+                .collect()
+        };
+        for key in keys {
+            let owner = self.with_op(key, |op| match op.abort.take() {
+                Some(Abort::JsLoop(o)) => Some(o),
+                _ => None,
+            });
+            if let Some(Some(o)) = owner {
+                o.forget(key);
+            }
+            if let Some(op) = self.take_op(key) {
+                // SAFETY: JS thread of the live env (drain: call_js or a JS call).
+                unsafe { settle(self.env, op, Err(OpError::Dropped)) };
+            }
         }
     }
 
@@ -783,6 +956,7 @@ impl Env {
         }
         *self.spare.borrow_mut() = batch;
         if crate::runtime::is_shut_down() {
+            self.fail_js_loop_ops();
             self.release_loop();
         }
     }

@@ -21,6 +21,12 @@
 
 pub(crate) mod env;
 pub(crate) mod queue;
+#[cfg(unix)]
+pub(crate) mod uv;
 
+#[cfg(unix)]
+pub(crate) use env::{js_poll_enabled, JsLoopReads};
 pub(crate) use env::{Env as BridgeEnv, HandleCore, OpSpec};
+#[cfg(unix)]
+pub(crate) use queue::OpKey;
 pub(crate) use queue::{wake_every_env, OpResult, Outcome};

@@ -8,6 +8,8 @@
 pub(crate) mod addr;
 pub(crate) mod copy;
 pub(crate) mod handle;
+#[cfg(unix)]
+pub(crate) mod jspoll;
 pub(crate) mod listener;
 pub(crate) mod shared;
 pub(crate) mod sockopt;

@@ -64,6 +64,11 @@ pub(crate) struct StreamIo {
     idle_changed: Notify,
     /// Set once the idle timeout fired: every later I/O fails with `ETIMEDOUT`.
     timed_out: AtomicBool,
+    /// Whether the runtime's I/O driver watches the socket for readability (JS thread only:
+    /// turned off while reads are served by the JS loop's poll watcher, `jspoll.rs`, so
+    /// incoming data does not wake a runtime thread for nothing; back on before any native
+    /// read starts, in [`InFlight::start`]).
+    driver_reads: AtomicBool,
 }
 
 /// Counts one native op of one direction as in flight until dropped (moved into the op's
@@ -76,6 +81,9 @@ pub(crate) struct InFlight {
 impl InFlight {
     /// Marks an op of `dir` as started on `io` (JS thread, before the op is spawned).
     pub(crate) fn start(io: &Arc<StreamIo>, dir: Dir) -> InFlight {
+        if dir == Dir::Read {
+            io.set_driver_reads(true);
+        }
         io.counter(dir).fetch_add(1, Ordering::AcqRel);
         InFlight {
             io: io.clone(),
@@ -123,7 +131,32 @@ impl StreamIo {
             idle_gen: AtomicU64::new(0),
             idle_changed: Notify::new(),
             timed_out: AtomicBool::new(false),
+            driver_reads: AtomicBool::new(true),
         }
+    }
+
+    /// Whether the I/O driver watches the socket for readability (if not, its cached read
+    /// readiness is stale: [`StreamIo::try_read`] may skip a `recv` that would find data).
+    pub(crate) fn driver_reads(&self) -> bool {
+        self.driver_reads.load(Ordering::Relaxed)
+    }
+
+    /// Turns the I/O driver's read interest in the socket on or off (JS thread; see
+    /// `driver_reads`). Off only while no native read is in flight; a failure leaves it on.
+    pub(crate) fn set_driver_reads(&self, on: bool) {
+        #[cfg(unix)]
+        if self.driver_reads.load(Ordering::Relaxed) != on {
+            let interest = if on {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::WRITABLE
+            };
+            if self.stream.set_driver_interest(interest).is_ok() || on {
+                self.driver_reads.store(on, Ordering::Relaxed);
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = on;
     }
 
     /// Counts one transfer of at least one byte (resets the idle timer).
@@ -232,6 +265,38 @@ impl StreamIo {
                 Ok(n)
             }
             (Err(e), None) => Err(e),
+        }
+    }
+
+    /// One `recv` straight on the socket, bypassing the cached readiness (the JS-loop read
+    /// path, `jspoll.rs`: libuv said the socket is readable, which the runtime's driver may not
+    /// have processed yet). Counted as activity; fails with `ETIMEDOUT` once the idle timeout
+    /// fired. `EINTR` is retried.
+    #[cfg(unix)]
+    pub(crate) fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        self.check_timeout()?;
+        loop {
+            // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call, and the
+            // fd belongs to `self.stream`, open for as long as `self` lives.
+            let n = unsafe {
+                libc::recv(
+                    self.stream.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                )
+            };
+            if n >= 0 {
+                if n > 0 {
+                    self.active();
+                }
+                return Ok(n as usize);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
         }
     }
 

@@ -69,6 +69,9 @@ pub struct NativeTcpStream {
     /// Counts this object in `metrics().liveHandles` until it is dropped.
     _live: handle::Live,
     io: RefCell<Option<Arc<StreamIo>>>,
+    /// The JS-loop read watcher (`jspoll.rs`), created on the first read that must wait.
+    #[cfg(unix)]
+    watcher: RefCell<Option<Rc<super::jspoll::ReadWatcher>>>,
 }
 
 impl NativeTcpStream {
@@ -81,6 +84,8 @@ impl NativeTcpStream {
             core: HandleCore::stream(),
             _live: handle::Live::new(),
             io: RefCell::new(Some(Arc::new(StreamIo::new(stream)))),
+            #[cfg(unix)]
+            watcher: RefCell::new(None),
         };
         napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj)
             .map_err(|e| OpError::Internal(e.to_string()))
@@ -124,6 +129,69 @@ impl NativeTcpStream {
             None => bridge.start(spec, async { Err(OpError::Closed) })?,
         };
         Ok(PromiseRaw::new(env.raw(), p))
+    }
+
+    /// Starts a read that must wait as a JS-loop op (`jspoll.rs`), served by this stream's poll
+    /// watcher on the JS thread. `Ok(None)`: not possible now (no watcher, or a native op holds
+    /// the read lock): the caller takes the runtime path.
+    #[cfg(unix)]
+    #[allow(clippy::too_many_arguments)]
+    fn js_loop_read<'e>(
+        &self,
+        env: &'e Env,
+        bridge: &BridgeEnv,
+        io: &Arc<StreamIo>,
+        buf: &Unknown<'e>,
+        id: u64,
+        max: usize,
+        null_at_eof: bool,
+    ) -> napi::Result<Option<PromiseRaw<'e, ()>>> {
+        let e = env.raw();
+        let existing = self.watcher.borrow().clone().filter(|w| !w.is_closed());
+        let w = match existing {
+            Some(w) => w,
+            None => match super::jspoll::ReadWatcher::new(e, io) {
+                Some(w) => {
+                    *self.watcher.borrow_mut() = Some(w.clone());
+                    w
+                }
+                None => return Ok(None),
+            },
+        };
+        if !w.acquire_lock() || !w.ensure_polling() {
+            w.settle_idle();
+            return Ok(None);
+        }
+        if io.idle(Dir::Read) {
+            // Nothing on the runtime waits to read it: incoming data need not wake a runtime
+            // thread (turned back on when a native read starts).
+            io.set_driver_reads(false);
+        }
+        let r = match args::new_ref(e, buf) {
+            Ok(r) => r,
+            Err(err) => {
+                w.settle_idle();
+                return Err(err);
+            }
+        };
+        let spec = OpSpec {
+            js_id: id,
+            owners: [Some(self.core.clone()), None],
+            buf: Some(r),
+        };
+        match bridge.start_js_loop(spec, w.clone()) {
+            Ok((key, p)) => {
+                match key {
+                    Some(key) => w.push(key, max, null_at_eof),
+                    None => w.settle_idle(),
+                }
+                Ok(Some(PromiseRaw::new(e, p)))
+            }
+            Err(err) => {
+                w.settle_idle();
+                Err(err)
+            }
+        }
     }
 
     fn sync_io(&self, env: &Env) -> napi::Result<Arc<StreamIo>> {
@@ -210,7 +278,9 @@ impl NativeTcpStream {
     ) -> napi::Result<PromiseRaw<'e, ()>> {
         let e = env.raw();
         let id = args::op_id(e, &op_id)?;
-        let eof = if args::opt_boolean(e, args::raw(&null_at_eof), "nullAtEof")?.unwrap_or(false) {
+        let null_at_eof =
+            args::opt_boolean(e, args::raw(&null_at_eof), "nullAtEof")?.unwrap_or(false);
+        let eof = if null_at_eof {
             Outcome::Null
         } else {
             Outcome::Number(0.0)
@@ -218,19 +288,53 @@ impl NativeTcpStream {
         let (data, len) = args::u8_array(e, &buf, "buf")?;
         let max = len.min(MAX_IO as usize);
         let bridge = BridgeEnv::get(e)?;
-        if let Some(io) = self
-            .io()
-            .filter(|io| max > 0 && io.idle(Dir::Read) && bridge.sync_budget_left())
-        {
+        // JS-loop reads (unix): pending ones go first (FIFO); a read that must wait becomes one.
+        #[cfg(unix)]
+        let js_loop =
+            max > 0 && crate::bridge::js_poll_enabled() && !crate::runtime::is_shut_down();
+        #[cfg(unix)]
+        let (queued, drained) = match self.watcher.borrow().as_ref() {
+            Some(w) if js_loop => (w.has_reads(), !w.has_reads() && w.take_drained()),
+            _ => (false, false),
+        };
+        #[cfg(not(unix))]
+        let (queued, drained) = (false, false);
+        if let Some(io) = self.io().filter(|io| {
+            max > 0 && !queued && !drained && io.idle(Dir::Read) && bridge.sync_budget_left()
+        }) {
             // SAFETY: `data` points to `len >= max > 0` live bytes of the typed array, queried
             // just now on the JS thread; no JS runs before `try_read` returns, and the slice
             // does not outlive this call.
             let dst = unsafe { std::slice::from_raw_parts_mut(data, max) };
-            match io.try_read(dst) {
+            // While the driver does not watch reads (JS-loop reads, unix) the cached readiness
+            // is stale: a real `recv` (skipped above when the last one found the socket empty).
+            #[cfg(unix)]
+            let r = if io.driver_reads() {
+                io.try_read(dst)
+            } else {
+                let r = io.recv_now(dst);
+                if matches!(r, Ok(n) if n > 0 && n < max) {
+                    if let Some(w) = self.watcher.borrow().as_ref() {
+                        w.mark_drained();
+                    }
+                }
+                r
+            };
+            #[cfg(not(unix))]
+            let r = io.try_read(dst);
+            match r {
                 Ok(0) => return settled(env, &bridge, Ok(eof), "read"),
                 Ok(n) => return settled(env, &bridge, Ok(Outcome::Number(n as f64)), "read"),
                 Err(err) if err.kind() == WouldBlock => {}
                 Err(err) => return settled(env, &bridge, Err(OpError::io(err, "read")), "read"),
+            }
+        }
+        #[cfg(unix)]
+        if js_loop {
+            if let Some(io) = self.io().filter(|io| queued || io.idle(Dir::Read)) {
+                if let Some(p) = self.js_loop_read(env, &bridge, &io, &buf, id, max, null_at_eof)? {
+                    return Ok(p);
+                }
             }
         }
         let r = args::new_ref(e, &buf)?;
@@ -375,6 +479,12 @@ impl NativeTcpStream {
         if let Some(io) = self.io() {
             io.stop_idle_timer();
         }
+        // Stops and closes the poll while the socket is still open; the pending JS-loop reads
+        // are then settled with ERR_SOCKET_CLOSED by the bridge, like every other op.
+        #[cfg(unix)]
+        if let Some(w) = self.watcher.borrow_mut().take() {
+            w.close();
+        }
         handle::close(env, &self.core, &self.io)
     }
 
@@ -456,6 +566,11 @@ impl Drop for NativeTcpStream {
     fn drop(&mut self) {
         if let Some(io) = self.io.get_mut().as_ref() {
             io.stop_idle_timer();
+        }
+        // Pending JS-loop reads keep the watcher (and the socket) until they are served.
+        #[cfg(unix)]
+        if let Some(w) = self.watcher.get_mut().take() {
+            w.orphan();
         }
     }
 }

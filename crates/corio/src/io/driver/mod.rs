@@ -203,6 +203,21 @@ impl Handle {
         Ok(io)
     }
 
+    /// Changes the readiness `source` (registered as `io`) is reported for; same token.
+    pub(crate) fn reregister_source(
+        &self,
+        io: &Arc<ScheduledIo>,
+        source: &mut impl mio::event::Source,
+        interest: Interest,
+    ) -> io::Result<()> {
+        if self.set.lock().is_shutdown {
+            return Err(shutdown_error());
+        }
+        let token = Arc::as_ptr(io) as usize;
+        self.registry
+            .reregister(source, mio::Token(token), interest.to_mio())
+    }
+
     /// Removes `source` from the OS queue and hands its `ScheduledIo` to the driver for
     /// release (step 1 of "Tokens" in the module docs).
     pub(crate) fn deregister_source(

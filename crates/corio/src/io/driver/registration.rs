@@ -41,6 +41,15 @@ impl Registration {
         self.handle.deregister_source(&self.shared, io)
     }
 
+    /// Changes the readiness the driver is told about for `io` (the same source).
+    pub(crate) fn reregister(
+        &self,
+        io: &mut impl mio::event::Source,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.handle.reregister_source(&self.shared, io, interest)
+    }
+
     /// The driver handle this source is registered with.
     #[allow(dead_code)] // for I/O types that register further sources with the same driver
     pub(crate) fn handle(&self) -> &Arc<Handle> {

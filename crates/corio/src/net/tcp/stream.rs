@@ -147,6 +147,20 @@ impl TcpStream {
             .try_io(Interest::WRITABLE, || self.write_raw(buf))
     }
 
+    /// Changes which readiness the I/O driver watches this socket for (unix; both by default).
+    /// For an embedder that waits for readability through another poller for a while: while
+    /// `READABLE` is off, incoming data no longer wakes the driver, and nothing on the runtime
+    /// may wait for read readiness. Turning it back on reports a socket that is readable by
+    /// then (epoll re-evaluates the fd on modification). Not part of the stable API.
+    #[cfg(unix)]
+    #[doc(hidden)]
+    pub fn set_driver_interest(&self, interest: Interest) -> io::Result<()> {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&*self.io);
+        self.io
+            .registration()
+            .reregister(&mut mio::unix::SourceFd(&fd), interest)
+    }
+
     /// Vectored form of [`try_write`](Self::try_write).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.io

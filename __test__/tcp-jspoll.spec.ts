@@ -1,0 +1,214 @@
+/**
+ * JS-loop reads (unix): a read that must wait for data is served by the JS thread's own event
+ * loop (a libuv poll watcher on the socket) instead of the runtime. The same behaviour must
+ * hold with and without it: FIFO order of pending reads, abort, close, end of stream, reset,
+ * and a worker_thread terminated with such reads pending. The last test runs this whole file
+ * again with CORIO_JS_POLL=0 (today's runtime path).
+ */
+
+import test from 'ava';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { runtime, TcpListener, TcpStream } from '../src';
+import { codeOf, pair } from './fixtures/tcp-util';
+import { runFixture } from './fixtures/run-fixture';
+
+const jsPoll = process.platform !== 'win32' && process.env.CORIO_JS_POLL !== '0' && process.env.CORIO_SYNC_BUDGET !== '0';
+
+/** One macrotask turn: what was just called has started natively (not a timing wait). */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('pending reads are served in call order, fed byte by byte', async (t) => {
+  const { client, server, listener } = await pair();
+  const bufs = [0, 1, 2, 3, 4].map(() => new Uint8Array(4));
+  const reads = bufs.map((b) => server.read(b));
+  await turn();
+  for (let i = 0; i < reads.length; i++) {
+    await client.writeAll(String.fromCharCode(97 + i));
+    t.is(await reads[i], 1);
+    t.is(bufs[i][0], 97 + i);
+  }
+  client.close();
+  server.close();
+  listener.close();
+});
+
+test('pending 1-byte reads split one message in call order', async (t) => {
+  const { client, server, listener } = await pair();
+  const bufs = [0, 1, 2, 3].map(() => new Uint8Array(1));
+  const reads = bufs.map((b) => server.read(b));
+  await turn();
+  await client.writeAll('wxyz');
+  t.deepEqual(await Promise.all(reads), [1, 1, 1, 1]);
+  t.is(Buffer.concat(bufs).toString(), 'wxyz');
+  client.close();
+  server.close();
+  listener.close();
+});
+
+test('aborting a pending read: the next read still gets the bytes', async (t) => {
+  const { client, server, listener } = await pair();
+  const ac = new AbortController();
+  const first = server.read(new Uint8Array(8), { signal: ac.signal });
+  const buf = new Uint8Array(8);
+  const second = server.read(buf);
+  await turn();
+  ac.abort();
+  const err = await t.throwsAsync(first);
+  t.is((err as Error).name, 'AbortError');
+  await client.writeAll('hi');
+  t.is(await second, 2);
+  t.is(Buffer.from(buf.subarray(0, 2)).toString(), 'hi');
+  // And a fresh pending read after the abort works too.
+  const third = server.read(buf);
+  await turn();
+  await client.writeAll('!');
+  t.is(await third, 1);
+  client.close();
+  server.close();
+  listener.close();
+});
+
+test('close with reads pending rejects them with ERR_SOCKET_CLOSED and closes the socket', async (t) => {
+  const { client, server, listener } = await pair();
+  const reads = [server.read(new Uint8Array(8)), server.read(new Uint8Array(8))];
+  await turn();
+  server.close();
+  for (const r of reads) {
+    const err = await t.throwsAsync(r);
+    t.is(codeOf(err), 'ERR_SOCKET_CLOSED');
+  }
+  // The socket really closed: the peer reads end of stream.
+  t.is(await client.read(new Uint8Array(8)), null);
+  client.close();
+  listener.close();
+});
+
+test('end of stream resolves pending reads with null (or 0 from the native API)', async (t) => {
+  const { client, server, listener } = await pair();
+  const a = server.read(new Uint8Array(8));
+  const b = server.read(new Uint8Array(8));
+  await turn();
+  await client.writeAll('z');
+  await client.shutdown();
+  t.is(await a, 1);
+  t.is(await b, null);
+  t.is(await server.read(new Uint8Array(8)), null);
+  client.close();
+  server.close();
+  listener.close();
+});
+
+test('a peer reset rejects a pending read with ECONNRESET', async (t) => {
+  const listener = await TcpListener.bind({ port: 0 });
+  const peerP = new Promise<net.Socket>((resolve) => {
+    const s = net.connect(listener.localAddr.port, '127.0.0.1', () => resolve(s));
+  });
+  const [server, peer] = await Promise.all([listener.accept(), peerP]);
+  const first = server.read(new Uint8Array(8));
+  peer.write('x');
+  t.is(await first, 1);
+  const pending = server.read(new Uint8Array(8));
+  await turn();
+  peer.resetAndDestroy();
+  const err = await t.throwsAsync(pending);
+  t.is(codeOf(err), 'ECONNRESET', String(err));
+  t.is((err as { syscall?: string }).syscall, 'read');
+  server.close();
+  listener.close();
+});
+
+test('data then a reset: the data is read, the next read (awaited or already queued) rejects with ECONNRESET', async (t) => {
+  // libuv stops a poll handle by itself when it reports an error (POLLERR); a read queued
+  // after that must still be served (found by review: it used to hang).
+  for (const queued of [false, true]) {
+    const listener = await TcpListener.bind({ port: 0 });
+    const peerP = new Promise<net.Socket>((resolve) => {
+      const s = net.connect(listener.localAddr.port, '127.0.0.1', () => resolve(s));
+    });
+    const [server, peer] = await Promise.all([listener.accept(), peerP]);
+    const first = server.read(new Uint8Array(64));
+    const second = queued ? server.read(new Uint8Array(64)) : null;
+    await turn();
+    peer.write('hello');
+    peer.resetAndDestroy();
+    // Linux hands out the bytes before the reset; elsewhere the reset may come first. Either
+    // way every read settles.
+    const got = await first.catch((e: unknown) => codeOf(e));
+    if (got === 5) {
+      const err = await t.throwsAsync(second ?? server.read(new Uint8Array(64)));
+      t.is(codeOf(err), 'ECONNRESET', String(err));
+    } else {
+      t.is(got, 'ECONNRESET');
+      if (second) await second.catch(() => {});
+    }
+    server.close();
+    listener.close();
+  }
+});
+
+test('a detached buffer fails its read like on the runtime path; the stream goes on', async (t) => {
+  const { client, server, listener } = await pair();
+  const ab = new ArrayBuffer(8);
+  const doomed = server.read(new Uint8Array(ab));
+  await turn();
+  structuredClone(ab, { transfer: [ab] }); // detaches `ab`
+  await client.writeAll('ab');
+  const err = await t.throwsAsync(doomed);
+  t.truthy(err);
+  const buf = new Uint8Array(8);
+  const next = server.read(buf);
+  await client.writeAll('cd');
+  t.true((await next)! >= 1);
+  client.close();
+  server.close();
+  listener.close();
+});
+
+test.serial('a waiting read is served without a completion-queue wake-up', async (t) => {
+  if (!jsPoll) {
+    t.pass('JS-loop reads are off here');
+    return;
+  }
+  const { client, server, listener } = await pair();
+  const buf = new Uint8Array(8);
+  // Warm-up: the first wait creates the watcher.
+  const w = server.read(buf);
+  await turn();
+  await client.writeAll('1');
+  await w;
+  const before = runtime.metrics().wakeups;
+  for (let i = 0; i < 20; i++) {
+    const r = server.read(buf);
+    await turn();
+    await client.writeAll('x');
+    t.is(await r, 1);
+  }
+  t.is(runtime.metrics().wakeups, before);
+  client.close();
+  server.close();
+  listener.close();
+});
+
+test('a worker_thread terminated with JS-loop reads pending: no crash', async (t) => {
+  const r = await runFixture(path.join(__dirname, 'fixtures', 'jspoll-worker.ts'), [], { hangGuardMs: 60_000 });
+  t.false(r.hung, r.stderr);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.trim(), 'ok');
+});
+
+test('this file passes with CORIO_JS_POLL=0 too (the runtime path)', async (t) => {
+  if (!jsPoll) {
+    t.pass('already the runtime path');
+    return;
+  }
+  const ava = path.join(__dirname, '..', 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
+  const r = spawnSync(process.execPath, [ava, path.join('__test__', 'tcp-jspoll.spec.ts')], {
+    cwd: path.join(__dirname, '..'),
+    env: { ...process.env, CORIO_JS_POLL: '0' },
+    encoding: 'utf8',
+    timeout: 100_000,
+  });
+  t.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
+});
