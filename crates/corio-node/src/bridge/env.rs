@@ -302,6 +302,14 @@ struct Slot {
     op: Option<PendingOp>,
 }
 
+/// What [`Env::register`] made of a new op.
+enum Registered {
+    /// Registered under this key, with its promise; the runtime to run it on.
+    Op(OpKey, sys::napi_value, &'static corio::runtime::Handle),
+    /// Not registered: this promise is already rejected (no runtime).
+    Rejected(sys::napi_value),
+}
+
 /// One Node environment's bridge state (JS thread only).
 pub(crate) struct Env {
     env: sys::napi_env,
@@ -543,6 +551,30 @@ impl Env {
     where
         F: Future<Output = OpResult> + Send + 'static,
     {
+        let (key, promise, handle) = match self.register(spec)? {
+            Registered::Op(key, promise, handle) => (key, promise, handle),
+            Registered::Rejected(promise) => return Ok(promise),
+        };
+        let cancellable = self
+            .with_op(key, |op| op.js_id != 0 || op.owners[0].is_some())
+            .unwrap_or(false);
+        let task = OpTask::new(fut, CompletionSender::new(self.queue.clone(), key));
+        let abort = if lazy {
+            self.poll_lazy(Box::pin(task)).map(Abort::Lazy)
+        } else {
+            Some(Abort::Task(handle.spawn(task).abort_handle()))
+        };
+        if cancellable {
+            self.with_op(key, |op| op.abort = abort);
+        }
+        Ok(promise)
+    }
+
+    /// The part of starting an op shared by runtime ops and JS-loop reads: checks `opId` and
+    /// the runtime, makes the promise and registers the op (pending, ref'd, owned by its
+    /// handles) with no abort handle yet. An error is thrown; no runtime gives a promise
+    /// rejected as if the op had started a moment earlier.
+    fn register(&self, spec: OpSpec) -> napi::Result<Registered> {
         let env = self.env;
         // Every early return below gives back the buffer reference the caller created for
         // this op (once the op is registered, settling it deletes the reference).
@@ -563,11 +595,10 @@ impl Env {
         let handle = match crate::runtime::handle() {
             Ok(h) => h,
             Err(msg) => {
-                // No runtime (shut down, or failed to start): the op's promise rejects, as it
-                // would had the op started a moment earlier.
+                // No runtime (shut down, or failed to start).
                 release_buf();
                 let code = crate::runtime::handle_error_code();
-                return rejected(env, code, &msg);
+                return rejected(env, code, &msg).map(Registered::Rejected);
             }
         };
         let (deferred, promise) = match new_promise(env) {
@@ -588,19 +619,7 @@ impl Env {
             owners: spec.owners,
             buf: spec.buf,
         });
-        let cancellable = spec.js_id != 0
-            || self
-                .with_op(key, |op| op.owners[0].is_some())
-                .unwrap_or(false);
-        let task = OpTask::new(fut, CompletionSender::new(self.queue.clone(), key));
-        let abort = if lazy {
-            self.poll_lazy(Box::pin(task)).map(Abort::Lazy)
-        } else {
-            Some(Abort::Task(handle.spawn(task).abort_handle()))
-        };
-        let abort = if cancellable { abort } else { None };
         self.with_op(key, |op| {
-            op.abort = abort;
             for o in op.owners.iter().flatten() {
                 o.ops.borrow_mut().push(key);
             }
@@ -612,7 +631,7 @@ impl Env {
         if refd {
             self.add_ref();
         }
-        Ok(promise)
+        Ok(Registered::Op(key, promise, handle))
     }
 
     /// First poll of a lazy op on the JS thread. Returns its abort handle, or `None` when the
@@ -773,57 +792,13 @@ impl Env {
         spec: OpSpec,
         owner: Rc<dyn JsLoopReads>,
     ) -> napi::Result<(Option<OpKey>, sys::napi_value)> {
-        let env = self.env;
-        let release_buf = || {
-            if let Some(b) = spec.buf {
-                // SAFETY: reference created by the caller in this env, not yet owned by an op.
-                unsafe { sys::napi_delete_reference(env, b) };
+        Ok(match self.register(spec)? {
+            Registered::Op(key, promise, _) => {
+                self.with_op(key, |op| op.abort = Some(Abort::JsLoop(owner)));
+                (Some(key), promise)
             }
-        };
-        if spec.js_id != 0 && self.by_js_id.borrow().contains_key(&spec.js_id) {
-            release_buf();
-            return Err(errors::range_error(
-                env,
-                "opId",
-                "unique among pending operations",
-            ));
-        }
-        if let Err(msg) = crate::runtime::handle() {
-            release_buf();
-            let code = crate::runtime::handle_error_code();
-            return rejected(env, code, &msg).map(|p| (None, p));
-        }
-        let (deferred, promise) = match new_promise(env) {
-            Ok(p) => p,
-            Err(e) => {
-                release_buf();
-                return Err(e);
-            }
-        };
-        let refd = spec.owners.iter().flatten().any(|o| o.refd.get())
-            || spec.owners.iter().all(|o| o.is_none());
-        let key = self.alloc(PendingOp {
-            deferred,
-            abort: Some(Abort::JsLoop(owner)),
-            stop: None,
-            js_id: spec.js_id,
-            refd,
-            owners: spec.owners,
-            buf: spec.buf,
-        });
-        self.with_op(key, |op| {
-            for o in op.owners.iter().flatten() {
-                o.ops.borrow_mut().push(key);
-            }
-        });
-        if spec.js_id != 0 {
-            self.by_js_id.borrow_mut().insert(spec.js_id, key);
-        }
-        self.pending.set(self.pending.get() + 1);
-        if refd {
-            self.add_ref();
-        }
-        Ok((Some(key), promise))
+            Registered::Rejected(promise) => (None, promise),
+        })
     }
 
     /// The destination buffer of pending op `key` (`None` if it is no longer pending).
