@@ -1,18 +1,20 @@
 //! The load client of the echo benchmarks (`npm run bench`, driven by `bench/echo.ts`).
 //!
-//! One thread, one `mio` event loop, non-blocking sockets: the client costs a few syscalls per
-//! message and never blocks on one connection while others are ready, so on a 2-core machine it
+//! One `mio` event loop per thread (one thread unless told), non-blocking sockets: the client
+//! costs a few syscalls per message and never blocks on one connection while others are ready, so on a 2-core machine it
 //! stays cheaper than any server it measures (a Node client would pay the same JS costs as the
 //! servers under test and become the bottleneck). It runs in its own process so its CPU time is
 //! never charged to a server. No pipelining: each connection has at most one request in flight
 //! in the request/response workloads.
 //!
 //! ```text
-//! echo_load <port> <workload> <seconds> [connections] [size]
+//! echo_load <port> <workload> <seconds> [connections] [size] [threads]
 //!   rr    request/response: each connection writes `size` bytes, reads them back, repeats
 //!         (workload (a) is `rr` with 1 connection and 64 B, (b) 64 connections and 1 KiB)
 //!   bulk  streaming: each connection writes `size`-byte chunks while at most 4 chunks are
 //!         un-echoed, and reads the echo concurrently (workload (c): 1 connection, 64 KiB)
+//!   threads: load threads (default 1), each with its own event loop and a share of the
+//!         connections (for (b), which one client thread cannot saturate)
 //! ```
 //! A warm-up of 20% of `seconds` (at most 1 s) runs first and is not in `ops`. Prints one JSON
 //! line: `{"ops":…,"bytes":…,"secs":…,"totalOps":…}` (`ops`/`bytes` over the measured window,
@@ -168,15 +170,52 @@ fn run() -> io::Result<()> {
     let secs: f64 = arg(&args, 3, "seconds", None)?;
     let nconn: usize = arg(&args, 4, "connections", Some(1))?;
     let size: usize = arg(&args, 5, "size", Some(64))?;
+    let threads: usize = arg(&args, 6, "threads", Some(1))?;
     // `secs.is_nan()` is rejected too: a NaN is not a positive duration.
-    if nconn == 0 || size == 0 || secs.is_nan() || secs <= 0.0 {
+    if nconn == 0 || size == 0 || threads == 0 || threads > nconn || secs.is_nan() || secs <= 0.0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "connections, size and seconds must be positive",
+            "connections, size and seconds must be positive; threads from 1 to connections",
         ));
     }
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    // Each thread drives its share of the connections with its own event loop.
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let n = nconn / threads + usize::from(t < nconn % threads);
+            std::thread::spawn(move || drive_all(addr, mode, secs, n, size))
+        })
+        .collect();
+    let (mut ops, mut bytes, mut window, mut total) = (0, 0, 0.0f64, 0);
+    for w in workers {
+        let r = w
+            .join()
+            .map_err(|_| io::Error::other("a load thread panicked"))??;
+        ops += r.ops;
+        bytes += r.bytes;
+        window = window.max(r.secs);
+        total += r.total_ops;
+    }
+    println!("{{\"ops\":{ops},\"bytes\":{bytes},\"secs\":{window:.6},\"totalOps\":{total}}}");
+    Ok(())
+}
 
+/// What one load thread measured.
+struct Measured {
+    ops: u64,
+    bytes: u64,
+    secs: f64,
+    total_ops: u64,
+}
+
+/// One load thread: connects `nconn` connections and drives them for the warm-up and `secs`.
+fn drive_all(
+    addr: SocketAddr,
+    mode: Mode,
+    secs: f64,
+    nconn: usize,
+    size: usize,
+) -> io::Result<Measured> {
     let mut poll = Poll::new()?;
     let mut conns = Vec::with_capacity(nconn);
     for i in 0..nconn {
@@ -257,9 +296,10 @@ fn run() -> io::Result<()> {
             poll.poll(&mut events, Some(Duration::from_millis(20)))?;
         }
     }
-    println!(
-        "{{\"ops\":{ops},\"bytes\":{bytes},\"secs\":{secs:.6},\"totalOps\":{}}}",
-        load.ops
-    );
-    Ok(())
+    Ok(Measured {
+        ops,
+        bytes,
+        secs,
+        total_ops: load.ops,
+    })
 }
