@@ -16,7 +16,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TcpListener, TcpStream } from '../src';
-import { codeOf } from './fixtures/tcp-util';
+import { codeOf, readExactly } from './fixtures/tcp-util';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'faults-storm-client.ts');
 const TOTAL = 10_000;
@@ -93,14 +93,7 @@ async function serve(s: TcpStream, seen: Map<string, Seen>, errors: Record<strin
 async function probe(port: number): Promise<string> {
   await using s = await TcpStream.connect({ port });
   await s.writeAll(Buffer.from('probe!!!'));
-  const buf = new Uint8Array(8);
-  let got = 0;
-  while (got < 8) {
-    const n = await s.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  return Buffer.from(buf.subarray(0, got)).toString('latin1');
+  return (await readExactly(s, 8)).toString('latin1');
 }
 
 test('a storm of 10,000 connects against a backlog of 128: every established connection is served', async (t) => {
