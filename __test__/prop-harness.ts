@@ -529,7 +529,13 @@ export function addressArb(port: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
  * prints `{ seed, path }`; `CORIO_PROP_SEED=<seed> CORIO_PROP_PATH=<path> npx ava <file>` replays
  * it (every property of that file then starts from that seed).
  */
-export function runs(numRuns: number): fc.Parameters<unknown> {
+export function runs(numRuns: number): {
+  numRuns: number;
+  interruptAfterTimeLimit: number;
+  markInterruptAsFailure: boolean;
+  seed?: number;
+  path?: string;
+} {
   const seed = process.env.CORIO_PROP_SEED;
   const path = process.env.CORIO_PROP_PATH;
   return {
