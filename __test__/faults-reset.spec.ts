@@ -9,7 +9,7 @@
 import test from 'ava';
 import * as net from 'node:net';
 import { copy, TcpListener, TcpStream } from '../src';
-import { codeOf, pattern, readExactly } from './fixtures/tcp-util';
+import { codeOf, pair, pattern, readExactly } from './fixtures/tcp-util';
 
 /** Codes a reset or vanished peer may legitimately surface as (Windows adds ECONNABORTED). */
 const PEER_GONE = process.platform === 'win32' ? ['ECONNRESET', 'EPIPE', 'ECONNABORTED'] : ['ECONNRESET', 'EPIPE'];
@@ -37,8 +37,7 @@ async function nodeServer(): Promise<{ port: number; next: () => Promise<net.Soc
 
 /** A corio echo server plus a client on it; `check()` does one verified round trip. */
 async function parallelEcho(): Promise<{ check: (seed: number) => Promise<void>; close: () => void }> {
-  const listener = await TcpListener.bind({ port: 0 });
-  const [client, server] = await Promise.all([TcpStream.connect(listener.localAddr), listener.accept()]);
+  const { client, server, listener } = await pair();
   const serving = copy(server, server).catch(() => 0);
   return {
     check: async (seed) => {

@@ -12,10 +12,11 @@
  */
 
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TcpListener, TcpStream } from '../src';
+import { runFixture } from './fixtures/run-fixture';
 import { codeOf, readExactly } from './fixtures/tcp-util';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'faults-storm-client.ts');
@@ -111,16 +112,9 @@ test('a storm of 10,000 connects against a backlog of 128: every established con
   const inFlight = concurrency();
   const started = Date.now();
   const overflowsBefore = listenOverflows();
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, String(listener.localAddr.port), String(TOTAL), String(inFlight)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { code, stdout, stderr } = await runFixture(FIXTURE, [String(listener.localAddr.port), String(TOTAL), String(inFlight)], {
+    hangGuardMs: HANG_GUARD_MS,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const guard = setTimeout(() => child.kill('SIGKILL'), HANG_GUARD_MS);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  clearTimeout(guard);
   const overflows = overflowsBefore === null ? null : (listenOverflows() ?? overflowsBefore) - overflowsBefore;
   t.is(await probe(listener.localAddr.port), 'probe!!!', 'the listener still serves after the storm');
   listener.close();

@@ -9,8 +9,8 @@
  */
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { runFixture } from './fixtures/run-fixture';
 
 const STREAMS = 100_000;
 const UDP = 10_000;
@@ -42,18 +42,13 @@ linux('streams, UDP sockets and listeners dropped without close() release their 
   // The child's own guard is below; this only keeps ava's inactivity timer from firing first.
   t.timeout(300_000);
   const fixture = path.join(__dirname, 'fixtures', 'leak-drop.ts');
-  const args = ['--expose-gc', '--import', 'tsx', fixture, String(STREAMS), String(UDP), String(LISTENERS), String(BATCH)];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   // Guard only (not a timing assertion): a hung child is killed and the test fails.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('exit', (c, s) => resolve([c, s])),
-  );
-  clearTimeout(guard);
+  const { code, signal, stdout: out, stderr } = await runFixture(fixture, [String(STREAMS), String(UDP), String(LISTENERS), String(BATCH)], {
+    hangGuardMs: 240_000,
+    nodeArgs: ['--expose-gc'],
+  });
   t.is(signal, null, 'the child was killed: it hung');
-  t.is(code, 0, out);
+  t.is(code, 0, out + stderr);
   const r = JSON.parse(out.trim().split('\n').pop()!) as Report;
   t.true(r.ok, r.error);
   t.true(r.warmRounds > 0, 'the warm-up sockets were not released: no baseline');

@@ -43,26 +43,35 @@ fn int_value(
     min: f64,
     max: f64,
 ) -> napi::Result<f64> {
+    match int_fast(env, v, min, max) {
+        Some(n) => Ok(n),
+        None => Err(int_error(env, v, name, min, max)),
+    }
+}
+
+/// The common case in one napi call: `Some` when `v` is a number that is an integer in
+/// `min..=max`. A non-number (or a null handle) makes napi_get_value_double fail without
+/// touching `n`, which stays NaN and fails the check.
+fn int_fast(env: sys::napi_env, v: sys::napi_value, min: f64, max: f64) -> Option<f64> {
     let mut n = f64::NAN;
-    // Fast path, one napi call for the common case: a non-number (or a null handle) makes
-    // napi_get_value_double fail without touching `n`, which stays NaN and fails the check.
     // SAFETY: JS thread of `env`; `n` is a valid out-pointer.
     unsafe { sys::napi_get_value_double(env, v, &mut n) };
-    if n.fract() == 0.0 && n >= min && n <= max {
-        return Ok(n);
-    }
+    (n.fract() == 0.0 && n >= min && n <= max).then_some(n)
+}
+
+/// Why [`int_fast`] refused `v`: a `TypeError` for a non-number, else (NaN, a fraction, out
+/// of range) a `RangeError`.
+fn int_error(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    name: &str,
+    min: f64,
+    max: f64,
+) -> napi::Error {
     if v.is_null() || type_of(env, v) != sys::ValueType::napi_number {
-        return Err(type_error(env, name, "of type number"));
+        return type_error(env, name, "of type number");
     }
-    // NaN fails every comparison, so it lands here too.
-    if !(n >= min && n <= max && n.fract() == 0.0) {
-        return Err(range_error(
-            env,
-            name,
-            &format!("an integer >= {min} and <= {max}"),
-        ));
-    }
-    Ok(n)
+    range_error(env, name, &format!("an integer >= {min} and <= {max}"))
 }
 
 /// An integer in `min..=max`.
@@ -221,8 +230,12 @@ pub(crate) fn prop_int(
     min: f64,
     max: f64,
 ) -> napi::Result<Option<f64>> {
+    // The fast path first: `opId` takes this path on every I/O call, always with a number.
+    if let Some(n) = int_fast(env, v, min, max) {
+        return Ok(Some(n));
+    }
     if is_nullish(env, v) {
         return Ok(None);
     }
-    int_value(env, v, name, min, max).map(Some)
+    Err(int_error(env, v, name, min, max))
 }

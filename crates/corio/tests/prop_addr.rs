@@ -9,7 +9,7 @@
 //! not do, and the answer would not be deterministic. [`reaches_resolver`] says which ones.
 #![cfg(not(loom))]
 
-use corio::net::lookup_host;
+use corio::net::{lookup_host, ToSocketAddrs};
 use corio::runtime::{Builder, Runtime};
 use proptest::prelude::*;
 use std::io;
@@ -27,14 +27,14 @@ fn rt() -> &'static Runtime {
     })
 }
 
-/// What `lookup_host(s)` gives, collected.
-fn lookup_str(s: &str) -> io::Result<Vec<SocketAddr>> {
-    rt().block_on(async { lookup_host(s).await.map(|it| it.collect()) })
+/// What `lookup_host(addr)` gives, collected.
+fn lookup(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    rt().block_on(async { lookup_host(addr).await.map(|it| it.collect()) })
 }
 
-/// What `lookup_host((host, port))` gives, collected.
+/// [`lookup`] of `(host, port)`, for a host of any string type.
 fn lookup_tuple(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    rt().block_on(async { lookup_host((host, port)).await.map(|it| it.collect()) })
+    lookup((host, port))
 }
 
 /// Whether resolving the string `s` would ask the system resolver (getaddrinfo): it is not a
@@ -52,7 +52,7 @@ fn reaches_resolver(s: &str) -> bool {
 
 /// The contract for a string that needs no lookup: std's literal parse, or `InvalidInput`.
 fn check_string(s: &str) -> Result<(), TestCaseError> {
-    let got = lookup_str(s);
+    let got = lookup(s);
     match s.parse::<SocketAddr>() {
         Ok(addr) => prop_assert_eq!(got.map_err(|e| e.to_string()), Ok(vec![addr])),
         Err(_) => {
@@ -139,7 +139,7 @@ proptest! {
             a => a,
         };
         let text = addr.to_string();
-        prop_assert_eq!(lookup_str(&text).map_err(|e| e.to_string()), Ok(vec![want]));
+        prop_assert_eq!(lookup(&text).map_err(|e| e.to_string()), Ok(vec![want]));
     }
 
     /// A port past 65535 after a valid host is InvalidInput, bracketed IPv6 or not.
@@ -150,7 +150,7 @@ proptest! {
             IpAddr::V6(v6) => format!("[{v6}]:{port}"),
         };
         prop_assert!(!reaches_resolver(&text));
-        let err = lookup_str(&text).err();
+        let err = lookup(&text).err();
         prop_assert_eq!(err.map(|e| e.kind()), Some(io::ErrorKind::InvalidInput));
     }
 
@@ -163,7 +163,7 @@ proptest! {
         port in any::<u16>(),
     ) {
         let host = format!("{a}\0{b}");
-        let err = lookup_str(&format!("{host}:{port}")).err();
+        let err = lookup(format!("{host}:{port}")).err();
         prop_assert_eq!(err.map(|e| e.kind()), Some(io::ErrorKind::InvalidInput));
         let err = lookup_tuple(&host, port).err();
         prop_assert_eq!(err.map(|e| e.kind()), Some(io::ErrorKind::InvalidInput));
@@ -176,11 +176,11 @@ proptest! {
         let want = vec![SocketAddr::new(ip, port)];
         prop_assert_eq!(lookup_tuple(&ip.to_string(), port).map_err(|e| e.to_string()), Ok(want.clone()));
         let owned = (ip.to_string(), port);
-        let got: Vec<SocketAddr> = rt().block_on(async { lookup_host(owned).await.map(|it| it.collect()) }).unwrap();
+        let got = lookup(owned).unwrap();
         prop_assert_eq!(&got, &want);
-        let got: Vec<SocketAddr> = rt().block_on(async { lookup_host((ip, port)).await.map(|it| it.collect()) }).unwrap();
+        let got = lookup((ip, port)).unwrap();
         prop_assert_eq!(&got, &want);
-        let got: Vec<SocketAddr> = rt().block_on(async { lookup_host(want[0]).await.map(|it| it.collect()) }).unwrap();
+        let got = lookup(want[0]).unwrap();
         prop_assert_eq!(got, want);
     }
 
@@ -194,9 +194,7 @@ proptest! {
     /// A slice of addresses resolves to the same addresses in the same order.
     #[test]
     fn slices_keep_order(addrs in prop::collection::vec(any::<SocketAddr>(), 0..8)) {
-        let got: Vec<SocketAddr> = rt()
-            .block_on(async { lookup_host(&addrs[..]).await.map(|it| it.collect()) })
-            .unwrap();
+        let got = lookup(&addrs[..]).unwrap();
         prop_assert_eq!(got, addrs);
     }
 }
@@ -227,15 +225,15 @@ proptest! {
 #[test]
 fn boundary_cases() {
     assert_eq!(
-        lookup_str("127.0.0.1:65535").unwrap(),
+        lookup("127.0.0.1:65535").unwrap(),
         vec!["127.0.0.1:65535".parse::<SocketAddr>().unwrap()]
     );
     assert_eq!(
-        lookup_str("[::1]:0").unwrap(),
+        lookup("[::1]:0").unwrap(),
         vec!["[::1]:0".parse::<SocketAddr>().unwrap()]
     );
     assert_eq!(
-        lookup_str("[fe80::1%7]:80").unwrap(),
+        lookup("[fe80::1%7]:80").unwrap(),
         vec![SocketAddr::V6(SocketAddrV6::new(
             "fe80::1".parse().unwrap(),
             80,
@@ -257,7 +255,7 @@ fn boundary_cases() {
         "\0:80",
     ] {
         assert!(!reaches_resolver(bad), "{bad:?}");
-        let err = lookup_str(bad).expect_err(bad);
+        let err = lookup(bad).expect_err(bad);
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}: {err}");
     }
 }

@@ -33,6 +33,45 @@ impl Drop for DropCount {
     }
 }
 
+/// A connected TCP stream registered with `rt`'s driver, and its peer (keep it alive).
+fn connected_pair(rt: &Runtime) -> (TcpStream, (TcpStream, std::net::SocketAddr)) {
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let peer = listener.accept().await.unwrap();
+        (stream, peer)
+    })
+}
+
+/// Calls `release` if [`Watchdog::finish`] is not called within 60 s, so a test whose runtime
+/// waits for a task or job it should not wait for ends in a failed assertion, not a hang.
+struct Watchdog {
+    done: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    fn start(release: impl FnOnce() + Send + 'static) -> Watchdog {
+        let (done, rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let fired = rx.recv_timeout(std::time::Duration::from_secs(60)).is_err();
+            if fired {
+                release();
+            }
+            fired
+        });
+        Watchdog { done, thread }
+    }
+
+    /// Stops the watchdog; returns whether it fired (and called `release`).
+    fn finish(self) -> bool {
+        let _ = self.done.send(());
+        self.thread.join().unwrap()
+    }
+}
+
 #[test]
 fn shutdown_drops_tasks_blocked_in_io_and_closes_their_sockets() {
     for (name, rt) in rts() {
@@ -83,14 +122,7 @@ fn shutdown_wakes_io_pending_on_its_driver_with_an_error() {
             .enable_all()
             .build()
             .unwrap();
-        let (stream, _peer) = io_rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let stream = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let peer = listener.accept().await.unwrap();
-            (stream, peer)
-        });
+        let (stream, _peer) = connected_pair(&io_rt);
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         let reader = other.spawn(async move {
             let mut stream = stream;
@@ -243,7 +275,6 @@ fn shutdown_timeout_and_background_do_not_hang_on_pending_tasks() {
 /// later, which the assertion then reports instead of hanging).
 #[test]
 fn shutdown_timeout_does_not_wait_again_for_blocking_jobs_on_drop() {
-    use std::sync::atomic::AtomicBool;
     use std::sync::mpsc;
     for (_, rt) in rts() {
         let (release, wait) = mpsc::channel::<()>();
@@ -253,25 +284,15 @@ fn shutdown_timeout_does_not_wait_again_for_blocking_jobs_on_drop() {
             let _ = wait.recv();
         });
         started.recv().unwrap();
-        let watchdog_fired = Arc::new(AtomicBool::new(false));
         let release_w = release.clone();
-        let fired = watchdog_fired.clone();
-        let (done_tx, done) = mpsc::channel::<()>();
-        let watchdog = std::thread::spawn(move || {
-            if done
-                .recv_timeout(std::time::Duration::from_secs(60))
-                .is_err()
-            {
-                fired.store(true, SeqCst);
-                let _ = release_w.send(());
-            }
+        let watchdog = Watchdog::start(move || {
+            let _ = release_w.send(());
         });
         rt.shutdown_timeout(std::time::Duration::from_millis(10));
-        let _ = done_tx.send(());
+        let watchdog_fired = watchdog.finish();
         let _ = release.send(());
-        watchdog.join().unwrap();
         assert!(
-            !watchdog_fired.load(SeqCst),
+            !watchdog_fired,
             "shutdown_timeout waited for a running blocking job"
         );
     }
@@ -301,14 +322,7 @@ fn shutdown_timeout_cancels_tasks_and_stops_drivers_despite_a_stuck_worker() {
         .build()
         .unwrap();
     // A socket registered with `rt`'s driver, read from a task of `other`.
-    let (stream, _peer) = rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let stream = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let peer = listener.accept().await.unwrap();
-        (stream, peer)
-    });
+    let (stream, _peer) = connected_pair(&rt);
     let (read_tx, read_rx) = mpsc::channel();
     let (reading_tx, reading_rx) = mpsc::channel::<()>();
     other.spawn(async move {
@@ -341,26 +355,18 @@ fn shutdown_timeout_cancels_tasks_and_stops_drivers_despite_a_stuck_worker() {
     });
     stuck_rx.recv().unwrap();
 
-    let watchdog_fired = Arc::new(AtomicBool::new(false));
-    let (done_tx, done) = mpsc::channel::<()>();
-    let (r, fired) = (release.clone(), watchdog_fired.clone());
-    let watchdog = std::thread::spawn(move || {
-        if done.recv_timeout(Duration::from_secs(60)).is_err() {
-            fired.store(true, SeqCst);
-            r.store(true, SeqCst);
-        }
-    });
+    let r = release.clone();
+    let watchdog = Watchdog::start(move || r.store(true, SeqCst));
 
     rt.shutdown_timeout(Duration::from_millis(10));
     let dropped_at_return = dropped.load(SeqCst);
     // The reader runs on `other`: bounded by the watchdog, which releases the stuck task (and
     // with it the runtime's own cancellation, if the fix is missing) after 60 s.
     let read = read_rx.recv();
-    let _ = done_tx.send(());
+    let watchdog_fired = watchdog.finish();
     release.store(true, SeqCst);
-    watchdog.join().unwrap();
     assert!(
-        !watchdog_fired.load(SeqCst),
+        !watchdog_fired,
         "the pending I/O was only woken once the stuck worker was released"
     );
     assert_eq!(

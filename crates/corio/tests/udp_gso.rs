@@ -47,8 +47,7 @@ async fn recv_exactly(rx: &UdpSocket, n: usize) -> Vec<(Vec<u8>, SocketAddr)> {
     let mut slots = vec![vec![0u8; 65_536]; 16];
     let mut meta = [RecvMeta::default(); 16];
     while out.len() < n {
-        let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-        let got = rx.recv_many(&mut bufs, &mut meta).await.unwrap();
+        let got = recv_into(rx, &mut slots, &mut meta).await;
         for (slot, m) in slots.iter().zip(&meta).take(got) {
             assert!(!m.is_truncated());
             out.push((slot[..m.len()].to_vec(), m.addr()));
@@ -66,21 +65,36 @@ async fn recv_exactly(rx: &UdpSocket, n: usize) -> Vec<(Vec<u8>, SocketAddr)> {
     out
 }
 
+/// Sets an int socket option on `fd` (test helper).
+#[cfg(unix)]
+fn set_int_opt(
+    fd: std::os::fd::RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: plain setsockopt with a c_int that lives for the call.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Raises `SO_RCVBUF` (capped by the OS) so a group of test datagrams is never dropped.
 #[cfg(unix)]
 fn big_rcvbuf(sock: &UdpSocket) {
     use std::os::fd::AsRawFd;
-    let v: libc::c_int = 4 << 20;
-    // SAFETY: plain setsockopt with a c_int that lives for the call.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    let _ = set_int_opt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20);
 }
 
 #[cfg(not(unix))]
@@ -166,23 +180,44 @@ async fn mixed_runs_arrive_as_the_datagrams_sent_ipv6() {
     mixed_runs_arrive_exactly("[::1]").await;
 }
 
-/// Enables `UDP_GRO` on `sock`: the kernel then hands a super-datagram to `recvmsg` whole,
-/// with its segment size in a control message. `false` where the kernel lacks it (< 5.0).
+/// A sender and a receiver on IPv4 loopback, with `UDP_GRO` on for the receiver: the kernel
+/// then hands it a super-datagram whole, with its segment size in a control message. `None`
+/// (the test is skipped) where the kernel lacks `UDP_GRO` (< 5.0).
 #[cfg(target_os = "linux")]
-fn enable_gro(sock: &UdpSocket) -> bool {
+async fn gro_pair() -> Option<(UdpSocket, UdpSocket)> {
     use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: plain setsockopt with a c_int that lives for the call.
-    let r = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_UDP,
-            libc::UDP_GRO,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    r == 0
+    let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    if set_int_opt(rx.as_raw_fd(), libc::SOL_UDP, libc::UDP_GRO, 1).is_err() {
+        eprintln!("skipped: this kernel has no UDP_GRO");
+        return None;
+    }
+    Some((tx, rx))
+}
+
+/// One `recv_many` into `slots` (one datagram per slot), its metadata into `meta`.
+async fn recv_into(rx: &UdpSocket, slots: &mut [Vec<u8>], meta: &mut [RecvMeta]) -> usize {
+    let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
+    rx.recv_many(&mut bufs, meta).await.unwrap()
+}
+
+/// Sends the whole batch with a non-blocking `_std` send, re-sending from where a partial send
+/// stopped and yielding while the send buffer is full.
+async fn send_all_std(
+    batch: &[(&[u8], SocketAddr)],
+    mut send: impl FnMut(&[(&[u8], SocketAddr)]) -> io::Result<usize>,
+) {
+    let mut sent = 0;
+    while sent < batch.len() {
+        match send(&batch[sent..]) {
+            Ok(n) => {
+                assert!(n >= 1 && n <= batch.len() - sent, "count {n} out of range");
+                sent += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => corio::task::yield_now().await,
+            Err(e) => panic!("send: {e}"),
+        }
+    }
 }
 
 /// One `recvmsg` on a `UDP_GRO` socket: the bytes and the segment size (0 = not coalesced).
@@ -234,12 +269,9 @@ async fn recv_gro(sock: &UdpSocket, buf: &mut [u8]) -> (usize, usize) {
 #[cfg(target_os = "linux")]
 #[corio::test]
 async fn a_run_leaves_as_one_segmented_datagram() {
-    let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    if !enable_gro(&rx) {
-        eprintln!("skipped: this kernel has no UDP_GRO");
+    let Some((tx, rx)) = gro_pair().await else {
         return;
-    }
+    };
     let to = rx.local_addr().unwrap();
     let payloads: Vec<Vec<u8>> = (0..100).map(|i| payload(i, 64)).collect();
     let batch: Vec<(&[u8], SocketAddr)> = payloads.iter().map(|p| (&p[..], to)).collect();
@@ -268,8 +300,7 @@ async fn a_run_leaves_as_one_segmented_datagram() {
     let mut meta = [RecvMeta::default(); 4];
     let mut got = Vec::new();
     while got.len() < 2 {
-        let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-        let k = rx.recv_many(&mut bufs, &mut meta).await.unwrap();
+        let k = recv_into(&rx, &mut slots, &mut meta).await;
         got.extend(meta[..k].iter().map(|m| (m.len(), m.segment_size())));
     }
     got.sort(); // two send calls: loopback may deliver them in either order
@@ -280,18 +311,9 @@ async fn a_run_leaves_as_one_segmented_datagram() {
 /// while plain ones still work — a real kernel refusal to exercise the fallback.
 #[cfg(target_os = "linux")]
 fn refuse_segmentation(fd: std::os::fd::RawFd) {
-    let on: libc::c_int = 1;
-    // SAFETY: plain setsockopt with a c_int that lives for the call.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_NO_CHECK,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(r, 0, "SO_NO_CHECK: {}", io::Error::last_os_error());
+    if let Err(e) = set_int_opt(fd, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1) {
+        panic!("SO_NO_CHECK: {e}");
+    }
 }
 
 /// When the kernel refuses a super-datagram, every datagram is still sent exactly once (the
@@ -326,19 +348,14 @@ async fn refused_segmentation_falls_back_and_sends_each_datagram_once() {
             .map(|i| payload(5000 + i + 100 * with_state as usize, 64))
             .collect();
         let batch: Vec<(&[u8], SocketAddr)> = payloads.iter().map(|p| (&p[..], to)).collect();
-        let mut sent = 0;
-        while sent < batch.len() {
-            let r = if with_state {
-                UdpSocket::try_send_many_std_gso(&std_tx, &batch[sent..], &gso)
+        send_all_std(&batch, |rest| {
+            if with_state {
+                UdpSocket::try_send_many_std_gso(&std_tx, rest, &gso)
             } else {
-                UdpSocket::try_send_many_std(&std_tx, &batch[sent..])
-            };
-            match r {
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => corio::task::yield_now().await,
-                Err(e) => panic!("send: {e}"),
+                UdpSocket::try_send_many_std(&std_tx, rest)
             }
-        }
+        })
+        .await;
         let got = recv_exactly(&rx, 70).await;
         assert!(same_multiset(got.iter().map(|g| &g.0), &payloads));
     }
@@ -377,12 +394,9 @@ async fn a_run_refused_after_a_sent_entry_counts_one_then_the_rest() {
 #[cfg(target_os = "linux")]
 #[corio::test]
 async fn unrelated_errors_leave_segmentation_on() {
-    let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    if !enable_gro(&rx) {
-        eprintln!("skipped: this kernel has no UDP_GRO");
+    let Some((tx, rx)) = gro_pair().await else {
         return;
-    }
+    };
     let to = rx.local_addr().unwrap();
     let nowhere: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let huge = vec![7u8; 70_000];
@@ -423,29 +437,11 @@ async fn unrelated_errors_leave_segmentation_on() {
                 10
             );
         }
-        let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-        let k = rx.recv_many(&mut bufs, &mut meta).await.unwrap();
+        let k = recv_into(&rx, &mut slots, &mut meta).await;
         assert_eq!(k, 1, "sender {sender}: the run arrived in pieces");
         assert_eq!((meta[0].len(), meta[0].segment_size()), (640, Some(64)));
         assert!(slots[0][..640] == payloads.concat()[..]);
     }
-}
-
-/// Sets an int socket option to 1 (test helper).
-#[cfg(target_os = "linux")]
-fn set_int_opt(fd: std::os::fd::RawFd, level: libc::c_int, name: libc::c_int) {
-    let on: libc::c_int = 1;
-    // SAFETY: plain setsockopt with a c_int that lives for the call.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(r, 0, "setsockopt: {}", io::Error::last_os_error());
 }
 
 /// With `SO_TIMESTAMPNS` and `SO_RXQ_OVFL` on next to `UDP_GRO`, a coalesced receive carries
@@ -456,32 +452,27 @@ fn set_int_opt(fd: std::os::fd::RawFd, level: libc::c_int, name: libc::c_int) {
 #[corio::test]
 async fn gro_segment_size_survives_other_control_messages() {
     use std::os::fd::AsRawFd;
-    let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    if !enable_gro(&rx) {
-        eprintln!("skipped: this kernel has no UDP_GRO");
+    let Some((tx, rx)) = gro_pair().await else {
         return;
-    }
-    set_int_opt(rx.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS);
-    set_int_opt(rx.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RXQ_OVFL);
+    };
+    set_int_opt(rx.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1).expect("setsockopt");
+    set_int_opt(rx.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1).expect("setsockopt");
     let to = rx.local_addr().unwrap();
     let payloads: Vec<Vec<u8>> = (0..10).map(|i| payload(i, 64)).collect();
     let run: Vec<(&[u8], SocketAddr)> = payloads.iter().map(|p| (&p[..], to)).collect();
     send_all(&tx, &run).await;
     let mut slots = vec![vec![0u8; 65_536]; 2];
     let mut meta = [RecvMeta::default(); 2];
-    let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-    let k = rx.recv_many(&mut bufs, &mut meta).await.unwrap();
+    let k = recv_into(&rx, &mut slots, &mut meta).await;
     assert_eq!(k, 1);
     assert!(!meta[0].is_control_truncated());
     assert_eq!((meta[0].len(), meta[0].segment_size()), (640, Some(64)));
 
-    set_int_opt(rx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO);
-    set_int_opt(rx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_RECVTTL);
-    set_int_opt(rx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_RECVTOS);
+    set_int_opt(rx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO, 1).expect("setsockopt");
+    set_int_opt(rx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_RECVTTL, 1).expect("setsockopt");
+    set_int_opt(rx.as_raw_fd(), libc::IPPROTO_IP, libc::IP_RECVTOS, 1).expect("setsockopt");
     send_all(&tx, &run).await;
-    let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-    let k = rx.recv_many(&mut bufs, &mut meta).await.unwrap();
+    let k = recv_into(&rx, &mut slots, &mut meta).await;
     assert_eq!((k, meta[0].len()), (1, 640));
     assert!(meta[0].is_control_truncated());
 }
@@ -518,13 +509,10 @@ fn env_opt_out_turns_segmentation_off() {
 #[ignore = "run by env_opt_out_turns_segmentation_off with CORIO_UDP_GSO=0"]
 async fn env_opt_out_child() {
     assert_eq!(std::env::var("CORIO_UDP_GSO").as_deref(), Ok("0"));
-    let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    big_rcvbuf(&rx);
-    if !enable_gro(&rx) {
-        println!("skipped: this kernel has no UDP_GRO");
+    let Some((tx, rx)) = gro_pair().await else {
         return;
-    }
+    };
+    big_rcvbuf(&rx);
     let to = rx.local_addr().unwrap();
     let payloads: Vec<Vec<u8>> = (0..10).map(|i| payload(i, 64)).collect();
     let run: Vec<(&[u8], SocketAddr)> = payloads.iter().map(|p| (&p[..], to)).collect();
@@ -533,8 +521,7 @@ async fn env_opt_out_child() {
     let mut meta = [RecvMeta::default(); 16];
     let mut got = 0;
     while got < 10 {
-        let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
-        let k = rx.recv_many(&mut bufs, &mut meta).await.unwrap();
+        let k = recv_into(&rx, &mut slots, &mut meta).await;
         for m in &meta[..k] {
             assert_eq!(
                 (m.len(), m.segment_size()),
@@ -559,17 +546,7 @@ async fn std_path_counts_datagrams() {
     std_tx.set_nonblocking(true).unwrap();
     let payloads: Vec<Vec<u8>> = (0..130).map(|i| payload(i, 64)).collect();
     let batch: Vec<(&[u8], SocketAddr)> = payloads.iter().map(|p| (&p[..], to)).collect();
-    let mut sent = 0;
-    while sent < batch.len() {
-        match UdpSocket::try_send_many_std(&std_tx, &batch[sent..]) {
-            Ok(n) => {
-                assert!(n >= 1 && n <= batch.len() - sent);
-                sent += n;
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => corio::task::yield_now().await,
-            Err(e) => panic!("send: {e}"),
-        }
-    }
+    send_all_std(&batch, |rest| UdpSocket::try_send_many_std(&std_tx, rest)).await;
     let got = recv_exactly(&rx, 130).await;
     assert!(same_multiset(got.iter().map(|g| &g.0), &payloads));
 }

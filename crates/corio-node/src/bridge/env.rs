@@ -551,13 +551,11 @@ impl Env {
     where
         F: Future<Output = OpResult> + Send + 'static,
     {
+        let cancellable = spec.js_id != 0 || spec.owners[0].is_some();
         let (key, promise, handle) = match self.register(spec)? {
             Registered::Op(key, promise, handle) => (key, promise, handle),
             Registered::Rejected(promise) => return Ok(promise),
         };
-        let cancellable = self
-            .with_op(key, |op| op.js_id != 0 || op.owners[0].is_some())
-            .unwrap_or(false);
         let task = OpTask::new(fut, CompletionSender::new(self.queue.clone(), key));
         let abort = if lazy {
             self.poll_lazy(Box::pin(task)).map(Abort::Lazy)
@@ -766,12 +764,9 @@ impl Env {
             Some(Some(Abort::JsLoop(owner))) => {
                 // No future and no completion to wait for: settle now with `reason`.
                 owner.forget(key);
-                if let Some(op) = self.take_op(key) {
-                    self.completions.set(self.completions.get() + 1);
-                    // SAFETY: JS thread of the live env, inside a JS call (cancel/close) or a
-                    // callback that opened a handle scope.
-                    unsafe { settle(self.env, op, Err(OpError::Dropped)) };
-                }
+                // SAFETY: JS thread of the live env, inside a JS call (cancel/close) or a
+                // callback that opened a handle scope.
+                unsafe { self.settle_js_read(key, Err(OpError::Dropped), None) };
             }
             Some(Some(a)) => {
                 // The task is dropped on a runtime thread; its CompletionSender then reports
@@ -801,10 +796,16 @@ impl Env {
         })
     }
 
-    /// The destination buffer of pending op `key` (`None` if it is no longer pending).
+    /// The destination bytes of pending read `key`, re-queried now like [`copy_into_js`] does:
+    /// `None` if the op is no longer pending (or has no buffer), `Some(None)` if its JS buffer
+    /// is gone (detached, or no longer a `Uint8Array`).
+    ///
+    /// # Safety
+    /// JS thread of the live env, inside a handle scope.
     #[cfg_attr(not(unix), allow(dead_code))]
-    pub(crate) fn op_buf(&self, key: OpKey) -> Option<Option<sys::napi_ref>> {
-        self.with_op(key, |op| op.buf)
+    pub(crate) unsafe fn read_dst(&self, key: OpKey) -> Option<Option<(*mut u8, usize)>> {
+        let buf = self.with_op(key, |op| op.buf)??;
+        Some(js_bytes(self.env, buf))
     }
 
     /// Settles JS-loop op `key` with `result`; `copy` = bytes read into a native buffer, to be
@@ -1071,14 +1072,7 @@ unsafe fn copy_into_js(env: sys::napi_env, buf: Option<sys::napi_ref>, bytes: &[
     let Some(r) = buf else {
         return Ok(Outcome::Number(n as f64));
     };
-    let mut v = ptr::null_mut();
-    sys::napi_get_reference_value(env, r, &mut v);
-    let available = if v.is_null() {
-        None
-    } else {
-        js::u8_array(env, v)
-    };
-    match available {
+    match js_bytes(env, r) {
         Some((data, len)) if len >= n && !data.is_null() => {
             // SAFETY: `data` points to `len >= n` live bytes of the typed array, queried just
             // now on the JS thread; no JS runs during this copy.
@@ -1089,6 +1083,21 @@ unsafe fn copy_into_js(env: sys::napi_env, buf: Option<sys::napi_ref>, bytes: &[
             needed: n,
             available: other.map(|(_, l)| l).unwrap_or(0),
         }),
+    }
+}
+
+/// The current data pointer and length of the `Uint8Array` behind `r` (`None` once it is
+/// gone).
+///
+/// # Safety
+/// JS thread of `env`, inside a handle scope; `r` a live reference of `env`.
+unsafe fn js_bytes(env: sys::napi_env, r: sys::napi_ref) -> Option<(*mut u8, usize)> {
+    let mut v = ptr::null_mut();
+    sys::napi_get_reference_value(env, r, &mut v);
+    if v.is_null() {
+        None
+    } else {
+        js::u8_array(env, v)
     }
 }
 

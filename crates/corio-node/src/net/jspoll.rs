@@ -310,7 +310,8 @@ impl ReadWatcher {
     /// The poll callback's work (handle and callback scopes open): serves queued reads while
     /// the socket has data.
     fn serve(&self, bridge: &BridgeEnv, status: c_int) {
-        let env = self.env;
+        // Closing forgets every queued read, so there is nothing to serve without the socket.
+        let Some(io) = self.io() else { return };
         loop {
             let front = self
                 .reads
@@ -327,20 +328,10 @@ impl ReadWatcher {
                 unsafe { bridge.settle_js_read(key, Err(OpError::Dropped), None) };
                 continue;
             }
-            let Some(io) = self.io() else { break };
-            let Some(Some(buf)) = bridge.op_buf(key) else {
+            // SAFETY: JS thread of the live env; the callback opened a handle scope.
+            let Some(avail) = (unsafe { bridge.read_dst(key) }) else {
                 self.reads.borrow_mut().pop_front(); // no longer pending
                 continue;
-            };
-            let mut v = ptr::null_mut();
-            // SAFETY: JS thread, handle scope open; `buf` is the op's live reference.
-            let avail = unsafe {
-                sys::napi_get_reference_value(env, buf, &mut v);
-                if v.is_null() {
-                    None
-                } else {
-                    js::u8_array(env, v)
-                }
             };
             let mut scratch = self.scratch.borrow_mut();
             let (r, copied) = match avail {
@@ -359,6 +350,8 @@ impl ReadWatcher {
                     (io.recv_now(&mut scratch[..max]), true)
                 }
             };
+            // Bytes read (> 0), and whether that was less than asked: the kernel had no more.
+            let mut got = 0;
             let result = match r {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if status >= 0 {
@@ -367,7 +360,7 @@ impl ReadWatcher {
                     // libuv saw an error condition yet no data or error came out of `recv`:
                     // the socket's pending error is the read's error (libuv's own status
                     // only says that polling failed).
-                    let err = super::sockopt::take_error(&io.stream)
+                    let err = io.stream.take_error()
                         .ok()
                         .flatten()
                         .unwrap_or_else(|| std::io::Error::from_raw_os_error(-status));
@@ -380,19 +373,16 @@ impl ReadWatcher {
                     Outcome::Number(0.0)
                 }),
                 Ok(n) => {
-                    if n < max {
-                        self.drained.set(true);
-                    }
+                    got = n;
                     Ok(Outcome::Number(n as f64))
                 }
             };
-            let short = matches!(result, Ok(Outcome::Number(n)) if n > 0.0 && (n as usize) < max);
-            let n = match result {
-                Ok(Outcome::Number(n)) => n as usize,
-                _ => 0,
-            };
+            let short = got > 0 && got < max;
+            if short {
+                self.drained.set(true);
+            }
             self.reads.borrow_mut().pop_front();
-            let copy = (copied && n > 0).then(|| &scratch[..n]);
+            let copy = (copied && got > 0).then(|| &scratch[..got]);
             // SAFETY: JS thread of the live env; the callback opened a handle scope.
             unsafe { bridge.settle_js_read(key, result, copy) };
             if copied {

@@ -72,21 +72,3 @@ pub(crate) fn set_keepalive(s: &TcpStream, on: bool, idle_ms: Option<f64>) -> io
     }
     Ok(())
 }
-
-/// The socket's pending error (`SO_ERROR`, which reading clears), if any.
-pub(crate) fn take_error(s: &TcpStream) -> io::Result<Option<io::Error>> {
-    let mut value: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the fd is owned by `s`, alive for this call; `value` and `len` are live locals
-    // and `len` holds `value`'s size, which the kernel does not exceed.
-    cvt(unsafe {
-        libc::getsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&mut value as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    })?;
-    Ok((value != 0).then(|| io::Error::from_raw_os_error(value)))
-}

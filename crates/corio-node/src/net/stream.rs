@@ -294,12 +294,16 @@ impl NativeTcpStream {
             max > 0 && crate::bridge::js_poll_enabled() && !crate::runtime::is_shut_down();
         #[cfg(unix)]
         let (queued, drained) = match self.watcher.borrow().as_ref() {
-            Some(w) if js_loop => (w.has_reads(), !w.has_reads() && w.take_drained()),
+            Some(w) if js_loop => {
+                let queued = w.has_reads();
+                (queued, !queued && w.take_drained())
+            }
             _ => (false, false),
         };
         #[cfg(not(unix))]
         let (queued, drained) = (false, false);
-        if let Some(io) = self.io().filter(|io| {
+        let io = self.io();
+        if let Some(io) = io.as_ref().filter(|io| {
             max > 0 && !queued && !drained && io.idle(Dir::Read) && bridge.sync_budget_left()
         }) {
             // SAFETY: `data` points to `len >= max > 0` live bytes of the typed array, queried
@@ -331,8 +335,8 @@ impl NativeTcpStream {
         }
         #[cfg(unix)]
         if js_loop {
-            if let Some(io) = self.io().filter(|io| queued || io.idle(Dir::Read)) {
-                if let Some(p) = self.js_loop_read(env, &bridge, &io, &buf, id, max, null_at_eof)? {
+            if let Some(io) = io.as_ref().filter(|io| queued || io.idle(Dir::Read)) {
+                if let Some(p) = self.js_loop_read(env, &bridge, io, &buf, id, max, null_at_eof)? {
                     return Ok(p);
                 }
             }

@@ -39,7 +39,7 @@ use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use corio::net::RecvMeta;
@@ -131,10 +131,13 @@ struct BindOpts {
 pub(crate) struct UdpIo {
     sock: OnceLock<std::net::UdpSocket>,
     reg: Mutex<Reg>,
-    /// Reusable 64 KiB receive slots (so a 64-datagram batch does not allocate 4 MiB each time).
-    pool: Mutex<Vec<Vec<u8>>>,
-    /// Whether `UDP_GRO` is on (Linux; switched on by the first `recvMany`, never off).
-    gro: AtomicBool,
+    /// Reusable 64 KiB receive slots (so a 64-datagram batch does not allocate 4 MiB each time),
+    /// kept in their `Arc`s so handing received datagrams out as [`Piece`]s allocates nothing.
+    /// Every pooled slot is unshared.
+    pool: Mutex<Vec<Arc<Vec<u8>>>>,
+    /// Whether `UDP_GRO` is on (Linux; switched on by the first `recvMany`, never off): unset
+    /// until that first attempt, then its outcome, so a kernel without `UDP_GRO` is asked once.
+    gro: OnceLock<bool>,
     /// The socket's GSO state for batch sends (the core's, see `UdpSocket::GSO_ALL`): kept
     /// here, not in a registered duplicate that comes and goes, so both send paths remember
     /// a route's refusal of segmentation for the socket's lifetime.
@@ -216,7 +219,7 @@ impl UdpIo {
             sock: OnceLock::new(),
             reg: Mutex::new(Reg::default()),
             pool: Mutex::new(Vec::new()),
-            gro: AtomicBool::new(false),
+            gro: OnceLock::new(),
             gso: AtomicUsize::new(corio::net::UdpSocket::GSO_ALL),
             rest: Mutex::new(VecDeque::new()),
         }
@@ -250,16 +253,17 @@ impl UdpIo {
         })
     }
 
-    fn take_slots(&self, n: usize) -> Vec<Vec<u8>> {
+    fn take_slots(&self, n: usize) -> Vec<Arc<Vec<u8>>> {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            out.push(pool.pop().unwrap_or_else(|| vec![0u8; SLOT]));
+            out.push(pool.pop().unwrap_or_else(|| Arc::new(vec![0u8; SLOT])));
         }
         out
     }
 
-    fn give_slots(&self, slots: Vec<Vec<u8>>) {
+    /// Pools `slots`; each must be unshared (see [`Self::recycle`] for pieces).
+    fn give_slots(&self, slots: Vec<Arc<Vec<u8>>>) {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         for s in slots {
             if pool.len() >= POOL_MAX {
@@ -271,11 +275,20 @@ impl UdpIo {
 
     /// Returns the slots of handed-out datagrams to the pool (each when its last piece goes).
     fn recycle(&self, pieces: Vec<Piece>) {
-        let slots: Vec<Vec<u8>> = pieces
+        // Lazily, so each shared piece is dropped before its slot's last piece is looked at.
+        // A count of 1 means this piece holds the only reference (no weak ones exist), so the
+        // slot can go back unshared.
+        let slots: Vec<Arc<Vec<u8>>> = pieces
             .into_iter()
-            .filter_map(|p| Arc::try_unwrap(p.slot).ok())
+            .map(|p| p.slot)
+            .filter(|s| Arc::strong_count(s) == 1)
             .collect();
         self.give_slots(slots);
+    }
+
+    /// Whether `UDP_GRO` is on (see [`Self::enable_gro`]).
+    fn gro(&self) -> bool {
+        self.gro.get() == Some(&true)
     }
 
     /// Switches `UDP_GRO` on (Linux): the kernel may then hand a run of datagrams from one
@@ -284,8 +297,8 @@ impl UdpIo {
     /// datagram by datagram straight into the caller's buffer. Called on the JS thread.
     fn enable_gro(&self) {
         #[cfg(target_os = "linux")]
-        if !self.gro.load(Ordering::Relaxed) {
-            if let Some(sock) = self.sock.get() {
+        if let Some(sock) = self.sock.get() {
+            self.gro.get_or_init(|| {
                 use std::os::fd::AsRawFd;
                 let on: libc::c_int = 1;
                 // SAFETY: plain setsockopt on a live socket with a c_int that outlives the call.
@@ -298,11 +311,10 @@ impl UdpIo {
                         std::mem::size_of::<libc::c_int>() as libc::socklen_t,
                     )
                 };
-                // Kernels before 5.0 lack UDP_GRO: stay with plain receives.
-                if r == 0 {
-                    self.gro.store(true, Ordering::Relaxed);
-                }
-            }
+                // Kernels before 5.0 lack UDP_GRO: stay with plain receives (and do not ask
+                // again on every `recvMany`).
+                r == 0
+            });
         }
     }
 }
@@ -369,7 +381,11 @@ fn receive_into(
     let mut slots = io.take_slots(max);
     let mut metas = vec![RecvMeta::default(); max];
     let r = {
-        let mut bufs: Vec<IoSliceMut<'_>> = slots.iter_mut().map(|s| IoSliceMut::new(s)).collect();
+        // Pooled slots are unshared, so `make_mut` never copies.
+        let mut bufs: Vec<IoSliceMut<'_>> = slots
+            .iter_mut()
+            .map(|s| IoSliceMut::new(Arc::make_mut(s).as_mut_slice()))
+            .collect();
         recv(&mut bufs, &mut metas)
     };
     let n = match r {
@@ -385,7 +401,7 @@ fn receive_into(
         }
     };
     io.give_slots(slots.split_off(n));
-    let gro = io.gro.load(Ordering::Relaxed);
+    let gro = io.gro();
     let mut dropped = Vec::new();
     for (slot, m) in slots.into_iter().zip(&metas) {
         let seg = m.segment_size().unwrap_or(0);
@@ -405,7 +421,7 @@ fn receive_into(
             m.len()
         };
         rest.push_back(Rest {
-            slot: Arc::new(slot),
+            slot,
             off: 0,
             end,
             seg,
@@ -889,7 +905,7 @@ impl NativeUdpSocket {
             .sock
             .get()
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-        if !io.gro.load(Ordering::Relaxed) {
+        if !io.gro() {
             return sock
                 .recv_from(dst)
                 .map(|(n, from)| (n.min(dst.len()), from));
@@ -1660,6 +1676,23 @@ mod tests {
         assert_eq!(s.items.len(), 1);
     }
 
+    /// A [`UdpIo`] bound to a non-blocking loopback socket with `UDP_GRO` on, and its
+    /// address; `None` (the test is skipped) where the kernel has no `UDP_GRO`.
+    #[cfg(target_os = "linux")]
+    fn gro_receiver() -> Option<(UdpIo, SocketAddr)> {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let to = rx.local_addr().unwrap();
+        let io = UdpIo::new();
+        io.sock.set(rx).unwrap();
+        io.enable_gro();
+        if !io.gro() {
+            eprintln!("skipped: this kernel has no UDP_GRO");
+            return None;
+        }
+        Some((io, to))
+    }
+
     /// With `UDP_GRO` on, runs sent as segmented super-datagrams come back split into the
     /// datagrams that were sent: batches never exceed their `max`, the segments beyond it are
     /// handed to the next receive of either kind (batch or single), nothing is lost or
@@ -1670,16 +1703,9 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn gro_receives_split_runs_and_keep_leftovers_in_order() {
-        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        rx.set_nonblocking(true).unwrap();
-        let to = rx.local_addr().unwrap();
-        let io = UdpIo::new();
-        io.sock.set(rx).unwrap();
-        io.enable_gro();
-        if !io.gro.load(Ordering::Relaxed) {
-            eprintln!("skipped: this kernel has no UDP_GRO");
+        let Some((io, to)) = gro_receiver() else {
             return;
-        }
+        };
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         tx.set_nonblocking(true).unwrap();
         let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -1766,16 +1792,9 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_truncated_coalesced_buffer_yields_only_whole_segments() {
-        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        rx.set_nonblocking(true).unwrap();
-        let to = rx.local_addr().unwrap();
-        let io = UdpIo::new();
-        io.sock.set(rx).unwrap();
-        io.enable_gro();
-        if !io.gro.load(Ordering::Relaxed) {
-            eprintln!("skipped: this kernel has no UDP_GRO");
+        let Some((io, to)) = gro_receiver() else {
             return;
-        }
+        };
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 64]).collect();
         let batch: Vec<(&[u8], SocketAddr)> = payloads.iter().map(|p| (&p[..], to)).collect();
