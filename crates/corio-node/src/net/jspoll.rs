@@ -360,7 +360,9 @@ impl ReadWatcher {
                     // libuv saw an error condition yet no data or error came out of `recv`:
                     // the socket's pending error is the read's error (libuv's own status
                     // only says that polling failed).
-                    let err = io.stream.take_error()
+                    let err = io
+                        .stream
+                        .take_error()
                         .ok()
                         .flatten()
                         .unwrap_or_else(|| std::io::Error::from_raw_os_error(-status));
