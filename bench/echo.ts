@@ -18,7 +18,8 @@
  * The corio servers inherit this process's environment, so `CORIO_SYNC_BUDGET` (the binding's
  * JS-thread fast path: 64 by default, 0 = off) applies to them; the setting is printed and
  * recorded in the results.
- * `BENCH_QUICK=1`: 0.5 s cells, 1 round (a smoke run). `BENCH_BIN_DIR`: where echo_load and
+ * `BENCH_QUICK=1`: 0.5 s cells, 1 round (a smoke run). `BENCH_WORKLOADS=b` (or `ab`, …): only
+ * those workloads, printed but not written to bench/results/echo.json (which keeps the full table). `BENCH_BIN_DIR`: where echo_load and
  * std_echo_server are (default target/release/examples).
  *
  *   npm run bench          (builds, then runs this, the chart and the bridge benchmark)
@@ -65,11 +66,14 @@ interface Workload {
   args: (secs: number) => string[];
   value: (r: ClientResult) => number;
 }
-const workloads: Workload[] = [
+const allWorkloads: Workload[] = [
   { key: 'a', title: '(a) ping-pong 1 conn × 64 B', unit: 'round trips/s', args: (s) => ['rr', String(s), '1', '64'], value: (r) => r.ops / r.secs },
   { key: 'b', title: '(b) 64 conns × 1 KiB req/resp', unit: 'msgs/s', args: (s) => ['rr', String(s), '64', '1024', '2'], value: (r) => r.ops / r.secs },
   { key: 'c', title: '(c) bulk 64 KiB streaming', unit: 'MB/s', args: (s) => ['bulk', String(s), '1', '65536'], value: (r) => r.bytes / r.secs / 1e6 },
 ];
+const only = process.env.BENCH_WORKLOADS;
+const workloads = only === undefined ? allWorkloads : allWorkloads.filter((w) => only.includes(w.key));
+if (workloads.length === 0) throw new Error(`BENCH_WORKLOADS=${only}: no workload among a, b, c`);
 
 interface ClientResult {
   ops: number;
@@ -183,6 +187,7 @@ async function main(): Promise<void> {
         `load average at end: ${load}`,
     );
     console.table(rows);
+    if (only !== undefined) return;
     const outDir = path.join(__dirname, 'results');
     fs.mkdirSync(outDir, { recursive: true });
     const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, model: os.cpus()[0]?.model, seconds, rounds, syncBudget, loadavg: os.loadavg() };

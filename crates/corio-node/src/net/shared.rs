@@ -417,12 +417,10 @@ impl AsyncRead for Shared<'_> {
         loop {
             self.0.check_timeout()?;
             ready!(self.0.stream.poll_read_ready(cx))?;
-            self.0.check_timeout()?;
-            match self.0.stream.try_read(buf.initialize_unfilled()) {
+            // Short-read aware (see `StreamIo::try_read`): `copy` then waits for the next
+            // event after each request instead of paying a `recv` that fails with `EAGAIN`.
+            match self.0.try_read(buf.initialize_unfilled()) {
                 Ok(n) => {
-                    if n > 0 {
-                        self.0.active();
-                    }
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
                 }

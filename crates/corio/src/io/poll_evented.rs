@@ -73,6 +73,14 @@ impl<E: mio::event::Source> PollEvented<E> {
     }
 
     /// Reads into `buf` when the source is readable, waiting (reserved read slot) otherwise.
+    ///
+    /// Only stream sources (TCP and Unix streams) read through this, so a short read
+    /// (`0 < n < asked`) means the kernel's receive queue was empty when the read returned: the
+    /// readiness observed before the read is then cleared, and the next read waits for the
+    /// driver's next event instead of paying a `read` that could only fail with `EAGAIN` (one
+    /// syscall per message in request/response traffic). Clearing is tick-guarded, so data
+    /// that arrives after the read brings a newer event that is kept, and it never clears the
+    /// closed states, so end of stream after a short read is still seen.
     pub(crate) fn poll_read<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -81,20 +89,31 @@ impl<E: mio::event::Source> PollEvented<E> {
     where
         &'a E: Read + 'a,
     {
-        let io = self.source();
+        let mut io = self.source();
         // Zeroes only the not-yet-initialised part, once per buffer, so no uninitialised
         // memory is ever handed to `read` as `&mut [u8]`.
         let dst = buf.initialize_unfilled();
-        let n = match self.registration.poll_read_io(cx, || {
-            let mut io = io;
-            io.read(dst)
-        }) {
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        };
-        buf.advance(n);
-        Poll::Ready(Ok(()))
+        let asked = dst.len();
+        loop {
+            let event = match self.registration.poll_read_ready(cx) {
+                Poll::Ready(Ok(event)) => event,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match io.read(dst) {
+                Ok(n) => {
+                    if n > 0 && n < asked {
+                        self.registration.clear_readiness(event);
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.registration.clear_readiness(event)
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
     }
 }
 
@@ -133,7 +152,13 @@ mod tests {
     /// A boxed, type-erased test future (for `join_all` over differently typed futures).
     type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
-    async fn read_some(io: &PollEvented<mio::net::TcpStream>, buf: &mut [u8]) -> io::Result<usize> {
+    async fn read_some<E: mio::event::Source>(
+        io: &PollEvented<E>,
+        buf: &mut [u8],
+    ) -> io::Result<usize>
+    where
+        for<'a> &'a E: Read,
+    {
         let mut rb = ReadBuf::new(buf);
         poll_fn(|cx| io.poll_read(cx, &mut rb)).await?;
         Ok(rb.filled().len())
@@ -346,5 +371,99 @@ mod tests {
         let sock = ev.into_inner().unwrap();
         assert_eq!(handle.num_registered(), 0);
         drop(sock);
+    }
+
+    /// A Unix stream that counts the `read` syscalls made through it.
+    #[cfg(unix)]
+    struct CountedReads {
+        inner: mio::net::UnixStream,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    #[cfg(unix)]
+    impl mio::event::Source for CountedReads {
+        fn register(
+            &mut self,
+            registry: &mio::Registry,
+            token: mio::Token,
+            interests: mio::Interest,
+        ) -> io::Result<()> {
+            self.inner.register(registry, token, interests)
+        }
+        fn reregister(
+            &mut self,
+            registry: &mio::Registry,
+            token: mio::Token,
+            interests: mio::Interest,
+        ) -> io::Result<()> {
+            self.inner.reregister(registry, token, interests)
+        }
+        fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+            self.inner.deregister(registry)
+        }
+    }
+
+    #[cfg(unix)]
+    impl Read for &CountedReads {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (&self.inner).read(buf)
+        }
+    }
+
+    /// A short read means the stream is drained: the next `poll_read` waits for the next event
+    /// without a `read` syscall; data sent afterwards is still delivered, and end of stream
+    /// after a short read is still seen.
+    #[cfg(unix)]
+    #[test]
+    fn short_read_clears_readiness_without_losing_data_or_eof() {
+        use std::io::Write;
+        use std::sync::atomic::Ordering::Relaxed;
+        let (mut driver, handle) = Driver::new(64).unwrap();
+        let handle = Arc::new(handle);
+        let (ours, mut peer) = mio::net::UnixStream::pair().unwrap();
+        let io = PollEvented::new_with_interest_and_handle(
+            CountedReads {
+                inner: ours,
+                reads: Default::default(),
+            },
+            Interest::READABLE,
+            handle.clone(),
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        peer.write_all(b"hello").unwrap();
+        let n = block_on(&mut driver, &handle, read_some(&io, &mut buf)).unwrap();
+        assert_eq!(&buf[..n], b"hello");
+        let reads = io.reads.load(Relaxed);
+
+        // Drained: one more poll is Pending and makes no syscall.
+        let again = block_on(&mut driver, &handle, async {
+            let mut rb = ReadBuf::new(&mut buf);
+            poll_fn(|cx| Poll::Ready(io.poll_read(cx, &mut rb).is_pending())).await
+        });
+        assert!(again, "nothing to read yet");
+        assert_eq!(
+            io.reads.load(Relaxed),
+            reads,
+            "a drained stream costs no read"
+        );
+
+        // New data wakes the reader; then data + end of stream after a short read.
+        peer.write_all(b"world").unwrap();
+        let n = block_on(&mut driver, &handle, read_some(&io, &mut buf)).unwrap();
+        assert_eq!(&buf[..n], b"world");
+        peer.write_all(b"bye").unwrap();
+        peer.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        loop {
+            let n = block_on(&mut driver, &handle, read_some(&io, &mut buf)).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"bye");
     }
 }
