@@ -30,22 +30,17 @@ export declare class NativeTcpListener {
   unref(): void
 }
 
-/** A connected TCP stream (internal; wrapped by `TcpStream` in the TS API). */
+/**
+ * A connected TCP stream (internal; wrapped by `TcpStream` in the TS API). Reads and writes
+ * are the free functions `tcpRead`, `tcpWrite` and `tcpWriteAll`, which take its `slot`.
+ */
 export declare class NativeTcpStream {
   /** Connects to `host:port` (names resolved natively, off the JS thread). */
   static connect(host: string, port: number, opts?: NativeConnectOptions | undefined | null, opId?: number): Promise<NativeTcpStream>
-  /**
-   * Reads up to `buf.byteLength` bytes into `buf`; resolves the count. At end of stream it
-   * resolves 0, or `null` when `nullAtEof` is true (what the TS API returns, so it needs no
-   * extra promise per read to map it).
-   */
-  read(buf: Uint8Array, opId?: number, nullAtEof?: boolean): Promise<number | null>
-  /** One write (may be partial); `data` is copied at call time. Resolves bytes written. */
-  write(data: Uint8Array, opId?: number): Promise<number>
-  /** Writes all of `data` (whatever is not written at once is copied at call time). */
-  writeAll(data: Uint8Array, opId?: number): Promise<void>
   /** Half-close: shuts the write side down after pending writes; reading goes on. */
   shutdown(opId?: number): Promise<void>
+  /** This stream's slot number: what `tcpRead`, `tcpWrite` and `tcpWriteAll` take. */
+  get slot(): number
   /**
    * Closes the stream: pending ops reject with ERR_SOCKET_CLOSED; idempotent. Also ends the
    * idle timer task, so it does not hold the socket open.
@@ -296,3 +291,22 @@ export declare function noopBaseline(): Promise<void>
  * passed the same bound).
  */
 export declare function shutdownRuntime(): Promise<void>
+
+/**
+ * Reads into `buf` from the stream in `slot`: the count (at end of stream 0, or `null` when
+ * `nullAtEof`), or a promise of it when the read must wait. Rejections are `Error`s with
+ * `code` and `syscall: 'read'`.
+ */
+export declare function tcpRead(slot: number, buf: Uint8Array, opId?: number, nullAtEof?: boolean): number | null | Promise<number | null>
+
+/**
+ * One write (may be partial) of `data` to the stream in `slot`, copied at call time: the
+ * bytes written, or a promise of them.
+ */
+export declare function tcpWrite(slot: number, data: Uint8Array, opId?: number): number | Promise<number>
+
+/**
+ * Writes all of `data` to the stream in `slot` (what is not written at once is copied at call
+ * time): `undefined` when it was all written at once, else a promise.
+ */
+export declare function tcpWriteAll(slot: number, data: Uint8Array, opId?: number): undefined | Promise<void>

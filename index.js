@@ -848,3 +848,6 @@ module.exports.metrics = nativeBinding.metrics
 module.exports.noop = nativeBinding.noop
 module.exports.noopBaseline = nativeBinding.noopBaseline
 module.exports.shutdownRuntime = nativeBinding.shutdownRuntime
+module.exports.tcpRead = nativeBinding.tcpRead
+module.exports.tcpWrite = nativeBinding.tcpWrite
+module.exports.tcpWriteAll = nativeBinding.tcpWriteAll

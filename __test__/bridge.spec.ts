@@ -154,7 +154,7 @@ test('a worker_thread terminated with ops in flight does not crash the process',
         for (let i = 0; i < 100; i++) native.__pendingForTest(i + 1).catch(() => {});
         const s = await Promise.all([native.NativeTcpStream.connect('127.0.0.1', l.localAddr().port), l.accept()]);
         l.accept().catch(() => {});
-        s[0].read(new Uint8Array(16)).catch(() => {});
+        Promise.resolve(native.tcpRead(s[0].slot, new Uint8Array(16), 0)).catch(() => {});
         native.copy(s[1], s[1]).catch(() => {});
         parentPort.postMessage('ready');
         for (;;) await native.noop();
@@ -192,15 +192,36 @@ test('process.exit() with ops in flight does not crash', async (t) => {
   t.is(r.status, 7, r.stderr);
 });
 
+test('the hot-path functions validate the slot: TypeError, RangeError, or a slot that is no stream', async (t) => {
+  const buf = new Uint8Array(8);
+  t.throws(() => native.tcpRead('1' as any, buf, 0), { instanceOf: TypeError, message: /"slot"/ });
+  t.throws(() => native.tcpWrite(-1, buf, 0), { instanceOf: RangeError, message: /"slot"/ });
+  t.throws(() => native.tcpWriteAll(0.5, buf, 0), { instanceOf: RangeError, message: /"slot"/ });
+  const l = await native.NativeTcpListener.bind('127.0.0.1', 0);
+  const [c, s] = await Promise.all([native.NativeTcpStream.connect('127.0.0.1', l.localAddr().port), l.accept()]);
+  // A slot number of a reused index with another generation, and one never handed out.
+  for (const stale of [c.slot + 2 ** 32, 2 ** 31]) {
+    t.throws(() => native.tcpRead(stale, buf, 0), { code: 'ERR_INVALID_ARG_VALUE', message: /slot/ } as any);
+  }
+  t.throws(() => native.tcpRead(c.slot, 'x' as any, 0), { instanceOf: TypeError, message: /"buf"/ });
+  t.is(await native.tcpWriteAll(c.slot, new TextEncoder().encode('hi'), 0), undefined);
+  let got = 0;
+  while (got < 2) got += (await native.tcpRead(s.slot, buf.subarray(got), 0)) as number;
+  t.is(new TextDecoder().decode(buf.subarray(0, 2)), 'hi');
+  c.close();
+  s.close();
+  l.close();
+});
+
 test('a read buffer detached while the read is pending is never written', async (t) => {
   const l = await native.NativeTcpListener.bind('127.0.0.1', 0);
   const [c, s] = await Promise.all([native.NativeTcpStream.connect('127.0.0.1', l.localAddr().port), l.accept()]);
   const ab = new ArrayBuffer(64);
   const view = new Uint8Array(ab);
-  const read = s.read(view);
+  const read = native.tcpRead(s.slot, view, 0) as Promise<number | null>;
   structuredClone(ab, { transfer: [ab] }); // detaches `view`
   t.is(view.byteLength, 0);
-  await c.writeAll(new TextEncoder().encode('hello'));
+  await native.tcpWriteAll(c.slot, new TextEncoder().encode('hello'), 0);
   const e = await rejection(read);
   t.is(e.code, 'ERR_INVALID_STATE');
   c.close();
@@ -211,14 +232,14 @@ test('a read buffer detached while the read is pending is never written', async 
 test('close() rejects pending ops of the handle with ERR_SOCKET_CLOSED', async (t) => {
   const l = await native.NativeTcpListener.bind('127.0.0.1', 0);
   const [c, s] = await Promise.all([native.NativeTcpStream.connect('127.0.0.1', l.localAddr().port), l.accept()]);
-  const read = s.read(new Uint8Array(8));
+  const read = native.tcpRead(s.slot, new Uint8Array(8), 0) as Promise<number | null>;
   s.close();
   t.is((await rejection(read)).code, 'ERR_SOCKET_CLOSED');
-  t.is((await rejection(s.read(new Uint8Array(8)))).code, 'ERR_SOCKET_CLOSED');
+  t.is((await rejection(native.tcpRead(s.slot, new Uint8Array(8), 0) as Promise<number | null>)).code, 'ERR_SOCKET_CLOSED');
   t.throws(() => s.localAddr(), { message: /closed/ });
   t.true(s.closed);
   // The peer sees end of stream once the aborted read's future has released the socket.
-  t.is(await c.read(new Uint8Array(8)), 0);
+  t.is(await native.tcpRead(c.slot, new Uint8Array(8), 0), 0);
   c.close();
   l.close();
 });

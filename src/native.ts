@@ -42,17 +42,14 @@ export interface NativeTcpListener {
   readonly closed: boolean;
 }
 
-/** A connected TCP socket owned by the native runtime. */
+/**
+ * A connected TCP socket owned by the native runtime. Its reads and writes are the binding's
+ * free functions {@link NativeBinding.tcpRead}, `tcpWrite` and `tcpWriteAll`, which take its
+ * {@link NativeTcpStream.slot} (cheaper per call than a method: see crates/corio-node/src/net/slots.rs).
+ */
 export interface NativeTcpStream {
-  /**
-   * Resolves the count read into `buf`; at end of stream 0, or `null` when `nullAtEof` (0 is
-   * then only for an empty `buf`). Rejections are `Error`s with `code` and `syscall: 'read'`.
-   */
-  read(buf: Uint8Array, opId: number, nullAtEof?: boolean): Promise<number | null>;
-  /** One write, possibly partial; `data` is copied at call time. */
-  write(data: Uint8Array, opId: number): Promise<number>;
-  /** Writes everything; `data` is copied at call time. */
-  writeAll(data: Uint8Array, opId: number): Promise<void>;
+  /** The number the hot-path functions take; valid on this thread while the object lives. */
+  readonly slot: number;
   /** Half-close (SHUT_WR) after pending writes. */
   shutdown(opId?: number): Promise<void>;
   /** Synchronous, idempotent: pending ops reject ERR_SOCKET_CLOSED and the fd is released. */
@@ -98,6 +95,16 @@ export interface NativeBinding {
   shutdownRuntime(): Promise<void>;
   /** Aborts the pending op with this id (no-op if unknown or finished); it rejects with ABORT_ERR. */
   cancel(opId: number): void;
+  /**
+   * Reads into `buf` from the stream in `slot`: the count read (at end of stream 0, or `null`
+   * when `nullAtEof`; 0 is then only for an empty `buf`) when it completed at once, else a
+   * promise of it. Rejections are `Error`s with `code` and `syscall: 'read'`.
+   */
+  tcpRead(slot: number, buf: Uint8Array, opId: number, nullAtEof?: boolean): number | null | Promise<number | null>;
+  /** One write, possibly partial; `data` is copied at call time. The count, or a promise of it. */
+  tcpWrite(slot: number, data: Uint8Array, opId: number): number | Promise<number>;
+  /** Writes everything; what is not written at once is copied. `undefined` when done at once. */
+  tcpWriteAll(slot: number, data: Uint8Array, opId: number): undefined | Promise<void>;
   NativeTcpListener: NativeTcpListenerClass;
   NativeTcpStream: NativeTcpStreamClass;
   copy(from: NativeTcpStream, to: NativeTcpStream, opId: number): Promise<number>;

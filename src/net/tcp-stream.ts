@@ -2,9 +2,13 @@
  * `TcpStream`: a connected TCP socket whose I/O runs on corio's runtime threads.
  *
  * The class is a thin shell around the native handle. On the hot path (`read`, `write`,
- * `writeAll` without a signal) it validates the argument, checks a boolean and returns the
- * native promise as it is (asked to, the binding resolves `null` at end of stream; it shapes errors
- * with `code` and `syscall`): no closures, no per-call objects, no extra promise. An `AbortSignal` costs an operation id and a listener, and only when given.
+ * `writeAll` without a signal) it validates the argument, checks a boolean and calls the
+ * binding's `tcpRead`/`tcpWrite`/`tcpWriteAll` with the handle's slot number. The binding
+ * returns the result itself when the syscall completed at once (this file wraps it in a
+ * resolved promise, or returns a shared resolved one for `writeAll`) and a promise when the
+ * op must wait (asked to, it resolves `null` at end of stream; it shapes errors with `code` and
+ * `syscall`): no closures, no per-call objects. An `AbortSignal` costs an operation id and a
+ * listener, and only when given.
  *
  * @module
  */
@@ -26,7 +30,7 @@ import { NodeStreamOptions, SocketDuplex } from '../io/duplex';
 import { cancellable } from '../io/op';
 import type { AbortOptions, ByteStream } from '../io/traits';
 import { readableFrom, writableTo } from '../io/web';
-import { native, NativeConnectOptions, NativeTcpStream } from '../native';
+import { native, NativeBinding, NativeConnectOptions, NativeTcpStream } from '../native';
 import { AddressInput, formatAddress, parseAddress, SocketAddress } from './addr';
 
 /** Options for {@link TcpStream.connect}. */
@@ -48,6 +52,18 @@ const rethrowRead = (err: unknown): never => {
 const resolvedZero = Promise.resolve(0);
 const resolvedVoid = Promise.resolve();
 
+/** The binding, set when the first stream is wrapped (a stream exists only once it is loaded). */
+let bound: NativeBinding;
+
+/**
+ * The binding's `tcpRead`/`tcpWrite` return the value itself when the op completed at once
+ * (a promise made here costs less than one made by the binding), a promise otherwise.
+ */
+const readResult = (r: number | null | Promise<number | null>): Promise<number | null> =>
+  r === null || typeof r === 'number' ? Promise.resolve(r) : r;
+const writeResult = (r: number | Promise<number>): Promise<number> => (typeof r === 'number' ? Promise.resolve(r) : r);
+const writeAllResult = (r: undefined | Promise<void>): Promise<void> => (r === undefined ? resolvedVoid : r);
+
 /**
  * A connected TCP socket.
  *
@@ -66,6 +82,8 @@ const resolvedVoid = Promise.resolve();
  */
 export class TcpStream implements ByteStream, AsyncIterable<Uint8Array>, AsyncDisposable {
   readonly #h: NativeTcpStream;
+  /** The handle's slot: what the binding's hot-path functions take. */
+  readonly #slot: number;
   #closed = false;
   #local: SocketAddress | undefined;
   #peer: SocketAddress | undefined;
@@ -74,6 +92,8 @@ export class TcpStream implements ByteStream, AsyncIterable<Uint8Array>, AsyncDi
 
   private constructor(handle: NativeTcpStream) {
     this.#h = handle;
+    this.#slot = handle.slot;
+    bound ??= native();
   }
 
   static {
@@ -127,9 +147,9 @@ export class TcpStream implements ByteStream, AsyncIterable<Uint8Array>, AsyncDi
     const signal = opts === undefined ? undefined : signalOf(opts, 'opts');
     if (this.#closed) return Promise.reject(socketClosedError('read'));
     if (buf.byteLength === 0) return signal?.aborted ? cancellable(signal, () => resolvedZero) : resolvedZero;
-    if (signal === undefined) return this.#h.read(buf, 0, true);
-    const h = this.#h;
-    return cancellable(signal, (opId) => h.read(buf, opId, true)).then(undefined, rethrowRead);
+    const slot = this.#slot;
+    if (signal === undefined) return readResult(bound.tcpRead(slot, buf, 0, true));
+    return cancellable(signal, (opId) => readResult(bound.tcpRead(slot, buf, opId, true))).then(undefined, rethrowRead);
   }
 
   /**
@@ -146,9 +166,9 @@ export class TcpStream implements ByteStream, AsyncIterable<Uint8Array>, AsyncDi
     const signal = opts === undefined ? undefined : signalOf(opts, 'opts');
     if (this.#closed) return Promise.reject(socketClosedError('write'));
     if (bytes.byteLength === 0) return signal?.aborted ? cancellable(signal, () => resolvedZero) : resolvedZero;
-    if (signal === undefined) return this.#h.write(bytes, 0);
-    const h = this.#h;
-    return cancellable(signal, (opId) => h.write(bytes, opId));
+    const slot = this.#slot;
+    if (signal === undefined) return writeResult(bound.tcpWrite(slot, bytes, 0));
+    return cancellable(signal, (opId) => writeResult(bound.tcpWrite(slot, bytes, opId)));
   }
 
   /**
@@ -164,9 +184,9 @@ export class TcpStream implements ByteStream, AsyncIterable<Uint8Array>, AsyncDi
     const signal = opts === undefined ? undefined : signalOf(opts, 'opts');
     if (this.#closed) return Promise.reject(socketClosedError('write'));
     if (bytes.byteLength === 0) return signal?.aborted ? cancellable(signal, () => resolvedVoid) : resolvedVoid;
-    if (signal === undefined) return this.#h.writeAll(bytes, 0);
-    const h = this.#h;
-    return cancellable(signal, (opId) => h.writeAll(bytes, opId));
+    const slot = this.#slot;
+    if (signal === undefined) return writeAllResult(bound.tcpWriteAll(slot, bytes, 0));
+    return cancellable(signal, (opId) => writeAllResult(bound.tcpWriteAll(slot, bytes, opId)));
   }
 
   /**

@@ -700,6 +700,27 @@ impl Env {
         Ok(promise)
     }
 
+    /// The value of an op that completed synchronously on the JS thread, returned as it is
+    /// instead of in a promise (the caller's JS wraps it: a resolved promise made in JS costs
+    /// less than a napi one); an error still gives a rejected promise. Spends one unit of the
+    /// synchronous-completion budget, like [`Env::settled`].
+    pub(crate) fn completed_now(
+        &self,
+        result: OpResult,
+        syscall: &'static str,
+    ) -> napi::Result<sys::napi_value> {
+        // SAFETY: JS thread of `self.env`.
+        match result.and_then(|o| unsafe { outcome_to_js(self.env, o) }) {
+            Ok(v) => {
+                self.completions.set(self.completions.get() + 1);
+                self.sync_budget
+                    .set(self.sync_budget.get().saturating_sub(1));
+                Ok(v)
+            }
+            Err(e) => self.settled(Err(e), syscall),
+        }
+    }
+
     fn alloc(&self, op: PendingOp) -> OpKey {
         let mut slots = self.slots.borrow_mut();
         match self.free.borrow_mut().pop() {

@@ -12,6 +12,7 @@ pub(crate) mod handle;
 pub(crate) mod jspoll;
 pub(crate) mod listener;
 pub(crate) mod shared;
+pub(crate) mod slots;
 pub(crate) mod sockopt;
 pub(crate) mod stream;
 pub(crate) mod udp;

@@ -1,13 +1,18 @@
 //! `NativeTcpStream`: a connected TCP socket driven by the runtime.
 //!
-//! Fast path: `read`, `write` and `writeAll` first try their syscall on the JS thread when no
-//! native op of the same direction is in flight (so FIFO order holds) and the env's
-//! synchronous budget allows (64 completions per drain by default; `CORIO_SYNC_BUDGET=0` turns
-//! the fast path off, see `bridge/env.rs`). `try_read`/`try_write` cost no syscall when the
-//! socket's cached readiness already says "not ready" (a short read clears it, see
-//! `shared.rs`). A success returns a settled promise without touching the runtime (a read goes straight into the JS buffer, a write
-//! straight from it); `WouldBlock` falls back to an op, started lazily (polled once on the JS
-//! thread, handed to the runtime when woken: `BridgeEnv::start_lazy`). Measured in
+//! Reads and writes are the free functions `tcpRead`, `tcpWrite` and `tcpWriteAll`, which
+//! find the stream by its slot number (`slots.rs`): cheaper per call than a method on the
+//! class object.
+//!
+//! Fast path: a read or write first tries its syscall on the JS thread when no native op of
+//! the same direction is in flight (so FIFO order holds) and the env's synchronous budget
+//! allows (64 completions per drain by default; `CORIO_SYNC_BUDGET=0` turns the fast path off,
+//! see `bridge/env.rs`). `try_read`/`try_write` cost no syscall when the socket's cached
+//! readiness already says "not ready" (a short read clears it, see `shared.rs`). A success
+//! returns the result itself, not a promise (a read goes straight into the JS buffer, a write
+//! straight from it; the TS layer makes the resolved promise); `WouldBlock` falls back to an
+//! op, started lazily (polled once on the JS thread, handed to the runtime when woken:
+//! `BridgeEnv::start_lazy`), or on unix to a JS-loop read (`jspoll.rs`). Measured in
 //! docs/benchmarks.md.
 
 use std::cell::RefCell;
@@ -22,6 +27,7 @@ use napi_derive::napi;
 use super::addr;
 use super::handle::{self, sync_err};
 use super::shared::{Dir, InFlight, StreamIo};
+use super::slots;
 use super::sockopt;
 use crate::args;
 use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
@@ -62,16 +68,25 @@ pub struct NativeConnectOptions {
     pub keep_alive_initial_delay_ms: Option<u32>,
 }
 
-/// A connected TCP stream (internal; wrapped by `TcpStream` in the TS API).
-#[napi]
-pub struct NativeTcpStream {
+/// What a TCP stream handle is: shared by its JS object and the slot table that the hot-path
+/// calls reach it through (`slots.rs`).
+pub(crate) struct TcpState {
     core: Rc<HandleCore>,
-    /// Counts this object in `metrics().liveHandles` until it is dropped.
-    _live: handle::Live,
     io: RefCell<Option<Arc<StreamIo>>>,
     /// The JS-loop read watcher (`jspoll.rs`), created on the first read that must wait.
     #[cfg(unix)]
     watcher: RefCell<Option<Rc<super::jspoll::ReadWatcher>>>,
+}
+
+/// A connected TCP stream (internal; wrapped by `TcpStream` in the TS API). Reads and writes
+/// are the free functions `tcpRead`, `tcpWrite` and `tcpWriteAll`, which take its `slot`.
+#[napi]
+pub struct NativeTcpStream {
+    state: Rc<TcpState>,
+    /// This stream's number in the slot table, freed when the object is dropped.
+    slot: f64,
+    /// Counts this object in `metrics().liveHandles` until it is dropped.
+    _live: handle::Live,
 }
 
 impl NativeTcpStream {
@@ -80,21 +95,32 @@ impl NativeTcpStream {
         env: sys::napi_env,
         stream: corio::net::TcpStream,
     ) -> Result<sys::napi_value, OpError> {
-        let obj = NativeTcpStream {
+        let state = Rc::new(TcpState {
             core: HandleCore::stream(),
-            _live: handle::Live::new(),
             io: RefCell::new(Some(Arc::new(StreamIo::new(stream)))),
             #[cfg(unix)]
             watcher: RefCell::new(None),
+        });
+        let obj = NativeTcpStream {
+            slot: slots::insert(state.clone()),
+            state,
+            _live: handle::Live::new(),
         };
         napi::bindgen_prelude::ToNapiValue::to_napi_value(env, obj)
             .map_err(|e| OpError::Internal(e.to_string()))
     }
 
     pub(crate) fn core(&self) -> &Rc<HandleCore> {
-        &self.core
+        &self.state.core
     }
 
+    /// The shared socket, or `None` once closed.
+    pub(crate) fn io(&self) -> Option<Arc<StreamIo>> {
+        self.state.io()
+    }
+}
+
+impl TcpState {
     /// The shared socket, or `None` once closed.
     pub(crate) fn io(&self) -> Option<Arc<StreamIo>> {
         self.io.borrow().clone()
@@ -102,14 +128,13 @@ impl NativeTcpStream {
 
     /// Starts an op of direction `dir` on this stream (counted in flight until its future is
     /// gone); a closed stream gives a promise rejected with ERR_SOCKET_CLOSED.
-    fn op<'e, F, Fut>(
+    fn op<F, Fut>(
         &self,
-        env: &'e Env,
         bridge: &BridgeEnv,
         spec: OpSpec,
         dir: Dir,
         f: F,
-    ) -> napi::Result<PromiseRaw<'e, ()>>
+    ) -> napi::Result<sys::napi_value>
     where
         F: FnOnce(Arc<StreamIo>) -> Fut,
         Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
@@ -128,7 +153,7 @@ impl NativeTcpStream {
             }
             None => bridge.start(spec, async { Err(OpError::Closed) })?,
         };
-        Ok(PromiseRaw::new(env.raw(), p))
+        Ok(p)
     }
 
     /// Starts a read that must wait as a JS-loop op (`jspoll.rs`), served by this stream's poll
@@ -145,7 +170,7 @@ impl NativeTcpStream {
         id: u64,
         max: usize,
         null_at_eof: bool,
-    ) -> napi::Result<Option<PromiseRaw<'e, ()>>> {
+    ) -> napi::Result<Option<sys::napi_value>> {
         let e = env.raw();
         let existing = self.watcher.borrow().clone().filter(|w| !w.is_closed());
         let w = match existing {
@@ -185,7 +210,7 @@ impl NativeTcpStream {
                     Some(key) => w.push(key, max, null_at_eof),
                     None => w.settle_idle(),
                 }
-                Ok(Some(PromiseRaw::new(e, p)))
+                Ok(Some(p))
             }
             Err(err) => {
                 w.settle_idle();
@@ -196,6 +221,185 @@ impl NativeTcpStream {
 
     fn sync_io(&self, env: &Env) -> napi::Result<Arc<StreamIo>> {
         self.io().ok_or_else(|| handle::closed_error(env))
+    }
+
+    /// `tcpRead`: reads up to `buf.byteLength` bytes into `buf`. The count, or at end of
+    /// stream 0 (`null` when `nullAtEof` is true, what the TS API returns); a promise of it
+    /// when the read must wait (see [`now`] for a read completed at once).
+    fn read<'e>(
+        &self,
+        env: &'e Env,
+        buf: Unknown<'e>,
+        op_id: Unknown<'e>,
+        null_at_eof: Unknown<'e>,
+    ) -> napi::Result<sys::napi_value> {
+        let e = env.raw();
+        let id = args::op_id(e, &op_id)?;
+        let null_at_eof =
+            args::opt_boolean(e, args::raw(&null_at_eof), "nullAtEof")?.unwrap_or(false);
+        let eof = if null_at_eof {
+            Outcome::Null
+        } else {
+            Outcome::Number(0.0)
+        };
+        let (data, len) = args::u8_array(e, &buf, "buf")?;
+        let max = len.min(MAX_IO as usize);
+        let bridge = BridgeEnv::get(e)?;
+        // JS-loop reads (unix): pending ones go first (FIFO); a read that must wait becomes one.
+        #[cfg(unix)]
+        let js_loop =
+            max > 0 && crate::bridge::js_poll_enabled() && !crate::runtime::is_shut_down();
+        #[cfg(unix)]
+        let (queued, drained) = match self.watcher.borrow().as_ref() {
+            Some(w) if js_loop => {
+                let queued = w.has_reads();
+                (queued, !queued && w.take_drained())
+            }
+            _ => (false, false),
+        };
+        #[cfg(not(unix))]
+        let (queued, drained) = (false, false);
+        let io = self.io();
+        if let Some(io) = io.as_ref().filter(|io| {
+            max > 0 && !queued && !drained && io.idle(Dir::Read) && bridge.sync_budget_left()
+        }) {
+            // SAFETY: `data` points to `len >= max > 0` live bytes of the typed array, queried
+            // just now on the JS thread; no JS runs before `try_read` returns, and the slice
+            // does not outlive this call.
+            let dst = unsafe { std::slice::from_raw_parts_mut(data, max) };
+            // While the driver does not watch reads (JS-loop reads, unix) the cached readiness
+            // is stale: a real `recv` (skipped above when the last one found the socket empty).
+            #[cfg(unix)]
+            let r = if io.driver_reads() {
+                io.try_read(dst)
+            } else {
+                let r = io.recv_now(dst);
+                if matches!(r, Ok(n) if n > 0 && n < max) {
+                    if let Some(w) = self.watcher.borrow().as_ref() {
+                        w.mark_drained();
+                    }
+                }
+                r
+            };
+            #[cfg(not(unix))]
+            let r = io.try_read(dst);
+            match r {
+                Ok(0) => return now(&bridge, Ok(eof), "read"),
+                Ok(n) => return now(&bridge, Ok(Outcome::Number(n as f64)), "read"),
+                Err(err) if err.kind() == WouldBlock => {}
+                Err(err) => return now(&bridge, Err(OpError::io(err, "read")), "read"),
+            }
+        }
+        #[cfg(unix)]
+        if js_loop {
+            if let Some(io) = io.as_ref().filter(|io| queued || io.idle(Dir::Read)) {
+                if let Some(p) = self.js_loop_read(env, &bridge, io, &buf, id, max, null_at_eof)? {
+                    return Ok(p);
+                }
+            }
+        }
+        let r = args::new_ref(e, &buf)?;
+        let spec = OpSpec {
+            js_id: id,
+            owners: [Some(self.core.clone()), None],
+            buf: Some(r),
+        };
+        self.op(&bridge, spec, Dir::Read, move |io| async move {
+            if max == 0 {
+                return Ok(Outcome::Number(0.0));
+            }
+            let _g = io.read_lock.lock().await;
+            let done = io.read(max).await.map_err(|e| OpError::io(e, "read"))?;
+            if done.n == 0 {
+                done.recycle();
+                return Ok(eof);
+            }
+            Ok(Outcome::Read(done))
+        })
+    }
+
+    /// Tries `data` on the JS thread when nothing is queued before it: `Ok(n)` bytes written
+    /// (0 when the fast path does not apply or the socket is not ready), or a settled rejection.
+    fn try_write_now(&self, bridge: &BridgeEnv, data: &[u8]) -> Result<usize, OpError> {
+        match self.io() {
+            Some(io) if !data.is_empty() && io.idle(Dir::Write) && bridge.sync_budget_left() => {
+                match io.try_write(data) {
+                    Ok(n) => Ok(n),
+                    Err(err) if err.kind() == WouldBlock => Ok(0),
+                    Err(err) => Err(OpError::io(err, "write")),
+                }
+            }
+            _ => Ok(0),
+        }
+    }
+
+    /// `tcpWrite`: one write (may be partial); `data` is copied at call time. The bytes
+    /// written, or a promise of them.
+    fn write<'e>(
+        &self,
+        env: &'e Env,
+        data: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<sys::napi_value> {
+        let e = env.raw();
+        let id = args::op_id(e, &op_id)?;
+        let data = args::bytes(e, &data, "data")?;
+        let bridge = BridgeEnv::get(e)?;
+        match self.try_write_now(&bridge, data) {
+            Ok(0) => {}
+            Ok(n) => return now(&bridge, Ok(Outcome::Number(n as f64)), "write"),
+            Err(err) => return now(&bridge, Err(err), "write"),
+        }
+        let owned = data.to_vec();
+        self.op(
+            &bridge,
+            OpSpec::on(id, &self.core),
+            Dir::Write,
+            move |io| async move {
+                if owned.is_empty() {
+                    return Ok(Outcome::Number(0.0));
+                }
+                let _g = io.write_lock.lock().await;
+                io.write(&owned)
+                    .await
+                    .map(|n| Outcome::Number(n as f64))
+                    .map_err(|e| OpError::io(e, "write"))
+            },
+        )
+    }
+
+    /// `tcpWriteAll`: writes all of `data` (whatever is not written at once is copied at call
+    /// time). `undefined` when all of it was written at once, else a promise.
+    fn write_all<'e>(
+        &self,
+        env: &'e Env,
+        data: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<sys::napi_value> {
+        let e = env.raw();
+        let id = args::op_id(e, &op_id)?;
+        let data = args::bytes(e, &data, "data")?;
+        let bridge = BridgeEnv::get(e)?;
+        let done = match self.try_write_now(&bridge, data) {
+            Ok(n) => n,
+            Err(err) => return now(&bridge, Err(err), "write"),
+        };
+        if done > 0 && done == data.len() {
+            return now(&bridge, Ok(Outcome::Undefined), "write");
+        }
+        let owned = data[done..].to_vec();
+        self.op(
+            &bridge,
+            OpSpec::on(id, &self.core),
+            Dir::Write,
+            move |io| async move {
+                let _g = io.write_lock.lock().await;
+                io.write_all(&owned)
+                    .await
+                    .map(|_| Outcome::Undefined)
+                    .map_err(|e| OpError::io(e, "write"))
+            },
+        )
     }
 }
 
@@ -262,197 +466,6 @@ impl NativeTcpStream {
         Ok(PromiseRaw::new(e, p))
     }
 
-    /// Reads up to `buf.byteLength` bytes into `buf`; resolves the count. At end of stream it
-    /// resolves 0, or `null` when `nullAtEof` is true (what the TS API returns, so it needs no
-    /// extra promise per read to map it).
-    #[napi(
-        ts_args_type = "buf: Uint8Array, opId?: number, nullAtEof?: boolean",
-        ts_return_type = "Promise<number | null>"
-    )]
-    pub fn read<'e>(
-        &self,
-        env: &'e Env,
-        buf: Unknown<'e>,
-        op_id: Unknown<'e>,
-        null_at_eof: Unknown<'e>,
-    ) -> napi::Result<PromiseRaw<'e, ()>> {
-        let e = env.raw();
-        let id = args::op_id(e, &op_id)?;
-        let null_at_eof =
-            args::opt_boolean(e, args::raw(&null_at_eof), "nullAtEof")?.unwrap_or(false);
-        let eof = if null_at_eof {
-            Outcome::Null
-        } else {
-            Outcome::Number(0.0)
-        };
-        let (data, len) = args::u8_array(e, &buf, "buf")?;
-        let max = len.min(MAX_IO as usize);
-        let bridge = BridgeEnv::get(e)?;
-        // JS-loop reads (unix): pending ones go first (FIFO); a read that must wait becomes one.
-        #[cfg(unix)]
-        let js_loop =
-            max > 0 && crate::bridge::js_poll_enabled() && !crate::runtime::is_shut_down();
-        #[cfg(unix)]
-        let (queued, drained) = match self.watcher.borrow().as_ref() {
-            Some(w) if js_loop => {
-                let queued = w.has_reads();
-                (queued, !queued && w.take_drained())
-            }
-            _ => (false, false),
-        };
-        #[cfg(not(unix))]
-        let (queued, drained) = (false, false);
-        let io = self.io();
-        if let Some(io) = io.as_ref().filter(|io| {
-            max > 0 && !queued && !drained && io.idle(Dir::Read) && bridge.sync_budget_left()
-        }) {
-            // SAFETY: `data` points to `len >= max > 0` live bytes of the typed array, queried
-            // just now on the JS thread; no JS runs before `try_read` returns, and the slice
-            // does not outlive this call.
-            let dst = unsafe { std::slice::from_raw_parts_mut(data, max) };
-            // While the driver does not watch reads (JS-loop reads, unix) the cached readiness
-            // is stale: a real `recv` (skipped above when the last one found the socket empty).
-            #[cfg(unix)]
-            let r = if io.driver_reads() {
-                io.try_read(dst)
-            } else {
-                let r = io.recv_now(dst);
-                if matches!(r, Ok(n) if n > 0 && n < max) {
-                    if let Some(w) = self.watcher.borrow().as_ref() {
-                        w.mark_drained();
-                    }
-                }
-                r
-            };
-            #[cfg(not(unix))]
-            let r = io.try_read(dst);
-            match r {
-                Ok(0) => return settled(env, &bridge, Ok(eof), "read"),
-                Ok(n) => return settled(env, &bridge, Ok(Outcome::Number(n as f64)), "read"),
-                Err(err) if err.kind() == WouldBlock => {}
-                Err(err) => return settled(env, &bridge, Err(OpError::io(err, "read")), "read"),
-            }
-        }
-        #[cfg(unix)]
-        if js_loop {
-            if let Some(io) = io.as_ref().filter(|io| queued || io.idle(Dir::Read)) {
-                if let Some(p) = self.js_loop_read(env, &bridge, io, &buf, id, max, null_at_eof)? {
-                    return Ok(p);
-                }
-            }
-        }
-        let r = args::new_ref(e, &buf)?;
-        let spec = OpSpec {
-            js_id: id,
-            owners: [Some(self.core.clone()), None],
-            buf: Some(r),
-        };
-        self.op(env, &bridge, spec, Dir::Read, move |io| async move {
-            if max == 0 {
-                return Ok(Outcome::Number(0.0));
-            }
-            let _g = io.read_lock.lock().await;
-            let done = io.read(max).await.map_err(|e| OpError::io(e, "read"))?;
-            if done.n == 0 {
-                done.recycle();
-                return Ok(eof);
-            }
-            Ok(Outcome::Read(done))
-        })
-    }
-
-    /// Tries `data` on the JS thread when nothing is queued before it: `Ok(n)` bytes written
-    /// (0 when the fast path does not apply or the socket is not ready), or a settled rejection.
-    fn try_write_now(&self, bridge: &BridgeEnv, data: &[u8]) -> Result<usize, OpError> {
-        match self.io() {
-            Some(io) if !data.is_empty() && io.idle(Dir::Write) && bridge.sync_budget_left() => {
-                match io.try_write(data) {
-                    Ok(n) => Ok(n),
-                    Err(err) if err.kind() == WouldBlock => Ok(0),
-                    Err(err) => Err(OpError::io(err, "write")),
-                }
-            }
-            _ => Ok(0),
-        }
-    }
-
-    /// One write (may be partial); `data` is copied at call time. Resolves bytes written.
-    #[napi(
-        ts_args_type = "data: Uint8Array, opId?: number",
-        ts_return_type = "Promise<number>"
-    )]
-    pub fn write<'e>(
-        &self,
-        env: &'e Env,
-        data: Unknown<'e>,
-        op_id: Unknown<'e>,
-    ) -> napi::Result<PromiseRaw<'e, ()>> {
-        let e = env.raw();
-        let id = args::op_id(e, &op_id)?;
-        let data = args::bytes(e, &data, "data")?;
-        let bridge = BridgeEnv::get(e)?;
-        match self.try_write_now(&bridge, data) {
-            Ok(0) => {}
-            Ok(n) => return settled(env, &bridge, Ok(Outcome::Number(n as f64)), "write"),
-            Err(err) => return settled(env, &bridge, Err(err), "write"),
-        }
-        let owned = data.to_vec();
-        self.op(
-            env,
-            &bridge,
-            OpSpec::on(id, &self.core),
-            Dir::Write,
-            move |io| async move {
-                if owned.is_empty() {
-                    return Ok(Outcome::Number(0.0));
-                }
-                let _g = io.write_lock.lock().await;
-                io.write(&owned)
-                    .await
-                    .map(|n| Outcome::Number(n as f64))
-                    .map_err(|e| OpError::io(e, "write"))
-            },
-        )
-    }
-
-    /// Writes all of `data` (whatever is not written at once is copied at call time).
-    #[napi(
-        ts_args_type = "data: Uint8Array, opId?: number",
-        ts_return_type = "Promise<void>"
-    )]
-    pub fn write_all<'e>(
-        &self,
-        env: &'e Env,
-        data: Unknown<'e>,
-        op_id: Unknown<'e>,
-    ) -> napi::Result<PromiseRaw<'e, ()>> {
-        let e = env.raw();
-        let id = args::op_id(e, &op_id)?;
-        let data = args::bytes(e, &data, "data")?;
-        let bridge = BridgeEnv::get(e)?;
-        let done = match self.try_write_now(&bridge, data) {
-            Ok(n) => n,
-            Err(err) => return settled(env, &bridge, Err(err), "write"),
-        };
-        if done > 0 && done == data.len() {
-            return settled(env, &bridge, Ok(Outcome::Undefined), "write");
-        }
-        let owned = data[done..].to_vec();
-        self.op(
-            env,
-            &bridge,
-            OpSpec::on(id, &self.core),
-            Dir::Write,
-            move |io| async move {
-                let _g = io.write_lock.lock().await;
-                io.write_all(&owned)
-                    .await
-                    .map(|_| Outcome::Undefined)
-                    .map_err(|e| OpError::io(e, "write"))
-            },
-        )
-    }
-
     /// Half-close: shuts the write side down after pending writes; reading goes on.
     #[napi(ts_args_type = "opId?: number", ts_return_type = "Promise<void>")]
     pub fn shutdown<'e>(
@@ -462,10 +475,9 @@ impl NativeTcpStream {
     ) -> napi::Result<PromiseRaw<'e, ()>> {
         let id = args::op_id(env.raw(), &op_id)?;
         let bridge = BridgeEnv::get(env.raw())?;
-        self.op(
-            env,
+        let p = self.state.op(
             &bridge,
-            OpSpec::on(id, &self.core),
+            OpSpec::on(id, &self.state.core),
             Dir::Write,
             move |io| async move {
                 let _g = io.write_lock.lock().await;
@@ -473,7 +485,14 @@ impl NativeTcpStream {
                     .map(|_| Outcome::Undefined)
                     .map_err(|e| OpError::io(e, "shutdown"))
             },
-        )
+        )?;
+        Ok(PromiseRaw::new(env.raw(), p))
+    }
+
+    /// This stream's slot number: what `tcpRead`, `tcpWrite` and `tcpWriteAll` take.
+    #[napi(getter)]
+    pub fn slot(&self) -> f64 {
+        self.slot
     }
 
     /// Closes the stream: pending ops reject with ERR_SOCKET_CLOSED; idempotent. Also ends the
@@ -486,10 +505,10 @@ impl NativeTcpStream {
         // Stops and closes the poll while the socket is still open; the pending JS-loop reads
         // are then settled with ERR_SOCKET_CLOSED by the bridge, like every other op.
         #[cfg(unix)]
-        if let Some(w) = self.watcher.borrow_mut().take() {
+        if let Some(w) = self.state.watcher.borrow_mut().take() {
             w.close();
         }
-        handle::close(env, &self.core, &self.io)
+        handle::close(env, &self.state.core, &self.state.io)
     }
 
     /// Sets the idle timeout in milliseconds (0 disables it): after `ms` without a byte read or
@@ -497,7 +516,7 @@ impl NativeTcpStream {
     #[napi(ts_args_type = "ms: number")]
     pub fn set_idle_timeout(&self, env: &Env, ms: Unknown<'_>) -> napi::Result<()> {
         let ms = args::int_in(env.raw(), &ms, "ms", 0.0, 2_147_483_647.0)? as u64;
-        let io = self.sync_io(env)?;
+        let io = self.state.sync_io(env)?;
         let rt = crate::runtime::handle().map_err(|msg| {
             errors::plain_error(env.raw(), crate::runtime::handle_error_code(), &msg)
         })?;
@@ -508,14 +527,14 @@ impl NativeTcpStream {
     /// Whether `close()` was called.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        !self.core.is_open()
+        !self.state.core.is_open()
     }
 
     /// Enables/disables Nagle's algorithm (TCP_NODELAY = on).
     #[napi(ts_args_type = "on: boolean")]
     pub fn set_no_delay(&self, env: &Env, on: Unknown<'_>) -> napi::Result<()> {
         let on = args::boolean(env.raw(), args::raw(&on), "on")?;
-        let io = self.sync_io(env)?;
+        let io = self.state.sync_io(env)?;
         io.stream
             .set_nodelay(on)
             .map_err(|e| sync_err(env, e, "setsockopt"))
@@ -532,7 +551,7 @@ impl NativeTcpStream {
         let e = env.raw();
         let on = args::boolean(e, args::raw(&on), "on")?;
         let delay = args::opt_int_in(e, &initial_delay_ms, "initialDelayMs", 0.0, 2_147_483_647.0)?;
-        let io = self.sync_io(env)?;
+        let io = self.state.sync_io(env)?;
         sockopt::set_keepalive(&io.stream, on, delay)
             .map_err(|err| sync_err(env, err, "setsockopt"))
     }
@@ -540,27 +559,27 @@ impl NativeTcpStream {
     /// The local address.
     #[napi]
     pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
-        let io = self.sync_io(env)?;
+        let io = self.state.sync_io(env)?;
         handle::addr(env, io.stream.local_addr(), "getsockname")
     }
 
     /// The remote address.
     #[napi]
     pub fn peer_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
-        let io = self.sync_io(env)?;
+        let io = self.state.sync_io(env)?;
         handle::addr(env, io.stream.peer_addr(), "getpeername")
     }
 
     /// Pending ops of this stream keep the event loop alive (default).
     #[napi(js_name = "ref")]
     pub fn ref_(&self, env: &Env) -> napi::Result<()> {
-        handle::set_ref(env, &self.core, true)
+        handle::set_ref(env, &self.state.core, true)
     }
 
     /// Pending ops of this stream no longer keep the event loop alive.
     #[napi]
     pub fn unref(&self, env: &Env) -> napi::Result<()> {
-        handle::set_ref(env, &self.core, false)
+        handle::set_ref(env, &self.state.core, false)
     }
 }
 
@@ -568,23 +587,89 @@ impl Drop for NativeTcpStream {
     /// A stream collected without `close()` stops its idle timer (which would otherwise hold
     /// the socket open until it fires).
     fn drop(&mut self) {
-        if let Some(io) = self.io.get_mut().as_ref() {
+        slots::remove(self.slot);
+        if let Some(io) = self.state.io() {
             io.stop_idle_timer();
         }
         // Pending JS-loop reads keep the watcher (and the socket) until they are served.
         #[cfg(unix)]
-        if let Some(w) = self.watcher.get_mut().take() {
+        if let Some(w) = self.state.watcher.borrow_mut().take() {
             w.orphan();
         }
     }
 }
 
-/// A promise already settled with `result` (what the JS-thread fast path returns).
-fn settled<'e>(
-    env: &'e Env,
+/// What an op completed at once on the JS thread returns: its value as it is (the TS layer
+/// wraps it in a resolved promise, cheaper than a napi promise), or a rejected promise.
+fn now(
     bridge: &BridgeEnv,
     result: crate::bridge::OpResult,
     syscall: &'static str,
-) -> napi::Result<PromiseRaw<'e, ()>> {
-    Ok(PromiseRaw::new(env.raw(), bridge.settled(result, syscall)?))
+) -> napi::Result<sys::napi_value> {
+    bridge.completed_now(result, syscall)
+}
+
+/// The stream in slot `slot` (a `NativeTcpStream.slot`), or a thrown error.
+fn stream_at(env: &Env, slot: &Unknown<'_>) -> napi::Result<Rc<TcpState>> {
+    let slot = args::int_in(env.raw(), slot, "slot", 0.0, slots::MAX_SLOT)?;
+    slots::get(slot).ok_or_else(|| {
+        errors::plain_error(
+            env.raw(),
+            "ERR_INVALID_ARG_VALUE",
+            "slot is not a live stream of this thread",
+        )
+    })
+}
+
+/// Reads into `buf` from the stream in `slot`: the count (at end of stream 0, or `null` when
+/// `nullAtEof`), or a promise of it when the read must wait. Rejections are `Error`s with
+/// `code` and `syscall: 'read'`.
+#[napi(
+    ts_args_type = "slot: number, buf: Uint8Array, opId?: number, nullAtEof?: boolean",
+    ts_return_type = "number | null | Promise<number | null>"
+)]
+pub fn tcp_read<'e>(
+    env: &'e Env,
+    slot: Unknown<'e>,
+    buf: Unknown<'e>,
+    op_id: Unknown<'e>,
+    null_at_eof: Unknown<'e>,
+) -> napi::Result<Unknown<'e>> {
+    let v = stream_at(env, &slot)?.read(env, buf, op_id, null_at_eof)?;
+    // SAFETY: `v` is a value of this env, created during this call.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+}
+
+/// One write (may be partial) of `data` to the stream in `slot`, copied at call time: the
+/// bytes written, or a promise of them.
+#[napi(
+    ts_args_type = "slot: number, data: Uint8Array, opId?: number",
+    ts_return_type = "number | Promise<number>"
+)]
+pub fn tcp_write<'e>(
+    env: &'e Env,
+    slot: Unknown<'e>,
+    data: Unknown<'e>,
+    op_id: Unknown<'e>,
+) -> napi::Result<Unknown<'e>> {
+    let v = stream_at(env, &slot)?.write(env, data, op_id)?;
+    // SAFETY: `v` is a value of this env, created during this call.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+}
+
+/// Writes all of `data` to the stream in `slot` (what is not written at once is copied at call
+/// time): `undefined` when it was all written at once, else a promise.
+#[napi(
+    ts_args_type = "slot: number, data: Uint8Array, opId?: number",
+    ts_return_type = "undefined | Promise<void>"
+)]
+pub fn tcp_write_all<'e>(
+    env: &'e Env,
+    slot: Unknown<'e>,
+    data: Unknown<'e>,
+    op_id: Unknown<'e>,
+) -> napi::Result<Unknown<'e>> {
+    let v = stream_at(env, &slot)?.write_all(env, data, op_id)?;
+    // SAFETY: `v` is a value of this env, created during this call.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
 }
