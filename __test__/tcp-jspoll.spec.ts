@@ -10,8 +10,8 @@ import test from 'ava';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runtime, TcpListener, TcpStream } from '../src';
-import { codeOf, pair } from './fixtures/tcp-util';
+import { copy, runtime, TcpListener, TcpStream } from '../src';
+import { codeOf, pair, readAll } from './fixtures/tcp-util';
 import { runFixture } from './fixtures/run-fixture';
 
 const jsPoll = process.platform !== 'win32' && process.env.CORIO_JS_POLL !== '0' && process.env.CORIO_SYNC_BUDGET !== '0';
@@ -45,6 +45,29 @@ test('pending 1-byte reads split one message in call order', async (t) => {
   client.close();
   server.close();
   listener.close();
+});
+
+test('a copy started behind pending reads runs before reads issued after it (no starvation)', async (t) => {
+  const { client, server, listener } = await pair();
+  const sink = await pair();
+  const early = [server.read(new Uint8Array(1)), server.read(new Uint8Array(1))];
+  await turn();
+  const copying = copy(server, sink.client);
+  await turn();
+  // Issued after the copy: it must wait for the copy (which reads to end of stream), not join
+  // the pending reads ahead of it — else JS keeping reads queued would starve the copy.
+  const late = server.read(new Uint8Array(8));
+  await turn();
+  await client.writeAll('ab');
+  t.deepEqual(await Promise.all(early), [1, 1]);
+  await client.writeAll('cdef');
+  await client.shutdown();
+  t.is(await copying, 4);
+  t.is((await readAll(sink.server)).toString(), 'cdef');
+  t.is(await late, null);
+  for (const s of [client, server, sink.client, sink.server]) s.close();
+  listener.close();
+  sink.listener.close();
 });
 
 test('aborting a pending read: the next read still gets the bytes', async (t) => {

@@ -266,18 +266,23 @@ impl ReadWatcher {
         if self.in_cb.get() || self.has_reads() {
             return;
         }
+        self.stop_polling();
+        if let Some(h) = self.held.borrow_mut().as_mut() {
+            h.guard = None;
+        }
+        if self.orphaned.get() {
+            self.close();
+        }
+    }
+
+    /// Stops polling (no-op if not polling).
+    fn stop_polling(&self) {
         if self.polling.replace(false) {
             let h = self.handle.get();
             if !h.is_null() {
                 // SAFETY: live handle of this thread's loop (see `ensure_polling`).
                 unsafe { uv::uv_poll_stop(h) };
             }
-        }
-        if let Some(h) = self.held.borrow_mut().as_mut() {
-            h.guard = None;
-        }
-        if self.orphaned.get() {
-            self.close();
         }
     }
 
@@ -401,7 +406,11 @@ impl ReadWatcher {
 
     /// The poll callback (libuv, JS thread, outside any JS scope).
     fn on_readable(&self, status: c_int) {
+        // The poll is level-triggered: a callback that cannot serve its reads must stop it,
+        // or libuv would call it again on every loop turn. The reads stay queued: the env is
+        // going away, and its teardown settles or drops them.
         let Some(bridge) = BridgeEnv::current().filter(|b| b.raw() == self.env) else {
+            self.stop_polling();
             return;
         };
         let Some((resource, ctx)) = LOOP.with(|l| {
@@ -410,6 +419,7 @@ impl ReadWatcher {
                 .filter(|s| s.env == self.env && !s.torn_down)
                 .map(|s| (s.resource, s.ctx))
         }) else {
+            self.stop_polling();
             return;
         };
         if status < 0 {
@@ -424,6 +434,7 @@ impl ReadWatcher {
         // are opened, and closed in reverse order below.
         unsafe {
             if sys::napi_open_handle_scope(env, &mut hs) != sys::Status::napi_ok {
+                self.stop_polling();
                 return;
             }
             let mut res = ptr::null_mut();
@@ -515,14 +526,31 @@ unsafe extern "C" fn close_cb(h: *mut uv::UvHandle) {
 /// running the loop until the last close callback removes this hook.
 unsafe extern "C" fn teardown_hook(hook: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
     let env = arg as sys::napi_env;
-    let watchers = LOOP.with(|l| {
+    let taken = LOOP.with(|l| {
         let mut l = l.borrow_mut();
         let s = l.as_mut().filter(|s| s.env == env)?;
         s.torn_down = true;
-        Some(std::mem::take(&mut s.watchers))
+        let ctx = std::mem::replace(&mut s.ctx, ptr::null_mut());
+        let resource = std::mem::replace(&mut s.resource, ptr::null_mut());
+        Some((std::mem::take(&mut s.watchers), ctx, resource))
     });
+    let watchers = taken.as_ref().map(|(w, _, _)| w);
+    if let Some((_, ctx, resource)) = taken.as_ref() {
+        // The callback scopes' async context and resource object are of no more use: no poll
+        // callback serves reads once `torn_down` is set. Released here, on the env's thread
+        // while it still exists (async cleanup hook), exactly once (the fields were nulled).
+        // SAFETY: both were created by `loop_of` for this env and not released before.
+        unsafe {
+            if !ctx.is_null() {
+                sys::napi_async_destroy(env, *ctx);
+            }
+            if !resource.is_null() {
+                sys::napi_delete_reference(env, *resource);
+            }
+        }
+    }
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        for w in watchers.iter().flatten().filter_map(Weak::upgrade) {
+        for w in watchers.into_iter().flatten().filter_map(Weak::upgrade) {
             w.close();
         }
     }));

@@ -290,9 +290,13 @@ impl TcpState {
                 Err(err) => return now(&bridge, Err(OpError::io(err, "read")), "read"),
             }
         }
+        // Only while no native read (or `copy` reading this stream) is in flight or waiting
+        // for the read lock: a read issued after one queues behind it on the lock (FIFO), and
+        // reads joining the JS-loop queue meanwhile would keep the lock from it for as long
+        // as JS keeps a read queued.
         #[cfg(unix)]
         if js_loop {
-            if let Some(io) = io.as_ref().filter(|io| queued || io.idle(Dir::Read)) {
+            if let Some(io) = io.as_ref().filter(|io| io.idle(Dir::Read)) {
                 if let Some(p) = self.js_loop_read(env, &bridge, io, &buf, id, max, null_at_eof)? {
                     return Ok(p);
                 }
