@@ -9,10 +9,10 @@ const bindingPath = path.join(__dirname, '..', 'index.js');
 const native = require(bindingPath) as typeof import('../index.js');
 
 /** Runs a CommonJS snippet in a fresh node process with `native` bound to the binding. */
-function child(code: string, timeoutMs = 60_000) {
+function child(code: string, timeoutMs = 60_000, nodeArgs: string[] = []) {
   const script = `const native = require(${JSON.stringify(bindingPath)});\n${code}`;
   return new Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
-    execFile(process.execPath, ['-e', script], { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...nodeArgs, '-e', script], { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: number | string }) | null;
       resolve({
         status: e ? (typeof e.code === 'number' ? e.code : null) : 0,
@@ -201,7 +201,7 @@ test('the hot-path functions validate the slot: TypeError, RangeError, or a slot
   const [c, s] = await Promise.all([native.NativeTcpStream.connect('127.0.0.1', l.localAddr().port), l.accept()]);
   // A slot number of a reused index with another generation, and one never handed out.
   for (const stale of [c.slot + 2 ** 32, 2 ** 31]) {
-    t.throws(() => native.tcpRead(stale, buf, 0), { code: 'ERR_INVALID_ARG_VALUE', message: /slot/ } as any);
+    t.throws(() => native.tcpRead(stale, buf, 0), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE', message: /'slot'/ } as any);
   }
   t.throws(() => native.tcpRead(c.slot, 'x' as any, 0), { instanceOf: TypeError, message: /"buf"/ });
   t.is(await native.tcpWriteAll(c.slot, new TextEncoder().encode('hi'), 0), undefined);
@@ -211,6 +211,47 @@ test('the hot-path functions validate the slot: TypeError, RangeError, or a slot
   c.close();
   s.close();
   l.close();
+});
+
+test('a slot stops naming a stream once its object was collected', async (t) => {
+  const r = await child(
+    `
+    // Made and closed in their own function: a suspended async frame can keep its last
+    // temporaries alive, which would keep an object from the collector.
+    async function closedPair(l) {
+      const pair = await Promise.all([native.NativeTcpStream.connect('127.0.0.1', l.localAddr().port), l.accept()]);
+      pair[0].close();
+      pair[1].close();
+      return pair.map((s) => s.slot);
+    }
+    (async () => {
+      const l = await native.NativeTcpListener.bind('127.0.0.1', 0);
+      const slots = await closedPair(l);
+      l.close();
+      for (let i = 0; i < 1000; i++) {
+        global.gc();
+        await new Promise((resolve) => setImmediate(resolve));
+        const answers = slots.map((slot) => {
+          try {
+            const p = native.tcpRead(slot, new Uint8Array(1), 0);
+            if (p instanceof Promise) p.catch(() => {});
+            return 'alive';
+          } catch (e) {
+            return String(e instanceof TypeError) + ' ' + e.code;
+          }
+        });
+        if (answers.includes('alive')) continue;
+        console.log(answers.join(', '));
+        process.exit(0);
+      }
+      process.exit(3); // never collected
+    })();
+    `,
+    60_000,
+    ['--expose-gc'],
+  );
+  t.is(r.status, 0, r.stdout + r.stderr);
+  t.is(r.stdout.trim(), 'true ERR_INVALID_ARG_VALUE, true ERR_INVALID_ARG_VALUE');
 });
 
 test('a read buffer detached while the read is pending is never written', async (t) => {

@@ -123,6 +123,34 @@ test('read resolves null at end of stream', async (t) => {
   listener.close();
 });
 
+test('read/write/writeAll return promises also when the syscall completed at once', async (t) => {
+  const { client, server, listener } = await pair();
+  const w = client.write('ab');
+  t.true(w instanceof Promise);
+  t.is(await w, 2);
+  const wa = client.writeAll('cd');
+  t.true(wa instanceof Promise);
+  t.is(await wa, undefined);
+  const buf = new Uint8Array(4);
+  let got = 0;
+  while (got < 4) {
+    const r = server.read(buf.subarray(got));
+    t.true(r instanceof Promise);
+    got += (await r) ?? 0;
+  }
+  t.is(Buffer.from(buf).toString(), 'abcd');
+  await client.shutdown();
+  // End of stream is null whether the read finds it at once or waits for it.
+  for (let i = 0; i < 2; i++) {
+    const r = server.read(buf);
+    t.true(r instanceof Promise);
+    t.is(await r, null);
+  }
+  client.close();
+  server.close();
+  listener.close();
+});
+
 test('half-close: shutdown lets the peer read EOF while this side keeps reading', async (t) => {
   const { client, server, listener } = await pair();
   await client.writeAll('request');

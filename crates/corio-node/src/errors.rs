@@ -229,6 +229,19 @@ pub(crate) fn range_error(env: sys::napi_env, name: &str, expected: &str) -> nap
     pending()
 }
 
+/// Throws `TypeError [ERR_INVALID_ARG_VALUE]: The argument '<name>' <reason>. Received <shown>`.
+pub(crate) fn invalid_arg_value(
+    env: sys::napi_env,
+    name: &str,
+    reason: &str,
+    shown: &str,
+) -> napi::Error {
+    let msg = format!("The argument '{name}' {reason}. Received {shown}");
+    // SAFETY: as in `type_error`.
+    unsafe { js::throw(env, js::ErrorKind::Type, "ERR_INVALID_ARG_VALUE", &msg) };
+    pending()
+}
+
 /// Throws a plain `Error` with a `code`.
 pub(crate) fn plain_error(env: sys::napi_env, code: &str, msg: &str) -> napi::Error {
     // SAFETY: as in `type_error`.

@@ -1178,6 +1178,8 @@ unsafe extern "C" fn env_cleanup(arg: *mut c_void) {
     if let Some(e) = current {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.teardown()));
     }
+    // The env's TCP streams not yet finalized (their slot table is per thread = per env).
+    let _ = std::panic::catch_unwind(crate::net::slots::clear);
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@
 //! observed before the syscall, so an event that arrives meanwhile is kept). The next read then
 //! waits for the next event instead of paying a `recv` that can only fail with `EAGAIN` — one
 //! syscall per message saved in request/response traffic (measured in docs/benchmarks.md).
+//! Not on Windows (see `try_read`), and like the core's `PollEvented::poll_read` it knows the
+//! same exceptions (TCP urgent data without `SO_OOBINLINE`). The native `copy` reads through
+//! it too.
 //!
 //! Idle timeout (`setIdleTimeout`): every transfer of at least one byte, on either path, bumps
 //! an activity counter (one relaxed atomic add). A timer task on the runtime, started only
@@ -247,7 +250,9 @@ impl StreamIo {
         let mut short = None;
         let r = self.stream.try_io(Interest::READABLE, || {
             let n = self.stream.try_read(buf)?;
-            if n > 0 && n < len {
+            // Not on Windows: mio re-arms its one-shot poll there only after a `WouldBlock`,
+            // so a cleared readiness would wait for an event that never comes.
+            if cfg!(not(windows)) && n > 0 && n < len {
                 short = Some(n);
                 return Err(io::ErrorKind::WouldBlock.into()); // makes try_io clear readiness
             }

@@ -9,18 +9,30 @@
 //!
 //! Each JS thread (main thread or worker_thread) has its own table: a stream's object, and so
 //! its slot, belongs to the environment that created it, and an environment runs on one
-//! thread. A slot number is `generation × 2³² + index`; the generation of an index changes
-//! each time the index is reused, so a stale number never reaches another stream (it finds
-//! nothing). The table holds a shared reference to the stream's state and drops it when the
-//! stream's JS object is collected.
+//! thread. A slot number is `generation × 2³² + index`, and every insertion in the process
+//! takes the next generation (modulo 2²⁰) from one counter, so a stale number, or one from
+//! another thread's table, finds nothing until a million streams later the same index meets
+//! the same generation. The table holds a shared reference to the stream's state and drops it
+//! when the stream's JS object is collected, or when the environment is torn down; it is never
+//! dropped by a thread-local destructor (at `process.exit()` the states are left to the OS, as
+//! before there was a table).
 
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::stream::TcpState;
 
 /// Generations wrap at 2²⁰, which keeps every slot number below 2⁵² (exact in a JS number).
 const GEN_MASK: u32 = (1 << 20) - 1;
+
+/// The next generation handed out, process-wide (see the module doc).
+static NEXT_GEN: AtomicU32 = AtomicU32::new(0);
+
+fn next_gen() -> u32 {
+    NEXT_GEN.fetch_add(1, Ordering::Relaxed) & GEN_MASK
+}
 
 /// Largest slot number (for argument validation).
 pub(crate) const MAX_SLOT: f64 = ((GEN_MASK as u64) << 32 | u32::MAX as u64) as f64;
@@ -45,20 +57,21 @@ impl<T: Clone> Table<T> {
     }
 
     fn insert(&mut self, value: T) -> f64 {
-        let (index, gen) = match self.free.pop() {
+        let gen = next_gen();
+        let index = match self.free.pop() {
             Some(i) => {
                 let e = &mut self.entries[i as usize];
-                e.gen = e.gen.wrapping_add(1) & GEN_MASK;
+                e.gen = gen;
                 e.value = Some(value);
-                (i, e.gen)
+                i
             }
             None => {
                 let i = u32::try_from(self.entries.len()).expect("fewer than 2^32 live streams");
                 self.entries.push(Entry {
-                    gen: 0,
+                    gen,
                     value: Some(value),
                 });
-                (i, 0)
+                i
             }
         };
         ((gen as u64) << 32 | index as u64) as f64
@@ -86,7 +99,9 @@ impl<T: Clone> Table<T> {
 }
 
 thread_local! {
-    static TABLE: RefCell<Table<Rc<TcpState>>> = const { RefCell::new(Table::new()) };
+    /// `ManuallyDrop`: no thread-local destructor (see the module doc); [`clear`] empties it.
+    static TABLE: ManuallyDrop<RefCell<Table<Rc<TcpState>>>> =
+        const { ManuallyDrop::new(RefCell::new(Table::new())) };
 }
 
 /// A slot number's index and generation (`slot` is a validated integer in `0..=MAX_SLOT`).
@@ -110,6 +125,14 @@ pub(crate) fn get(slot: f64) -> Option<Rc<TcpState>> {
 pub(crate) fn remove(slot: f64) {
     // The state is dropped after the table's borrow ends: its drop may run other cleanup.
     let taken = TABLE.try_with(|t| t.borrow_mut().take(slot)).ok().flatten();
+    drop(taken);
+}
+
+/// Env teardown (the bridge's env cleanup hook, on the env's thread): drops every stream state
+/// still in this thread's table and frees the table. Objects finalized later find their slot
+/// gone, which is fine.
+pub(crate) fn clear() {
+    let taken = TABLE.try_with(|t| std::mem::replace(&mut *t.borrow_mut(), Table::new()));
     drop(taken);
 }
 
@@ -138,6 +161,11 @@ mod tests {
         assert_ne!(c, a);
         assert_eq!((t.get(a), t.get(c)), (None, Some(3)));
         assert_eq!(t.get(c + 1.0), None, "an index never handed out");
+        // Another table (thread) never hands out the same number meanwhile.
+        let mut other = Table::new();
+        let o = other.insert(9);
+        assert_eq!(split(o).0, 0);
+        assert_eq!((t.get(o), other.get(a), other.get(c)), (None, None, None));
         // Generations wrap within the mask.
         for _ in 0..(GEN_MASK as usize + 5) {
             let s = t.insert(0);

@@ -187,11 +187,10 @@ impl TcpState {
             w.settle_idle();
             return Ok(None);
         }
-        if io.idle(Dir::Read) {
-            // Nothing on the runtime waits to read it: incoming data need not wake a runtime
-            // thread (turned back on when a native read starts).
-            io.set_driver_reads(false);
-        }
+        // Nothing on the runtime reads this stream (the caller checked): incoming data need not
+        // wake a runtime thread (turned back on when a native read starts).
+        debug_assert!(io.idle(Dir::Read));
+        io.set_driver_reads(false);
         let r = match args::new_ref(e, buf) {
             Ok(r) => r,
             Err(err) => {
@@ -617,10 +616,11 @@ fn now(
 fn stream_at(env: &Env, slot: &Unknown<'_>) -> napi::Result<Rc<TcpState>> {
     let slot = args::int_in(env.raw(), slot, "slot", 0.0, slots::MAX_SLOT)?;
     slots::get(slot).ok_or_else(|| {
-        errors::plain_error(
+        errors::invalid_arg_value(
             env.raw(),
-            "ERR_INVALID_ARG_VALUE",
-            "slot is not a live stream of this thread",
+            "slot",
+            "is not a live stream of this thread",
+            &slot.to_string(),
         )
     })
 }

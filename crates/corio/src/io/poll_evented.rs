@@ -11,9 +11,23 @@ use std::io::{self, Read};
 use std::ops::Deref;
 use std::task::{Context, Poll};
 
+use crate::io::driver::ReadyEvent;
 use crate::io::driver::{Handle, Registration};
-use crate::io::{Interest, ReadBuf};
+use crate::io::{Interest, ReadBuf, Ready};
 use std::sync::Arc;
+
+/// Whether a short stream read proves the receive queue drained and may clear the read
+/// readiness (epoll and kqueue platforms; see [`PollEvented::poll_read`]).
+pub(crate) const SHORT_READ_DRAINS: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+));
 
 /// A mio source plus its registration with the I/O driver.
 pub(crate) struct PollEvented<E: mio::event::Source> {
@@ -74,13 +88,17 @@ impl<E: mio::event::Source> PollEvented<E> {
 
     /// Reads into `buf` when the source is readable, waiting (reserved read slot) otherwise.
     ///
-    /// Only stream sources (TCP and Unix streams) read through this, so a short read
-    /// (`0 < n < asked`) means the kernel's receive queue was empty when the read returned: the
-    /// readiness observed before the read is then cleared, and the next read waits for the
-    /// driver's next event instead of paying a `read` that could only fail with `EAGAIN` (one
-    /// syscall per message in request/response traffic). Clearing is tick-guarded, so data
-    /// that arrives after the read brings a newer event that is kept, and it never clears the
-    /// closed states, so end of stream after a short read is still seen.
+    /// Only stream sources (TCP and Unix streams) read through this, so on the epoll/kqueue
+    /// platforms a short read (`0 < n < asked`) means the kernel's receive queue was empty when
+    /// the read returned: the read readiness observed before the read is then cleared, and the
+    /// next read waits for the driver's next event instead of paying a `read` that could only
+    /// fail with `EAGAIN` (one syscall per message in request/response traffic). Clearing is
+    /// tick-guarded, so data that arrives after the read brings a newer event that is kept; it
+    /// never clears the closed states (end of stream after a short read is still seen) nor the
+    /// error state. Known exceptions, shared with tokio, where the kernel stops a read early
+    /// with bytes still queued and no new event follows: TCP urgent data without
+    /// `SO_OOBINLINE`, and a Unix stream message carrying file descriptors. Not on Windows,
+    /// where mio re-arms its one-shot poll only after a read returned `WouldBlock`.
     pub(crate) fn poll_read<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -102,8 +120,11 @@ impl<E: mio::event::Source> PollEvented<E> {
             };
             match io.read(dst) {
                 Ok(n) => {
-                    if n > 0 && n < asked {
-                        self.registration.clear_readiness(event);
+                    if SHORT_READ_DRAINS && n > 0 && n < asked {
+                        self.registration.clear_readiness(ReadyEvent {
+                            ready: event.ready - Ready::ERROR,
+                            tick: event.tick,
+                        });
                     }
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
@@ -465,5 +486,42 @@ mod tests {
             got.extend_from_slice(&buf[..n]);
         }
         assert_eq!(got, b"bye");
+    }
+
+    /// Every platform (Windows included, where a short read must not clear readiness): after
+    /// a short read, later data and end of stream still reach the reader over TCP.
+    #[test]
+    fn tcp_short_reads_then_more_data_then_eof() {
+        use std::io::Write;
+        let (mut driver, handle) = Driver::new(64).unwrap();
+        let handle = Arc::new(handle);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let io = PollEvented::new_with_interest_and_handle(
+            mio::net::TcpStream::from_std(ours),
+            Interest::READABLE,
+            handle.clone(),
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let mut got = Vec::new();
+        for word in [&b"one"[..], b"two", b"three"] {
+            peer.write_all(word).unwrap();
+            let mut have = 0;
+            while have < word.len() {
+                let n = block_on(&mut driver, &handle, read_some(&io, &mut buf)).unwrap();
+                assert!(n > 0 && n < buf.len(), "a short read");
+                got.extend_from_slice(&buf[..n]);
+                have += n;
+            }
+        }
+        peer.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(
+            block_on(&mut driver, &handle, read_some(&io, &mut buf)).unwrap(),
+            0
+        );
+        assert_eq!(got, b"onetwothree");
     }
 }
