@@ -21,13 +21,13 @@ const input = path.join(__dirname, 'results', 'echo.json');
 const out = process.argv[2] ?? path.join(__dirname, '..', 'docs', 'benchmarks-echo.svg');
 const data = JSON.parse(fs.readFileSync(input, 'utf8')) as Data;
 
-const colors = ['#8a8a8a', '#3b7dd8', '#1f9e6e', '#d88a3b'];
-const panelW = 300;
+const colors = ['#8a8a8a', '#3b7dd8', '#1f9e6e', '#7a5cc7', '#c75c8a', '#d88a3b'];
+const barW = 44;
+const gap = 10;
+const panelW = Math.max(300, data.servers.length * (barW + gap) + 40);
 const panelH = 300;
 const top = 70;
 const left = 50;
-const barW = 50;
-const gap = 12;
 const width = left + data.workloads.length * panelW + 20;
 const height = top + panelH + 90;
 
@@ -73,7 +73,7 @@ data.workloads.forEach((w, wi) => {
   parts.push(`<text x="${x0 + (data.servers.length * (barW + gap) - gap) / 2}" y="${top + panelH + 36}" text-anchor="middle" fill="#555">${esc(w.unit)}</text>`);
 });
 data.servers.forEach((s, si) => {
-  const x = left + si * 150;
+  const x = left + si * Math.max(120, (width - left) / data.servers.length);
   parts.push(
     `<rect x="${x}" y="${height - 26}" width="12" height="12" fill="${colors[si % colors.length]}"/>`,
     `<text x="${x + 18}" y="${height - 16}">${esc(s)}</text>`,

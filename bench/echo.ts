@@ -7,6 +7,8 @@
  * - `node:net`     — bench/servers/node-net.ts (`socket.pipe(socket)`), the peer;
  * - `corio loop`   — bench/servers/corio-loop.ts (TS `read` + `writeAll` loop);
  * - `corio copy`   — bench/servers/corio-copy.ts (native `copy(socket, socket)`);
+ * - `corio core` / `tokio` — crates/corio/examples/rt_echo_server.rs: the same Rust echo task
+ *   (read 64 KiB, `write_all`) on corio's core and on tokio, 2 workers each: native copy's peers;
  * - `std threads`  — crates/corio/examples/std_echo_server.rs (thread per connection), the bound.
  *
  * Workloads: (a) 1 connection ping-pong, 64 B (round trips/s); (b) 64 connections × 1 KiB
@@ -42,6 +44,7 @@ const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
 const binDir = process.env.BENCH_BIN_DIR ?? path.join(targetDir, 'release', 'examples');
 const client = path.join(binDir, 'echo_load');
 const stdServer = path.join(binDir, 'std_echo_server');
+const rtServer = path.join(binDir, 'rt_echo_server');
 /** The binding's fast-path setting the corio servers run with (they inherit this env). */
 const syncBudget = process.env.CORIO_SYNC_BUDGET ?? 'unset (default 64)';
 const clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -56,6 +59,8 @@ const servers: ServerSpec[] = [
   { name: 'node:net', cmd: process.execPath, args: tsServer('node-net.ts') },
   { name: 'corio loop', cmd: process.execPath, args: tsServer('corio-loop.ts') },
   { name: 'corio copy', cmd: process.execPath, args: tsServer('corio-copy.ts') },
+  { name: 'corio core', cmd: rtServer, args: ['corio'] },
+  { name: 'tokio', cmd: rtServer, args: ['tokio'] },
   { name: 'std threads', cmd: stdServer, args: [] },
 ];
 
@@ -138,8 +143,10 @@ function fmt(n: number): string {
 }
 
 async function main(): Promise<void> {
-  for (const f of [client, stdServer]) {
-    if (!fs.existsSync(f)) throw new Error(`${f} missing: cargo build --release -p corio --example echo_load --example std_echo_server`);
+  for (const f of [client, stdServer, rtServer]) {
+    if (!fs.existsSync(f)) {
+      throw new Error(`${f} missing: cargo build --release -p corio --example echo_load --example std_echo_server --example rt_echo_server`);
+    }
   }
   const running: Running[] = [];
   try {
