@@ -221,17 +221,31 @@ test('a worker_thread terminated with JS-loop reads pending: no crash', async (t
   t.is(r.stdout.trim(), 'ok');
 });
 
+/** Runs this file again in a child ava with `env` added. */
+function rerun(env: Record<string, string>): ReturnType<typeof spawnSync> {
+  const ava = path.join(__dirname, '..', 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
+  return spawnSync(process.execPath, [ava, path.join('__test__', 'tcp-jspoll.spec.ts')], {
+    cwd: path.join(__dirname, '..'),
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 100_000,
+  });
+}
+
 test('this file passes with CORIO_JS_POLL=0 too (the runtime path)', async (t) => {
   if (!jsPoll) {
     t.pass('already the runtime path');
     return;
   }
-  const ava = path.join(__dirname, '..', 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
-  const r = spawnSync(process.execPath, [ava, path.join('__test__', 'tcp-jspoll.spec.ts')], {
-    cwd: path.join(__dirname, '..'),
-    env: { ...process.env, CORIO_JS_POLL: '0' },
-    encoding: 'utf8',
-    timeout: 100_000,
-  });
+  const r = rerun({ CORIO_JS_POLL: '0' });
+  t.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
+});
+
+test('this file passes with CORIO_SYNC_BUDGET=0 too (every op on the runtime, call order kept)', async (t) => {
+  if (process.env.CORIO_SYNC_BUDGET === '0' || process.env.CORIO_JS_POLL === '0') {
+    t.pass('already a runtime-path run');
+    return;
+  }
+  const r = rerun({ CORIO_SYNC_BUDGET: '0' });
   t.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
 });

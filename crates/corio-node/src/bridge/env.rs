@@ -354,6 +354,30 @@ fn parse_sync_budget(var: Option<&str>) -> u32 {
         .unwrap_or(DEFAULT_SYNC_BUDGET)
 }
 
+/// Returns `Pending` once, waking itself: in an op started with [`Env::start_lazy`] (first
+/// polled on the JS thread, handed to the runtime when woken), what follows runs on the
+/// runtime. On a runtime thread it costs one reschedule.
+pub(crate) fn leave_js_thread() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+}
+
+/// [`leave_js_thread`] when the JS-thread fast path is off (`CORIO_SYNC_BUDGET=0`: every op's
+/// I/O on the runtime), else ready at once. Awaited by lazily started ops right after they
+/// took their lock.
+pub(crate) async fn leave_js_thread_without_fast_path() {
+    if sync_budget() == 0 {
+        leave_js_thread().await;
+    }
+}
+
 /// Whether a stream read that must wait is served by the JS thread's own event loop (a libuv
 /// poll handle on the socket, `net/jspoll.rs`) instead of the runtime: on by default on unix;
 /// `CORIO_JS_POLL=0` turns it off (read once per process), and so does `CORIO_SYNC_BUDGET=0`
@@ -538,13 +562,17 @@ impl Env {
     /// the runtime only when it is woken (see [`LazyOp`]). Only for futures that may be polled
     /// outside the runtime: socket readiness, try-I/O and `corio::sync` locks (no
     /// `spawn_blocking`, timers or runtime context). A future that finishes in that first poll
-    /// still settles through the completion queue, like any op. With `CORIO_SYNC_BUDGET=0`
-    /// (JS-thread fast path off: every op runs on the runtime) this is [`Env::start`].
+    /// still settles through the completion queue, like any op.
+    ///
+    /// The first poll also takes the op's place in its stream's lock queue at call time, which
+    /// is what keeps ops of one direction in call order. With `CORIO_SYNC_BUDGET=0` (no I/O on
+    /// the JS thread) the futures call [`leave_js_thread_without_fast_path`] right after their
+    /// lock, so the I/O itself runs on the runtime.
     pub(crate) fn start_lazy<F>(&self, spec: OpSpec, fut: F) -> napi::Result<sys::napi_value>
     where
         F: Future<Output = OpResult> + Send + 'static,
     {
-        self.start_inner(spec, fut, sync_budget() > 0)
+        self.start_inner(spec, fut, true)
     }
 
     fn start_inner<F>(&self, spec: OpSpec, fut: F, lazy: bool) -> napi::Result<sys::napi_value>

@@ -26,7 +26,9 @@ pub(crate) mod uv;
 
 #[cfg(unix)]
 pub(crate) use env::{js_poll_enabled, JsLoopReads};
-pub(crate) use env::{Env as BridgeEnv, HandleCore, OpSpec};
+pub(crate) use env::{
+    leave_js_thread, leave_js_thread_without_fast_path, Env as BridgeEnv, HandleCore, OpSpec,
+};
 #[cfg(unix)]
 pub(crate) use queue::OpKey;
 pub(crate) use queue::{wake_every_env, OpResult, Outcome};

@@ -7,28 +7,8 @@ use napi_derive::napi;
 use super::shared::{lock_all, Dir, InFlight, Shared};
 use super::stream::NativeTcpStream;
 use crate::args;
-use crate::bridge::{BridgeEnv, OpSpec, Outcome};
+use crate::bridge::{leave_js_thread, BridgeEnv, OpSpec, Outcome};
 use crate::errors::{self, OpError};
-
-/// Returns `Pending` once, waking itself: in an op started with `start_lazy` (first polled on
-/// the JS thread, handed to the runtime when woken), what follows it runs on the runtime.
-///
-/// Why copies start lazily: their first poll, on the JS thread at call time, queues them on
-/// the streams' direction locks in call order, so a read or write issued after `copy()` runs
-/// after it (spawned directly, a copy took its place in the lock queues only when a worker
-/// first polled it, possibly after later reads). The copying itself must not run on the JS
-/// thread: it could go on for as long as the peer keeps sending.
-fn off_js_thread() -> impl std::future::Future<Output = ()> {
-    let mut yielded = false;
-    std::future::poll_fn(move |cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-}
 
 /// Buffer size of a native `copy`.
 const COPY_BUF: usize = 64 * 1024;
@@ -80,7 +60,11 @@ pub fn copy<'e>(
             bridge.start_lazy(spec, async move {
                 let _in_flight = in_flight;
                 let _g = lock_all(&mut [&a.read_lock, &b.write_lock]).await;
-                off_js_thread().await;
+                // Copies start lazily: their first poll, on the JS thread at call time, queues them
+                // on the direction locks in call order (spawned, a copy queued only when a worker
+                // first polled it, possibly after later reads). The copying itself runs on the
+                // runtime: it could go on for as long as the peer keeps sending.
+                leave_js_thread().await;
                 // A 64 KiB buffer (the core's `copy` uses 8 KiB): bulk transfers move a socket
                 // buffer's worth per syscall, like node:net's 64 KiB reads. Measured in
                 // docs/benchmarks.md (workload (c)).
@@ -131,7 +115,11 @@ pub fn copy_bidirectional<'e>(
                 let _in_flight = in_flight;
                 let _g =
                     lock_all(&mut [&x.read_lock, &x.write_lock, &y.read_lock, &y.write_lock]).await;
-                off_js_thread().await;
+                // Copies start lazily: their first poll, on the JS thread at call time, queues them
+                // on the direction locks in call order (spawned, a copy queued only when a worker
+                // first polled it, possibly after later reads). The copying itself runs on the
+                // runtime: it could go on for as long as the peer keeps sending.
+                leave_js_thread().await;
                 let (ab, ba) = corio::io::copy_bidirectional(&mut Shared(&x), &mut Shared(&y))
                     .await
                     .map_err(|e| OpError::io(e, "copy"))?;
