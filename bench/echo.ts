@@ -14,7 +14,9 @@
  * Workloads: (a) 1 connection ping-pong, 64 B (round trips/s); (b) 64 connections × 1 KiB
  * request/response (msgs/s); (c) 1 connection bulk streaming in 64 KiB chunks (MB/s).
  * Server CPU per message is utime+stime of the server process (all its threads) from
- * /proc/<pid>/stat before and after the cell, divided by every message of the cell.
+ * /proc/<pid>/stat before and after the cell, divided by every message of the cell; the load
+ * client reports its own (client CPU per message): on a 2-CPU machine the two share the CPUs,
+ * and a server that makes the client work harder per message leaves itself less.
  * Each cell runs `BENCH_SECONDS` (default 3) after a short warm-up; `BENCH_ROUNDS` rounds
  * (default 3) rotate the server order; the table shows the median round.
  * The corio servers inherit this process's environment, so `CORIO_SYNC_BUDGET` (the binding's
@@ -85,6 +87,8 @@ interface ClientResult {
   bytes: number;
   secs: number;
   totalOps: number;
+  /** The client's utime + stime in clock ticks (null where /proc is missing). */
+  cpuTicks: number | null;
 }
 
 interface Running {
@@ -121,6 +125,7 @@ function cpuSeconds(pid: number): number {
 interface Cell {
   value: number;
   cpuUsPerMsg: number;
+  clientCpuUsPerMsg: number;
   totalOps: number;
 }
 
@@ -130,7 +135,13 @@ function runCell(s: Running, w: Workload): Cell {
   const cpu1 = cpuSeconds(s.proc.pid!);
   if (r.status !== 0) throw new Error(`client against ${s.spec.name} failed: ${r.stderr || r.error}`);
   const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ClientResult;
-  return { value: w.value(res), cpuUsPerMsg: ((cpu1 - cpu0) * 1e6) / Math.max(1, res.totalOps), totalOps: res.totalOps };
+  const perMsg = (secs: number): number => (secs * 1e6) / Math.max(1, res.totalOps);
+  return {
+    value: w.value(res),
+    cpuUsPerMsg: perMsg(cpu1 - cpu0),
+    clientCpuUsPerMsg: res.cpuTicks === null ? NaN : perMsg(res.cpuTicks / clkTck),
+    totalOps: res.totalOps,
+  };
 }
 
 const median = (xs: number[]): number => {
@@ -151,7 +162,7 @@ async function main(): Promise<void> {
   const running: Running[] = [];
   try {
     for (const spec of servers) running.push(await start(spec));
-    const results: Record<string, Record<string, { value: number; cpuUsPerMsg: number; samples: number[] }>> = {};
+    const results: Record<string, Record<string, { value: number; cpuUsPerMsg: number; clientCpuUsPerMsg: number; samples: number[] }>> = {};
     for (const w of workloads) {
       const per: Record<string, Cell[]> = {};
       for (let round = 0; round < rounds; round++) {
@@ -166,6 +177,7 @@ async function main(): Promise<void> {
         results[w.key][name] = {
           value: median(cells.map((c) => c.value)),
           cpuUsPerMsg: median(cells.map((c) => c.cpuUsPerMsg)),
+          clientCpuUsPerMsg: median(cells.map((c) => c.clientCpuUsPerMsg)),
           samples: cells.map((c) => Math.round(c.value * 10) / 10),
         };
       }
@@ -183,6 +195,7 @@ async function main(): Promise<void> {
           'vs node:net': `${(r.value / base.value).toFixed(2)}x`,
           'server CPU µs/msg': r.cpuUsPerMsg.toFixed(2),
           'CPU vs node:net': `${(r.cpuUsPerMsg / base.cpuUsPerMsg).toFixed(2)}x`,
+          'client CPU µs/msg': r.clientCpuUsPerMsg.toFixed(2),
           rounds: r.samples.map(fmt).join(' / '),
         });
       }

@@ -17,8 +17,11 @@
 //!         connections (for (b), which one client thread cannot saturate)
 //! ```
 //! A warm-up of 20% of `seconds` (at most 1 s) runs first and is not in `ops`. Prints one JSON
-//! line: `{"ops":…,"bytes":…,"secs":…,"totalOps":…}` (`ops`/`bytes` over the measured window,
-//! `totalOps` over the whole run including warm-up and the final drain, for CPU per message).
+//! line: `{"ops":…,"bytes":…,"secs":…,"totalOps":…,"cpuTicks":…}` (`ops`/`bytes` over the
+//! measured window, `totalOps` over the whole run including warm-up and the final drain, for CPU
+//! per message; `cpuTicks`: this process's utime + stime in clock ticks from /proc/self/stat,
+//! `null` where there is none — on a small machine the client's CPU per message decides how
+//! much CPU is left to the server).
 //! Loopback only (127.0.0.1).
 
 use std::io::{self, Read, Write};
@@ -196,7 +199,10 @@ fn run() -> io::Result<()> {
         window = window.max(r.secs);
         total += r.total_ops;
     }
-    println!("{{\"ops\":{ops},\"bytes\":{bytes},\"secs\":{window:.6},\"totalOps\":{total}}}");
+    let cpu = cpu_ticks().map_or("null".to_owned(), |t| t.to_string());
+    println!(
+        "{{\"ops\":{ops},\"bytes\":{bytes},\"secs\":{window:.6},\"totalOps\":{total},\"cpuTicks\":{cpu}}}"
+    );
     Ok(())
 }
 
@@ -206,6 +212,16 @@ struct Measured {
     bytes: u64,
     secs: f64,
     total_ops: u64,
+}
+
+/// utime + stime of this process in clock ticks (Linux's /proc/self/stat fields 14 and 15).
+fn cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ');
+    // The fields after the command name start at field 3 (state).
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// One load thread: connects `nconn` connections and drives them for the warm-up and `secs`.
