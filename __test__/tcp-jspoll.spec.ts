@@ -70,6 +70,35 @@ test('a copy started behind pending reads runs before reads issued after it (no 
   sink.listener.close();
 });
 
+test('a copy waiting for one lock already holds its place on the other: a later write waits behind it', async (t) => {
+  // Which of the copy's two locks is taken first depends on heap addresses; several
+  // independent rounds make sure the busy lock comes first in some of them.
+  for (let round = 0; round < 6; round++) {
+    const src = await pair();
+    const dst = await pair();
+    const pending = src.server.read(new Uint8Array(1)); // holds the source's read lock
+    await turn();
+    const copying = copy(src.server, dst.client);
+    const late = dst.client.writeAll('late').then(
+      () => 'written',
+      (e: unknown) => codeOf(e),
+    );
+    await turn();
+    await src.client.writeAll('p');
+    t.is(await pending, 1);
+    await src.client.writeAll('copied');
+    await src.client.shutdown();
+    t.is(await copying, 6);
+    // The copy shut the destination down for writing when it finished; the later write
+    // waited behind it and then failed, instead of going out first.
+    t.is((await readAll(dst.server)).toString(), 'copied', `round ${round}`);
+    t.not(await late, 'written');
+    for (const s of [src.client, src.server, dst.client, dst.server]) s.close();
+    src.listener.close();
+    dst.listener.close();
+  }
+});
+
 test('aborting a pending read: the next read still gets the bytes', async (t) => {
   const { client, server, listener } = await pair();
   const ac = new AbortController();

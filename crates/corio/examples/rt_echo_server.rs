@@ -34,7 +34,9 @@ macro_rules! echo_server {
                     let (mut s, _) = match listener.accept().await {
                         Ok(c) => c,
                         Err(e) => {
+                            // e.g. EMFILE: back off instead of spinning on the error.
                             eprintln!("accept: {e}");
+                            $rt::time::sleep(std::time::Duration::from_millis(10)).await;
                             continue;
                         }
                     };

@@ -16,11 +16,13 @@
 //!   `ERR_RUNTIME_SHUTDOWN`, later ops are refused with it, and the env stops holding its
 //!   event loop open.
 //!
-//! Lazy ops ([`Env::start_lazy`], for stream reads and writes): the op's future is polled once
-//! on the JS thread and handed to the runtime only when it is woken ([`LazyOp`]). A read that
-//! waits for data thus registers its interest with the I/O driver directly, instead of waking
-//! a runtime worker just to poll it once and put it to sleep again: one thread wake-up and its
-//! syscalls fewer per message in request/response traffic (measured in docs/benchmarks.md).
+//! Lazy ops ([`Env::start_lazy`], for stream reads, writes, shutdown and `copy`): the op's
+//! future is polled once on the JS thread and handed to the runtime only when it is woken
+//! ([`LazyOp`]). That first poll queues the op on its stream's direction locks in call order. A
+//! read that waits for data thus also registers its interest with the I/O driver directly,
+//! instead of waking a runtime worker just to poll it once and put it to sleep again: one
+//! thread wake-up and its syscalls fewer per message in request/response traffic (measured in
+//! docs/benchmarks.md).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -699,7 +701,8 @@ impl Env {
     /// Whether an op may still complete synchronously on the JS thread before the next drain
     /// (when `false`, the caller starts the op on the runtime instead).
     /// Always `false` once the runtime is shut down, so that every later op goes through
-    /// [`Env::start`] and fails with `ERR_RUNTIME_SHUTDOWN` like the others.
+    /// [`Env::start`] or [`Env::start_lazy`] and fails with `ERR_RUNTIME_SHUTDOWN` like the
+    /// others.
     pub(crate) fn sync_budget_left(&self) -> bool {
         self.sync_budget.get() > 0 && !crate::runtime::is_shut_down()
     }

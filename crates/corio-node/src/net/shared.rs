@@ -462,21 +462,43 @@ impl AsyncWrite for Shared<'_> {
     }
 }
 
-/// Locks several direction locks in address order (no lock-order deadlock between concurrent
-/// copies over the same streams).
+/// Takes several direction locks at once (each lock once, however often it is listed).
+///
+/// Every lock's `lock()` future is polled from the first poll on, so a copy started lazily
+/// (its first poll on the JS thread at call time, see `copy.rs`) joins the queue of every lock
+/// it needs at call time, not only of the first busy one: an op called after it waits behind it
+/// on every lock they share. No deadlock: the locks are FIFO and every op that can wait joins
+/// its queues in one total order (call order on the JS thread), so an op only ever waits for
+/// ops called before it; the JS-loop read watcher only `try_lock`s.
 pub(crate) async fn lock_all<'a>(
     locks: &mut [&'a Mutex<()>],
 ) -> Vec<corio::sync::MutexGuard<'a, ()>> {
     locks.sort_by_key(|m| *m as *const Mutex<()> as usize);
-    let mut guards = Vec::with_capacity(locks.len());
-    let mut last: Option<usize> = None;
+    let mut distinct: Vec<&'a Mutex<()>> = Vec::with_capacity(locks.len());
     for m in locks.iter() {
-        let p = *m as *const Mutex<()> as usize;
-        if last == Some(p) {
-            continue; // the same lock twice (copy(s, s) never needs that, but be safe)
+        if distinct.last().is_none_or(|l| !std::ptr::eq(*l, *m)) {
+            distinct.push(m); // the same lock twice (copy(s, s) never needs that, but be safe)
         }
-        last = Some(p);
-        guards.push(m.lock().await);
     }
-    guards
+    let mut waiting: Vec<_> = distinct.iter().map(|m| Box::pin(m.lock())).collect();
+    let mut guards: Vec<Option<corio::sync::MutexGuard<'a, ()>>> =
+        distinct.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (slot, fut) in guards.iter_mut().zip(waiting.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    Poll::Ready(g) => *slot = Some(g),
+                    Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    guards.into_iter().flatten().collect()
 }
