@@ -350,10 +350,13 @@ test.serial('lifecycle: random operation sequences around close(), pending opera
         });
       }
       await tick();
-      // Feeds a read op: one byte, and one more if the pending read (queued first) took it.
+      // Feeds a read op: one byte, and one more if the pending read was queued before it (it
+      // takes the first byte). Decided before writing: the pending read may take that byte
+      // and settle before the write's promise does (JS-loop reads are served in the same turn).
       const feed = async (): Promise<void> => {
+        const queuedFirst = pendingOpen;
         await server.write('r').catch(() => 0);
-        if (pendingOpen) {
+        if (queuedFirst) {
           await pending[0];
           await server.write('r').catch(() => 0);
         }
