@@ -725,10 +725,15 @@ impl Env {
                 }
             };
         }
+        self.spend_sync_budget();
+        Ok(promise)
+    }
+
+    /// An op completed synchronously on the JS thread: counted, and one unit of the budget spent.
+    fn spend_sync_budget(&self) {
         self.completions.set(self.completions.get() + 1);
         self.sync_budget
             .set(self.sync_budget.get().saturating_sub(1));
-        Ok(promise)
     }
 
     /// The value of an op that completed synchronously on the JS thread, returned as it is
@@ -743,9 +748,7 @@ impl Env {
         // SAFETY: JS thread of `self.env`.
         match result.and_then(|o| unsafe { outcome_to_js(self.env, o) }) {
             Ok(v) => {
-                self.completions.set(self.completions.get() + 1);
-                self.sync_budget
-                    .set(self.sync_budget.get().saturating_sub(1));
+                self.spend_sync_budget();
                 Ok(v)
             }
             Err(e) => self.settled(Err(e), syscall),

@@ -14,13 +14,12 @@
 //! JS thread with the result, copied into the JS buffer there, and given back): no allocation
 //! and no zeroing per read.
 //!
-//! Every read goes through [`StreamIo::try_read`], which treats a short read (fewer bytes than
-//! asked) as "drained": it clears the socket's cached read readiness (with the readiness
-//! observed before the syscall, so an event that arrives meanwhile is kept). The next read then
-//! waits for the next event instead of paying a `recv` that can only fail with `EAGAIN` — one
-//! syscall per message saved in request/response traffic (measured in docs/benchmarks.md).
-//! Not on Windows (see `try_read`), and like the core's `PollEvented::poll_read` it knows the
-//! same exceptions (TCP urgent data without `SO_OOBINLINE`). The native `copy` reads through
+//! Every read goes through [`StreamIo::try_read`], i.e. the core's `TcpStream::try_read`,
+//! which treats a short read (fewer bytes than asked) as "drained": it clears the socket's
+//! cached read readiness (the readiness observed before the syscall, so an event that arrives
+//! meanwhile is kept; not on Windows). The next read then waits for the next event instead of
+//! paying a `recv` that can only fail with `EAGAIN` — one syscall per message saved in
+//! request/response traffic (measured in docs/benchmarks.md). The native `copy` reads through
 //! it too.
 //!
 //! Idle timeout (`setIdleTimeout`): every transfer of at least one byte, on either path, bumps
@@ -239,38 +238,16 @@ impl StreamIo {
         }
     }
 
-    /// Reads without waiting, like `TcpStream::try_read`, but a short read (`0 < n <
-    /// buf.len()`: the kernel had no more bytes queued) also clears the cached read readiness,
-    /// so the next attempt costs no syscall until the driver sees new data. The readiness
-    /// cleared is the one observed before the `recv` (the outer `try_io`'s), so data arriving
-    /// after the `recv` brings a newer event that is kept.
+    /// Reads without waiting (the core's `TcpStream::try_read`: no syscall while the cached
+    /// readiness says "not readable", and a short read clears it), counted as activity; fails
+    /// with `ETIMEDOUT` once the idle timeout fired.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.check_timeout()?;
-        let len = buf.len();
-        let mut short = None;
-        let r = self.stream.try_io(Interest::READABLE, || {
-            let n = self.stream.try_read(buf)?;
-            // Not on Windows: mio re-arms its one-shot poll there only after a `WouldBlock`,
-            // so a cleared readiness would wait for an event that never comes.
-            if cfg!(not(windows)) && n > 0 && n < len {
-                short = Some(n);
-                return Err(io::ErrorKind::WouldBlock.into()); // makes try_io clear readiness
-            }
-            Ok(n)
-        });
-        match (r, short) {
-            (_, Some(n)) => {
-                self.active();
-                Ok(n)
-            }
-            (Ok(n), None) => {
-                if n > 0 {
-                    self.active();
-                }
-                Ok(n)
-            }
-            (Err(e), None) => Err(e),
+        let n = self.stream.try_read(buf)?;
+        if n > 0 {
+            self.active();
         }
+        Ok(n)
     }
 
     /// One `recv` straight on the socket, bypassing the cached readiness (the JS-loop read

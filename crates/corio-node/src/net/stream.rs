@@ -629,6 +629,12 @@ fn stream_at(env: &Env, slot: &Unknown<'_>) -> napi::Result<Rc<TcpState>> {
     })
 }
 
+/// A value made during this call, as what a napi function returns.
+fn returned<'e>(env: &'e Env, v: sys::napi_value) -> napi::Result<Unknown<'e>> {
+    // SAFETY: `v` is a value of this env, created during the current call.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+}
+
 /// Reads into `buf` from the stream in `slot`: the count (at end of stream 0, or `null` when
 /// `nullAtEof`), or a promise of it when the read must wait. Rejections are `Error`s with
 /// `code` and `syscall: 'read'`.
@@ -643,9 +649,10 @@ pub fn tcp_read<'e>(
     op_id: Unknown<'e>,
     null_at_eof: Unknown<'e>,
 ) -> napi::Result<Unknown<'e>> {
-    let v = stream_at(env, &slot)?.read(env, buf, op_id, null_at_eof)?;
-    // SAFETY: `v` is a value of this env, created during this call.
-    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+    returned(
+        env,
+        stream_at(env, &slot)?.read(env, buf, op_id, null_at_eof)?,
+    )
 }
 
 /// One write (may be partial) of `data` to the stream in `slot`, copied at call time: the
@@ -660,9 +667,7 @@ pub fn tcp_write<'e>(
     data: Unknown<'e>,
     op_id: Unknown<'e>,
 ) -> napi::Result<Unknown<'e>> {
-    let v = stream_at(env, &slot)?.write(env, data, op_id)?;
-    // SAFETY: `v` is a value of this env, created during this call.
-    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+    returned(env, stream_at(env, &slot)?.write(env, data, op_id)?)
 }
 
 /// Writes all of `data` to the stream in `slot` (what is not written at once is copied at call
@@ -677,7 +682,5 @@ pub fn tcp_write_all<'e>(
     data: Unknown<'e>,
     op_id: Unknown<'e>,
 ) -> napi::Result<Unknown<'e>> {
-    let v = stream_at(env, &slot)?.write_all(env, data, op_id)?;
-    // SAFETY: `v` is a value of this env, created during this call.
-    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+    returned(env, stream_at(env, &slot)?.write_all(env, data, op_id)?)
 }

@@ -86,19 +86,60 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
-    /// Reads into `buf` when the source is readable, waiting (reserved read slot) otherwise.
+    /// One `read` into `dst` against the read readiness `event` observed before it: clears
+    /// `event` when the read would block and, on the epoll/kqueue platforms, after a short
+    /// read (`0 < n < dst.len()`).
     ///
-    /// Only stream sources (TCP and Unix streams) read through this, so on the epoll/kqueue
-    /// platforms a short read (`0 < n < asked`) means the kernel's receive queue was empty when
-    /// the read returned: the read readiness observed before the read is then cleared, and the
-    /// next read waits for the driver's next event instead of paying a `read` that could only
-    /// fail with `EAGAIN` (one syscall per message in request/response traffic). Clearing is
-    /// tick-guarded, so data that arrives after the read brings a newer event that is kept; it
-    /// never clears the closed states (end of stream after a short read is still seen) nor the
-    /// error state. Known exceptions, shared with tokio, where the kernel stops a read early
-    /// with bytes still queued and no new event follows: TCP urgent data without
-    /// `SO_OOBINLINE`, and a Unix stream message carrying file descriptors. Not on Windows,
-    /// where mio re-arms its one-shot poll only after a read returned `WouldBlock`.
+    /// Only stream sources (TCP and Unix streams) read through this, so a short read means the
+    /// kernel's receive queue was empty when the read returned: the next read then waits for
+    /// the driver's next event instead of paying a `read` that could only fail with `EAGAIN`
+    /// (one syscall per message in request/response traffic). Clearing is tick-guarded, so
+    /// data that arrives after the read brings a newer event that is kept; it never clears the
+    /// closed states (end of stream after a short read is still seen) nor the error state.
+    /// Known exceptions, shared with tokio, where the kernel stops a read early with bytes
+    /// still queued and no new event follows: TCP urgent data without `SO_OOBINLINE`, and a
+    /// Unix stream message carrying file descriptors. Not on Windows, where mio re-arms its
+    /// one-shot poll only after a read returned `WouldBlock`.
+    fn read_against<'a>(&'a self, event: ReadyEvent, dst: &mut [u8]) -> io::Result<usize>
+    where
+        &'a E: Read + 'a,
+    {
+        let asked = dst.len();
+        let mut io = self.source();
+        match io.read(dst) {
+            Ok(n) => {
+                if SHORT_READ_DRAINS && n > 0 && n < asked {
+                    self.registration.clear_readiness(ReadyEvent {
+                        ready: event.ready - Ready::ERROR,
+                        tick: event.tick,
+                    });
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.registration.clear_readiness(event);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads without waiting: `WouldBlock` (and no syscall) when the cached readiness says the
+    /// source is not readable, else one `read` (see [`PollEvented::read_against`]).
+    pub(crate) fn try_read<'a>(&'a self, dst: &mut [u8]) -> io::Result<usize>
+    where
+        &'a E: Read + 'a,
+    {
+        let event = self.registration.ready_event(Interest::READABLE)?;
+        if event.ready.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.read_against(event, dst)
+    }
+
+    /// Reads into `buf` when the source is readable, waiting (reserved read slot) otherwise
+    /// (see [`PollEvented::read_against`] for when the readiness is cleared).
     pub(crate) fn poll_read<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -107,31 +148,21 @@ impl<E: mio::event::Source> PollEvented<E> {
     where
         &'a E: Read + 'a,
     {
-        let mut io = self.source();
         // Zeroes only the not-yet-initialised part, once per buffer, so no uninitialised
         // memory is ever handed to `read` as `&mut [u8]`.
         let dst = buf.initialize_unfilled();
-        let asked = dst.len();
         loop {
             let event = match self.registration.poll_read_ready(cx) {
                 Poll::Ready(Ok(event)) => event,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             };
-            match io.read(dst) {
+            match self.read_against(event, dst) {
                 Ok(n) => {
-                    if SHORT_READ_DRAINS && n > 0 && n < asked {
-                        self.registration.clear_readiness(ReadyEvent {
-                            ready: event.ready - Ready::ERROR,
-                            tick: event.tick,
-                        });
-                    }
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.registration.clear_readiness(event)
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }

@@ -96,6 +96,11 @@ impl Registration {
         .await
     }
 
+    /// The readiness the source has now for `interest` (empty when not ready), with its tick.
+    pub(crate) fn ready_event(&self, interest: Interest) -> io::Result<ReadyEvent> {
+        self.shared.ready_event(interest)
+    }
+
     /// Runs `f` once if the source looks ready for `interest`; otherwise (or if `f` reports
     /// `WouldBlock`, in which case the observed readiness is cleared) returns `WouldBlock`.
     pub(crate) fn try_io<R>(

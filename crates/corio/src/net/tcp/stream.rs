@@ -126,11 +126,12 @@ impl TcpStream {
     }
 
     /// Reads without waiting. `Ok(0)` means EOF (or an empty `buf`); `WouldBlock` means no
-    /// data yet (and clears the readiness so the next wait really waits).
+    /// data yet (and clears the readiness so the next wait really waits). A short read (fewer
+    /// bytes than `buf` holds) clears it too on Linux, macOS and the BSDs: the stream is
+    /// drained, so the next `try_read` returns `WouldBlock` without a syscall until new data
+    /// arrives.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .registration()
-            .try_io(Interest::READABLE, || (&*self.io).read(buf))
+        self.io.try_read(buf)
     }
 
     /// Vectored form of [`try_read`](Self::try_read).

@@ -144,11 +144,10 @@ impl UnixStream {
         self.io.registration().poll_write_ready(cx).map_ok(drop)
     }
 
-    /// Reads without waiting (`Ok(0)`: EOF; `WouldBlock`: no data yet).
+    /// Reads without waiting (`Ok(0)`: EOF; `WouldBlock`: no data yet). A short read clears the
+    /// readiness like [`TcpStream::try_read`](crate::net::TcpStream::try_read) does.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .registration()
-            .try_io(Interest::READABLE, || (&*self.io).read(buf))
+        self.io.try_read(buf)
     }
 
     /// Vectored [`try_read`](Self::try_read).
