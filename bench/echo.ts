@@ -77,6 +77,9 @@ const allWorkloads: Workload[] = [
   { key: 'a', title: '(a) ping-pong 1 conn × 64 B', unit: 'round trips/s', args: (s) => ['rr', String(s), '1', '64'], value: (r) => r.ops / r.secs },
   { key: 'b', title: '(b) 64 conns × 1 KiB req/resp', unit: 'msgs/s', args: (s) => ['rr', String(s), '64', '1024', '2'], value: (r) => r.ops / r.secs },
   { key: 'c', title: '(c) bulk 64 KiB streaming', unit: 'MB/s', args: (s) => ['bulk', String(s), '1', '65536'], value: (r) => r.bytes / r.secs / 1e6 },
+  // (b) again with the client reading right after each write (`eager`), as this benchmark's
+  // client did until 2026-11-22: shows how much of (b) depends on the client's read policy.
+  { key: 'e', title: '(b′) as (b), eager-read client', unit: 'msgs/s', args: (s) => ['rr', String(s), '64', '1024', '2', 'eager'], value: (r) => r.ops / r.secs },
 ];
 const only = process.env.BENCH_WORKLOADS;
 const workloads = only === undefined ? allWorkloads : allWorkloads.filter((w) => only.includes(w.key));
@@ -122,6 +125,20 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / clkTck;
 }
 
+/**
+ * The machine's CPU time so far from /proc/stat's first line, in clock ticks: `steal` (time
+ * the hypervisor gave this VM's CPUs to others) and `total`; null where there is no /proc.
+ */
+function machineTicks(): { steal: number; total: number } | null {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user).
+    return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+  } catch {
+    return null;
+  }
+}
+
 interface Cell {
   value: number;
   cpuUsPerMsg: number;
@@ -160,6 +177,7 @@ async function main(): Promise<void> {
     }
   }
   const running: Running[] = [];
+  const ticks0 = machineTicks();
   try {
     for (const spec of servers) running.push(await start(spec));
     const results: Record<string, Record<string, { value: number; cpuUsPerMsg: number; clientCpuUsPerMsg: number; samples: number[] }>> = {};
@@ -201,16 +219,20 @@ async function main(): Promise<void> {
       }
     }
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+    const ticks1 = machineTicks();
+    // Share of the machine's CPU time the hypervisor gave to other VMs during the run: above a
+    // few percent, rounds swing and ratios of a few percent mean little.
+    const stealPct = ticks0 && ticks1 ? (100 * (ticks1.steal - ticks0.steal)) / Math.max(1, ticks1.total - ticks0.total) : null;
     console.log(
       `echo benchmark: ${seconds}s × ${rounds} round(s) per cell, node ${process.version}, ` +
         `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), CORIO_SYNC_BUDGET ${syncBudget}, ` +
-        `load average at end: ${load}`,
+        `load average at end: ${load}, CPU steal during the run: ${stealPct === null ? '?' : `${stealPct.toFixed(1)}%`}`,
     );
     console.table(rows);
     if (only !== undefined) return;
     const outDir = path.join(__dirname, 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, model: os.cpus()[0]?.model, seconds, rounds, syncBudget, loadavg: os.loadavg() };
+    const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, model: os.cpus()[0]?.model, seconds, rounds, syncBudget, loadavg: os.loadavg(), stealPct };
     fs.writeFileSync(
       path.join(outDir, 'echo.json'),
       JSON.stringify({ meta, workloads: workloads.map(({ key, title, unit }) => ({ key, title, unit })), servers: servers.map((s) => s.name), results }, null, 2),

@@ -8,13 +8,23 @@
 //! in the request/response workloads.
 //!
 //! ```text
-//! echo_load <port> <workload> <seconds> [connections] [size] [threads]
+//! echo_load <port> <workload> <seconds> [connections] [size] [threads] [reads]
 //!   rr    request/response: each connection writes `size` bytes, reads them back, repeats
 //!         (workload (a) is `rr` with 1 connection and 64 B, (b) 64 connections and 1 KiB)
 //!   bulk  streaming: each connection writes `size`-byte chunks while at most 4 chunks are
 //!         un-echoed, and reads the echo concurrently (workload (c): 1 connection, 64 KiB)
 //!   threads: load threads (default 1), each with its own event loop and a share of the
 //!         connections (for (b), which one client thread cannot saturate)
+//!   reads: when `rr` reads a response (default `event`):
+//!     event  after writing a request, wait for the socket's readiness event before reading,
+//!            as event-driven clients do (libuv/Node, tokio, wrk): a read that returned less
+//!            than the buffer drained the socket, so the response's arrival is a new edge.
+//!            Every server costs the client one `recv` and one `send` per message.
+//!     eager  read right after writing. The read fails with `EAGAIN` when the response is not
+//!            there yet — nearly always against an event-loop server, but often not against a
+//!            thread-per-connection server co-located on a small machine, whose thread the
+//!            write wakes and which answers first; so the client's CPU per message depends on
+//!            the server's model (up to one extra `recv` per message).
 //! ```
 //! A warm-up of 20% of `seconds` (at most 1 s) runs first and is not in `ops`. Prints one JSON
 //! line: `{"ops":…,"bytes":…,"secs":…,"totalOps":…,"cpuTicks":…}` (`ops`/`bytes` over the
@@ -45,6 +55,9 @@ struct Conn {
     read: usize,
     writing: bool,
     done: bool,
+    /// The last read returned less than the buffer: the socket was empty then, so data that
+    /// arrives later raises a new readiness event.
+    drained: bool,
 }
 
 struct Load {
@@ -56,6 +69,8 @@ struct Load {
     /// Completed messages (rr: round trips; bulk: echoed chunks, counted by bytes).
     ops: u64,
     bytes: u64,
+    /// `rr` with `reads = eager`: read right after each request is written.
+    eager_reads: bool,
 }
 
 fn would_block(e: &io::Error) -> bool {
@@ -74,6 +89,10 @@ impl Load {
                             if c.written == self.size {
                                 c.writing = false;
                                 c.read = 0;
+                                if !self.eager_reads && c.drained {
+                                    // The response's arrival will be an event.
+                                    return Ok(());
+                                }
                             }
                         }
                         Err(e) if would_block(&e) => return Ok(()),
@@ -84,6 +103,7 @@ impl Load {
                     match c.s.read(&mut self.inb) {
                         Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                         Ok(n) => {
+                            c.drained = n < self.inb.len();
                             c.read += n;
                             self.bytes += n as u64;
                             if !c.writing && c.read >= self.size {
@@ -174,6 +194,16 @@ fn run() -> io::Result<()> {
     let nconn: usize = arg(&args, 4, "connections", Some(1))?;
     let size: usize = arg(&args, 5, "size", Some(64))?;
     let threads: usize = arg(&args, 6, "threads", Some(1))?;
+    let eager_reads = match args.get(7).map(String::as_str) {
+        None | Some("event") => false,
+        Some("eager") => true,
+        Some(other) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("reads must be event or eager, got {other}"),
+            ))
+        }
+    };
     // `secs.is_nan()` is rejected too: a NaN is not a positive duration.
     if nconn == 0 || size == 0 || threads == 0 || threads > nconn || secs.is_nan() || secs <= 0.0 {
         return Err(io::Error::new(
@@ -186,7 +216,7 @@ fn run() -> io::Result<()> {
     let workers: Vec<_> = (0..threads)
         .map(|t| {
             let n = nconn / threads + usize::from(t < nconn % threads);
-            std::thread::spawn(move || drive_all(addr, mode, secs, n, size))
+            std::thread::spawn(move || drive_all(addr, mode, secs, n, size, eager_reads))
         })
         .collect();
     let (mut ops, mut bytes, mut window, mut total) = (0, 0, 0.0f64, 0);
@@ -231,6 +261,7 @@ fn drive_all(
     secs: f64,
     nconn: usize,
     size: usize,
+    eager_reads: bool,
 ) -> io::Result<Measured> {
     let mut poll = Poll::new()?;
     let mut conns = Vec::with_capacity(nconn);
@@ -247,6 +278,7 @@ fn drive_all(
             read: 0,
             writing: true,
             done: false,
+            drained: true,
         });
     }
     let out: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
@@ -258,6 +290,7 @@ fn drive_all(
         inb: vec![0; size.max(64 * 1024)],
         ops: 0,
         bytes: 0,
+        eager_reads,
     };
 
     let warmup = Duration::from_secs_f64((secs * 0.2).min(1.0));
