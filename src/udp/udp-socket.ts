@@ -5,7 +5,8 @@
  * room in the send buffer) and only when the socket would block starts a native operation
  * that waits on the runtime. The fast path never overtakes receivers that are already
  * waiting, so concurrent receivers are served in call order and each datagram reaches exactly
- * one of them. Batches (`recvMany`/`sendMany`) move many datagrams per system call
+ * one of them. Sends leave in call order, as with node:dgram: the fast path stays off while
+ * any send waits, and waiting sends queue natively in call order (the binding's send lock). Batches (`recvMany`/`sendMany`) move many datagrams per system call
  * (`recvmmsg`/`sendmmsg` on Linux) and per JS/native crossing.
  *
  * @module
@@ -123,7 +124,10 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   #peer: SocketAddress | undefined;
   /** Native receive operations in flight (the fast path waits its turn behind them). */
   #waitingRecvs = 0;
-  /** Native send operations in flight (the fast path keeps sends in call order behind them). */
+  /**
+   * Native send operations in flight: while any waits, later sends skip the fast path and queue
+   * behind it natively (the binding takes each send's place in its send lock at call time).
+   */
   #waitingSends = 0;
   /** The last `sendTo` address argument and its parsed form (sending to one peer repeatedly). */
   #lastAddrIn: unknown;

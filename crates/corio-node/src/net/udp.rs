@@ -13,7 +13,18 @@
 //! - **A non-blocking attempt first** (`try*` methods, DESIGN "data path", step 2): a datagram
 //!   already queued, or room in the send buffer, is handled by one system call on the JS
 //!   thread, with no runtime round trip; only a `WouldBlock` falls back to an op. The TS layer
-//!   decides when the fast path is fair (never ahead of receivers already waiting).
+//!   decides when the fast path is fair (never ahead of receivers or sends already waiting).
+//!   `CORIO_SYNC_BUDGET=0` turns it off: every `try*` then reports "would block" without a
+//!   system call, so every call becomes an op (as it does for TCP streams).
+//! - **Sends leave in call order, also when they wait** (as with node:dgram). Every waiting
+//!   send (`send`, `sendTo`, `sendMany`) holds the socket's `send_lock` ([`UdpIo`]) while it
+//!   sends, and is started lazily ([`BridgeEnv::start_lazy`]) like a TCP write: its first
+//!   poll, on the JS thread at call time, takes its place in the lock's FIFO queue, so sends
+//!   queue in call order, not in the order runtime workers happen to poll them. Holding the
+//!   lock it moves to the runtime ([`leave_js_thread`]: registering with the I/O driver and
+//!   name resolution need the runtime), so a send to a host name holds later sends until the
+//!   name is resolved. The fast path stays off while any send waits (the TS layer counts them),
+//!   so it never overtakes the queue; the `try*` path itself takes no lock.
 //! - **Batches** use the core's `recv_many`/`send_many` (`recvmmsg`/`sendmmsg` on Linux; the
 //!   core's send side also segments runs of equal-size datagrams with `UDP_SEGMENT`, with a
 //!   GSO state kept in [`UdpIo`] so a route's refusal is remembered on both send paths). A
@@ -51,7 +62,7 @@ use super::addr::{self, ip_literal};
 use super::handle::{self, closed_error, sync_err, throw_op};
 use super::stream::NativeAddr;
 use crate::args;
-use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
+use crate::bridge::{fast_path_enabled, leave_js_thread, BridgeEnv, HandleCore, OpSpec, Outcome};
 use crate::errors::{self, OpError};
 use crate::js;
 
@@ -146,6 +157,10 @@ pub(crate) struct UdpIo {
     /// takes from here before it calls the kernel, and holds this lock across its system call,
     /// so datagrams leave in arrival order and none is stranded (see [`receive`]).
     rest: Mutex<VecDeque<Rest>>,
+    /// Held by a waiting send for as long as it sends, queued for at call time: sends leave in
+    /// call order (see the module docs). FIFO and cancel-safe: a send cancelled or closed while
+    /// queued leaves the queue, and one dropped while holding the lock releases it.
+    send_lock: corio::sync::Mutex<()>,
 }
 
 /// A received buffer not yet fully handed out: bytes `off..end` of `slot`, all from `from`;
@@ -199,17 +214,25 @@ impl std::ops::Deref for Registered<'_> {
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         drop(self.sock.take());
-        let last = {
-            let mut r = self.io.reg.lock().unwrap_or_else(|p| p.into_inner());
-            r.users -= 1;
-            if r.users == 0 {
-                r.sock.take()
-            } else {
-                None
-            }
-        };
-        // Dropping the last handle deregisters the duplicate and closes it (outside the lock).
-        drop(last);
+        self.io.remove_user();
+    }
+}
+
+/// A queued send's claim on the registered socket, taken at call time (JS thread) and held
+/// until the send finishes: sends queued behind the send lock then share one registration
+/// instead of each registering and deregistering a duplicate in turn. Registers nothing itself.
+struct RegClaim(Arc<UdpIo>);
+
+impl RegClaim {
+    fn new(io: &Arc<UdpIo>) -> RegClaim {
+        io.reg.lock().unwrap_or_else(|p| p.into_inner()).users += 1;
+        RegClaim(io.clone())
+    }
+}
+
+impl Drop for RegClaim {
+    fn drop(&mut self) {
+        self.0.remove_user();
     }
 }
 
@@ -222,6 +245,7 @@ impl UdpIo {
             gro: OnceLock::new(),
             gso: AtomicUsize::new(corio::net::UdpSocket::GSO_ALL),
             rest: Mutex::new(VecDeque::new()),
+            send_lock: corio::sync::Mutex::new(()),
         }
     }
 
@@ -229,8 +253,24 @@ impl UdpIo {
         self.sock.get().ok_or_else(not_bound)
     }
 
+    /// Ends one use of the registered socket ([`Registered`], [`RegClaim`]); the last one
+    /// deregisters the duplicate and closes it (outside the lock).
+    fn remove_user(&self) {
+        let last = {
+            let mut r = self.reg.lock().unwrap_or_else(|p| p.into_inner());
+            r.users -= 1;
+            if r.users == 0 {
+                r.sock.take()
+            } else {
+                None
+            }
+        };
+        drop(last);
+    }
+
     /// The socket registered with the runtime's driver, for an op that has to wait (runs on
-    /// the runtime). Registers a duplicate of the socket if no other op holds one.
+    /// the runtime). Registers a duplicate of the socket if no other op (or [`RegClaim`]) holds
+    /// one.
     fn registered(&self, syscall: &'static str) -> Result<Registered<'_>, OpError> {
         let std = self.sock()?;
         let mut r = self.reg.lock().unwrap_or_else(|p| p.into_inner());
@@ -851,6 +891,35 @@ impl NativeUdpSocket {
         Ok(PromiseRaw::new(env.raw(), p))
     }
 
+    /// Starts a send that may have to wait, in call order with the socket's other waiting
+    /// sends: started lazily, so its first poll, right here on the JS thread, queues it on
+    /// `send_lock`; once it holds the lock it moves to the runtime and runs `f`'s future (see
+    /// the module docs). A closed socket gives a promise rejected with ERR_SOCKET_CLOSED.
+    fn send_op<'e, F, Fut>(&self, env: &'e Env, id: u64, f: F) -> napi::Result<PromiseRaw<'e, ()>>
+    where
+        F: FnOnce(Arc<UdpIo>) -> Fut,
+        Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
+    {
+        let bridge = BridgeEnv::get(env.raw())?;
+        let spec = OpSpec::on(id, &self.core);
+        let p = match self.io() {
+            Some(io) => {
+                // Sends queued behind each other share one registration (a bind still pending
+                // has no socket to register: its send then fails as not bound, as before).
+                let claim = io.sock.get().is_some().then(|| RegClaim::new(&io));
+                let send = f(io.clone());
+                bridge.start_lazy(spec, async move {
+                    let _claim = claim;
+                    let _turn = io.send_lock.lock().await;
+                    leave_js_thread().await;
+                    send.await
+                })?
+            }
+            None => bridge.start(spec, async { Err(OpError::Closed) })?,
+        };
+        Ok(PromiseRaw::new(env.raw(), p))
+    }
+
     /// The bound socket for a synchronous call (throws ERR_SOCKET_CLOSED / not bound).
     fn sync_io(&self, env: &Env) -> napi::Result<Arc<UdpIo>> {
         let io = self.io().ok_or_else(|| closed_error(env))?;
@@ -1034,7 +1103,8 @@ impl NativeUdpSocket {
 
     /// Sends one datagram to `host:port` now if the socket can take it: resolves nothing,
     /// returns the bytes sent, `-1` if the socket would block, `-2` if `host` needs name
-    /// resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown.
+    /// resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown. Like every `try*`
+    /// method, reports "would block" without a system call when `CORIO_SYNC_BUDGET=0`.
     #[napi(ts_args_type = "data: Uint8Array, host: string, port: number")]
     pub fn try_send_to(
         &self,
@@ -1052,11 +1122,15 @@ impl NativeUdpSocket {
         };
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        if !fast_path_enabled() {
+            return Ok(-1.0);
+        }
         let to = SocketAddr::new(ip, port);
         sent_or_would_block(env, sock.send_to(bytes, to), |err| send_error(err, to))
     }
 
-    /// Sends one datagram to `host:port` (data copied at call time); resolves the bytes sent.
+    /// Sends one datagram to `host:port` (data copied at call time), after the socket's
+    /// waiting sends called before it (`host` is resolved in turn); resolves the bytes sent.
     #[napi(
         ts_args_type = "data: Uint8Array, host: string, port: number, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1074,7 +1148,7 @@ impl NativeUdpSocket {
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, move |io| async move {
+        self.send_op(env, id, move |io| async move {
             let a = addr::resolve(&host, port).await?[0];
             let sock = io.registered("send")?;
             sock.send_to(&owned, a)
@@ -1090,10 +1164,14 @@ impl NativeUdpSocket {
         let bytes = args::bytes(env.raw(), &data, "data")?;
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        if !fast_path_enabled() {
+            return Ok(-1.0);
+        }
         sent_or_would_block(env, sock.send(bytes), |err| OpError::io(err, "send"))
     }
 
-    /// Sends one datagram to the connected peer (data copied at call time).
+    /// Sends one datagram to the connected peer (data copied at call time), after the socket's
+    /// waiting sends called before it.
     #[napi(
         ts_args_type = "data: Uint8Array, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1107,7 +1185,7 @@ impl NativeUdpSocket {
         let e = env.raw();
         let owned = args::bytes(e, &data, "data")?.to_vec();
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, move |io| async move {
+        self.send_op(env, id, move |io| async move {
             let sock = io.registered("send")?;
             sock.send(&owned)
                 .await
@@ -1127,6 +1205,9 @@ impl NativeUdpSocket {
         // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
         // synchronous call returns, and `dst` does not outlive it.
         let dst = unsafe { recv_dst(p, len) };
+        if !fast_path_enabled() {
+            return Ok(None);
+        }
         match Self::recv_one_now(&io, dst) {
             Ok((n, from)) => Ok(Some(NativeRecv::new(n, from))),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
@@ -1164,6 +1245,9 @@ impl NativeUdpSocket {
         // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
         // synchronous call returns, and `dst` does not outlive it.
         let dst = unsafe { recv_dst(p, len) };
+        if !fast_path_enabled() {
+            return Ok(-1.0);
+        }
         match Self::recv_one_now(&io, dst) {
             Ok((n, from)) => {
                 // SAFETY: `info` points to at least 64 live bytes (checked above), distinct
@@ -1251,6 +1335,9 @@ impl NativeUdpSocket {
         let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let io = self.sync_io_for_transfer(env)?;
         io.enable_gro();
+        if !fast_path_enabled() {
+            return Ok(None);
+        }
         match receive_now(&io, max) {
             Ok(pieces) => {
                 // SAFETY: JS thread of the current call.
@@ -1326,6 +1413,9 @@ impl NativeUdpSocket {
         let batch = batch_args(env, &payload, &meta, &hosts, &from)?;
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        if !fast_path_enabled() {
+            return Ok(-1.0);
+        }
         let mut ips = Vec::with_capacity(batch.hosts.len());
         for h in &batch.hosts {
             if h.is_empty() {
@@ -1353,8 +1443,9 @@ impl NativeUdpSocket {
     }
 
     /// Sends datagrams `from..` of a batch (arguments as for `trySendMany`, copied at call
-    /// time), waiting for room as needed; resolves how many were sent. An error on the first
-    /// datagram rejects; an error after some were sent resolves the count so far.
+    /// time), waiting for room as needed and after the socket's waiting sends called before
+    /// it; resolves how many were sent. An error on the first datagram rejects; an error after
+    /// some were sent resolves the count so far.
     #[napi(
         ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1378,7 +1469,7 @@ impl NativeUdpSocket {
         let start = recs.first().map(|r| r.0).unwrap_or(0);
         let end = recs.last().map(|r| r.0 + r.1).unwrap_or(0);
         let owned = payload[start..end].to_vec();
-        self.op(env, id, move |io| async move {
+        self.send_op(env, id, move |io| async move {
             let sock = io.registered("send")?;
             let peer = sock.peer_addr().ok();
             let ports: Vec<u16> = {
@@ -1834,6 +1925,36 @@ mod tests {
             got.sort();
             assert_eq!(got, payloads);
         }
+    }
+
+    /// Queued sends hold a [`RegClaim`] from call time: the registration made by the first of
+    /// them serves the ones behind it, and goes with the last claim, not with each send.
+    #[test]
+    fn a_claim_keeps_one_registration_for_the_sends_behind_it() {
+        let rt = corio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let s = bind_socket("127.0.0.1:0".parse().unwrap(), BindOpts::default()).unwrap();
+            let io = Arc::new(UdpIo::new());
+            io.sock.set(s).unwrap();
+            let claims = [RegClaim::new(&io), RegClaim::new(&io)];
+            assert!(
+                io.reg.lock().unwrap().sock.is_none(),
+                "a claim registers nothing"
+            );
+            let first = io.registered("send").unwrap().sock.clone().unwrap();
+            let second = io.registered("send").unwrap();
+            assert!(Arc::ptr_eq(&first, second.sock.as_ref().unwrap()));
+            drop(second);
+            let [a, b] = claims;
+            drop(a);
+            assert!(io.reg.lock().unwrap().sock.is_some());
+            drop(b);
+            assert!(io.reg.lock().unwrap().sock.is_none());
+        });
     }
 
     #[test]
