@@ -6,8 +6,9 @@
  * that waits on the runtime. The fast path never overtakes receivers that are already
  * waiting, so concurrent receivers are served in call order and each datagram reaches exactly
  * one of them. Sends leave in call order, as with node:dgram: the fast path stays off while
- * any send waits, and waiting sends queue natively in call order (the binding's send lock). Batches (`recvMany`/`sendMany`) move many datagrams per system call
- * (`recvmmsg`/`sendmmsg` on Linux) and per JS/native crossing.
+ * any send waits, and waiting sends queue natively in call order (the binding's send lock).
+ * Batches (`recvMany`/`sendMany`) move many datagrams per system call (`recvmmsg`/`sendmmsg` on
+ * Linux) and per JS/native crossing.
  *
  * @module
  */
