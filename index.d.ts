@@ -117,8 +117,8 @@ export declare class NativeUdpSocket {
    */
   tryRecvFromInto(buf: Uint8Array, info: Uint8Array): number
   /**
-   * Waits for one datagram of at most `size` bytes (longer ones are truncated); resolves a
-   * ticket for `takeRecv`.
+   * Waits for one datagram of at most `size` bytes (longer ones are truncated), after the
+   * socket's waiting receives called before it; resolves a ticket for `takeRecv`.
    */
   recvFrom(size: number, opId?: number): Promise<number>
   /**
@@ -133,7 +133,8 @@ export declare class NativeUdpSocket {
   tryRecvMany(max: number): Buffer | null
   /**
    * Waits until at least one datagram is queued, then receives every queued one up to
-   * `max` in one system call; resolves a ticket for `takeMany`.
+   * `max` in one system call, after the socket's waiting receives called before it;
+   * resolves a ticket for `takeMany`.
    */
   recvMany(max: number, opId?: number): Promise<number>
   /** The packed Buffer of a finished `recvMany` (layout: see the binding's `pack_many`). */

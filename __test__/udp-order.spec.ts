@@ -1,6 +1,7 @@
 /**
- * UDP send order: the sends of one socket leave in call order, also those that have to wait
- * (native operations on the runtime), as with node:dgram.
+ * UDP send and receive order: the sends of one socket leave in call order, also those that
+ * have to wait (native operations on the runtime), as with node:dgram; and receives that wait
+ * are served in call order, each datagram to exactly one of them.
  *
  * Sends on loopback almost never have to wait, so the tests force the waiting path in two
  * ways: the native tests call the binding's waiting entry points (`send`, `sendTo`,
@@ -10,6 +11,10 @@
  * `ROUND` issued without awaiting, each received before the next round starts, so the
  * receiver's buffer holds a round even where it is capped at Linux's default `rmem_max`
  * (212,992 bytes): no datagram is dropped, and loopback then delivers them in the order sent.
+ *
+ * Receives need no such forcing: receives issued while nothing is queued all wait (the fast
+ * path stays off behind the first), and the datagrams sent after them arrive while they wait,
+ * so runtime workers race for them. Receivers wait in rounds of `ROUND` as well.
  *
  * BSD and macOS refuse a destination address on a connected UDP socket (`EISCONN`), so sends
  * with an address go through an unconnected socket there; mixing both on one socket is tested
@@ -251,6 +256,134 @@ test.serial('close while sends wait: each resolves or rejects with ERR_SOCKET_CL
   t.is(disorder(got), '');
 });
 
+/** A receive of one datagram issued on `rx` by method `k % 3`; resolves its sequence number. */
+function receiveOne(rx: UdpSocket, k: number, signal?: AbortSignal): Promise<number> {
+  const opts = signal === undefined ? undefined : { signal };
+  const buf = Buffer.alloc(64);
+  switch (k % 3) {
+    case 0:
+      return rx.recvFrom(buf, opts).then((r) => {
+        if (r.bytes !== 8) throw new Error(`recvFrom got ${r.bytes} bytes`);
+        return buf.readUInt32LE(0);
+      });
+    case 1:
+      return rx.recv(buf, opts).then((n) => {
+        if (n !== 8) throw new Error(`recv got ${n} bytes`);
+        return buf.readUInt32LE(0);
+      });
+    default:
+      return rx.recvMany(1, opts).then((ds) => {
+        if (ds.length !== 1) throw new Error(`recvMany(1) got ${ds.length} datagrams`);
+        const d = ds[0].data;
+        return Buffer.from(d.buffer, d.byteOffset, d.byteLength).readUInt32LE(0);
+      });
+  }
+}
+
+/** Sends sequence numbers `seqs` from `tx` to its peer: one batch, or one send each (unawaited). */
+async function sendSeqs(tx: UdpSocket, seqs: number[], batch: boolean): Promise<void> {
+  const sent = batch
+    ? await tx.sendMany(seqs.map((i) => ({ data: seqData(i) })))
+    : (await Promise.all(seqs.map((i) => tx.send(seqData(i))))).length;
+  if (sent !== seqs.length) throw new Error(`sent ${sent} of ${seqs.length} datagrams`);
+}
+
+/** The first receiver that got another datagram than its own, as a message; `''` when none. */
+function misdelivery(got: number[], first: number): string {
+  for (let k = 0; k < got.length; k++) {
+    if (got[k] !== first + k) return `receiver ${first + k} got datagram ${got[k]}`;
+  }
+  return '';
+}
+
+test(`waiting receives (recvFrom, recv, recvMany(1) mixed) are served in call order: ${COUNT} in rounds of ${ROUND}`, async (t) => {
+  await using rx = await receiver();
+  await using tx = await UdpSocket.bind('127.0.0.1:0');
+  await tx.connect(rx.localAddr);
+  let wrong = '';
+  for (let start = 0, round = 0; start < COUNT; start += ROUND, round++) {
+    // Every receive of the round waits (nothing is queued yet; the fast path stays off behind
+    // the first), then the round's datagrams arrive together (as one batch, which Linux may
+    // coalesce, or as separate sends) and the waiting receivers race for them.
+    const seqs = Array.from({ length: ROUND }, (_, k) => start + k);
+    const receives = seqs.map((i) => receiveOne(rx, i));
+    await sendSeqs(tx, seqs, round % 2 === 0);
+    const got = await Promise.all(receives);
+    wrong ||= misdelivery(got, start);
+  }
+  t.is(wrong, '');
+});
+
+test('a cancelled waiting receive takes no datagram and does not hold up the receives after it', async (t) => {
+  await using rx = await receiver();
+  await using tx = await UdpSocket.bind('127.0.0.1:0');
+  await tx.connect(rx.localAddr);
+  for (let round = 0, next = 0; round < 3 * 8; round++) {
+    // Five receivers; the one at `victim` (the first, holding the receive turn, or one queued
+    // behind it) is cancelled before any datagram is sent; the other four get the four sent,
+    // in call order.
+    const victim = round % 5;
+    const ac = new AbortController();
+    const receives = [0, 1, 2, 3, 4].map((k) => receiveOne(rx, round + k, k === victim ? ac.signal : undefined));
+    ac.abort();
+    const seqs = [next, next + 1, next + 2, next + 3];
+    next += 4;
+    await sendSeqs(tx, seqs, round % 2 === 0);
+    const outcomes = await Promise.allSettled(receives);
+    const cancelled = outcomes[victim];
+    t.is(cancelled.status, 'rejected');
+    if (cancelled.status === 'rejected') t.is((cancelled.reason as { code?: string }).code, 'ABORT_ERR');
+    const got = outcomes.filter((_, k) => k !== victim).map((o) => (o.status === 'fulfilled' ? o.value : -1));
+    t.deepEqual(got, seqs);
+  }
+});
+
+test('a native waiting receive cancelled by op id takes no datagram and does not hold up the next', async (t) => {
+  // The native receiver is unconnected (`nativeSender` binds it only).
+  const h = await nativeSender(0, false);
+  await using tx = await UdpSocket.bind('127.0.0.1:0');
+  await tx.connect({ address: '127.0.0.1', port: h.localAddr().port });
+  for (let round = 0, next = 0; round < 8; round++) {
+    const id = nextOpId();
+    const first = round % 2 === 0 ? h.recvFrom(64, 0) : h.recvMany(1, 0);
+    const cancelled = round % 2 === 0 ? h.recvMany(1, id) : h.recvFrom(64, id);
+    const last = round % 2 === 0 ? h.recvFrom(64, 0) : h.recvMany(1, 0);
+    native().cancel(id);
+    const seqs = [next, next + 1];
+    next += 2;
+    await sendSeqs(tx, seqs, round % 4 < 2);
+    const [a, b, c] = await Promise.allSettled([first, cancelled, last]);
+    t.is(b.status, 'rejected');
+    if (b.status === 'rejected') t.is((b.reason as { code?: string }).code, 'ABORT_ERR');
+    const seqOf = (o: PromiseSettledResult<number>, many: boolean): number => {
+      if (o.status !== 'fulfilled') return -1;
+      if (many) {
+        const packed = h.takeMany(o.value);
+        t.is(packed.readUInt32LE(0), 1, 'recvMany(1) got one datagram');
+        return packed.readUInt32LE(4 + 24 + packed[4 + 7]);
+      }
+      const buf = Buffer.alloc(64);
+      t.is(h.takeRecv(o.value, buf).bytes, 8);
+      return buf.readUInt32LE(0);
+    };
+    t.deepEqual([seqOf(a, round % 2 === 1), seqOf(c, round % 2 === 1)], seqs);
+  }
+  h.close();
+});
+
+test('close with receives waiting rejects every one with ERR_SOCKET_CLOSED', async (t) => {
+  const rx = await receiver();
+  const receives = Array.from({ length: 3 * 20 }, (_, k) => receiveOne(rx, k));
+  rx.close();
+  const outcomes = await Promise.allSettled(receives);
+  for (const o of outcomes) {
+    t.is(o.status, 'rejected');
+    if (o.status === 'rejected') t.is((o.reason as { code?: string }).code, 'ERR_SOCKET_CLOSED');
+  }
+  await t.throwsAsync(rx.recvFrom(Buffer.alloc(8)), { code: 'ERR_SOCKET_CLOSED' });
+  await t.throwsAsync(rx.recvMany(1), { code: 'ERR_SOCKET_CLOSED' });
+});
+
 test('with CORIO_SYNC_BUDGET=0 the JS-thread try path never sends (every send waits on the runtime)', async (t) => {
   await using rx = await receiver();
   const h = await nativeSender(rx.localAddr.port, true);
@@ -262,7 +395,7 @@ test('with CORIO_SYNC_BUDGET=0 the JS-thread try path never sends (every send wa
   u.close();
 });
 
-test('this file passes with CORIO_SYNC_BUDGET=0 too (every send through the waiting path)', (t) => {
+test('this file passes with CORIO_SYNC_BUDGET=0 too (every send and receive through the waiting path)', (t) => {
   if (fastPathOff) {
     t.pass('already the run without the fast path');
     return;

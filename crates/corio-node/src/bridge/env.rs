@@ -17,9 +17,10 @@
 //!   event loop open.
 //!
 //! Lazy ops ([`Env::start_lazy`], for stream reads, writes, shutdown and `copy`, and UDP sends
-//! that must wait): the op's future is polled once on the JS thread and handed to the runtime
-//! only when it is woken ([`LazyOp`]). That first poll queues the op on its socket's locks (a
-//! stream's direction locks, a UDP socket's send lock) in call order. A
+//! and receives that must wait): the op's future is polled once on the JS thread and handed to
+//! the runtime only when it is woken ([`LazyOp`]). That first poll queues the op on its
+//! socket's locks (a stream's direction locks, a UDP socket's send or receive lock) in call
+//! order. A
 //! read that waits for data thus also registers its interest with the I/O driver directly,
 //! instead of waking a runtime worker just to poll it once and put it to sleep again: one
 //! thread wake-up and its syscalls fewer per message in request/response traffic (measured in

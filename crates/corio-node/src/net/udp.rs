@@ -2,8 +2,9 @@
 //!
 //! Why it looks the way it does:
 //! - **Same bridge as TCP.** Every waiting operation is one op started through
-//!   [`BridgeEnv::start`] with an op id for `cancel()`, owned by the socket's [`HandleCore`]
-//!   (so `close()` rejects it with `ERR_SOCKET_CLOSED` and `ref()`/`unref()` apply to it).
+//!   [`BridgeEnv::start`] (or [`BridgeEnv::start_lazy`], below) with an op id for `cancel()`,
+//!   owned by the socket's [`HandleCore`] (so `close()` rejects it with `ERR_SOCKET_CLOSED` and
+//!   `ref()`/`unref()` apply to it).
 //! - **Results that are more than a number** (a datagram plus its sender, a batch of datagrams)
 //!   cannot travel through the bridge's [`Outcome`] today, which knows numbers, byte reads into
 //!   one buffer, and TCP handles. Such an op parks its result in the socket's [`Stash`] under a
@@ -25,6 +26,13 @@
 //!   name resolution need the runtime), so a send to a host name holds later sends until the
 //!   name is resolved. The fast path stays off while any send waits (the TS layer counts them),
 //!   so it never overtakes the queue; the `try*` path itself takes no lock.
+//! - **Waiting receives are served in call order** the same way: every waiting receive
+//!   (`recvFrom`, `recvMany`) queues at call time on the socket's `recv_lock` and holds it while
+//!   it waits for readiness and takes its datagram(s), so when datagrams arrive the receive
+//!   called first gets the first, not whichever one a runtime worker happens to poll first.
+//!   Both directions share one helper (`NativeUdpSocket::op` with a [`Turn`]); a lock is
+//!   released when its op's future ends or is dropped (completion, cancel, close, panic), and
+//!   the two locks are independent, so sends never wait behind receives.
 //! - **Batches** use the core's `recv_many`/`send_many` (`recvmmsg`/`sendmmsg` on Linux; the
 //!   core's send side also segments runs of equal-size datagrams with `UDP_SEGMENT`, with a
 //!   GSO state kept in [`UdpIo`] so a route's refusal is remembered on both send paths). A
@@ -161,6 +169,18 @@ pub(crate) struct UdpIo {
     /// call order (see the module docs). FIFO and cancel-safe: a send cancelled or closed while
     /// queued leaves the queue, and one dropped while holding the lock releases it.
     send_lock: corio::sync::Mutex<()>,
+    /// The receive side's counterpart of `send_lock`: held by a waiting receive while it waits
+    /// for readiness and takes its datagrams, queued for at call time, so waiting receives are
+    /// served in call order.
+    recv_lock: corio::sync::Mutex<()>,
+}
+
+/// Which of a socket's two FIFO locks a waiting send or receive queues on ([`UdpIo`]'s
+/// `send_lock` or `recv_lock`; see the module docs).
+#[derive(Clone, Copy)]
+enum Turn {
+    Send,
+    Recv,
 }
 
 /// A received buffer not yet fully handed out: bytes `off..end` of `slot`, all from `from`;
@@ -218,8 +238,8 @@ impl Drop for Registered<'_> {
     }
 }
 
-/// A queued send's claim on the registered socket, taken at call time (JS thread) and held
-/// until the send finishes: sends queued behind the send lock then share one registration
+/// A queued op's claim on the registered socket, taken at call time (JS thread) and held until
+/// the op finishes: sends and receives queued behind their lock then share one registration
 /// instead of each registering and deregistering a duplicate in turn. Registers nothing itself.
 struct RegClaim(Arc<UdpIo>);
 
@@ -246,6 +266,15 @@ impl UdpIo {
             gso: AtomicUsize::new(corio::net::UdpSocket::GSO_ALL),
             rest: Mutex::new(VecDeque::new()),
             send_lock: corio::sync::Mutex::new(()),
+            recv_lock: corio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The lock that orders this socket's waiting ops of one direction.
+    fn turn_lock(&self, turn: Turn) -> &corio::sync::Mutex<()> {
+        match turn {
+            Turn::Send => &self.send_lock,
+            Turn::Recv => &self.recv_lock,
         }
     }
 
@@ -485,7 +514,8 @@ fn receive_now(io: &UdpIo, max: usize) -> io::Result<Vec<Piece>> {
 }
 
 /// [`receive`] for an op that may wait: leftovers at once, else waits for readiness on the
-/// registered socket and receives (the plain socket shares the registered one's file).
+/// registered socket and receives (the plain socket shares the registered one's file). Its
+/// op holds the socket's `recv_lock`, so waiting receives run one at a time, in call order.
 async fn receive_waiting(
     io: &UdpIo,
     reg: &corio::net::UdpSocket,
@@ -876,46 +906,44 @@ impl NativeUdpSocket {
         self.io.borrow().clone()
     }
 
-    /// Starts an op on this socket; a closed socket gives a promise rejected with ERR_SOCKET_CLOSED.
-    fn op<'e, F, Fut>(&self, env: &'e Env, id: u64, f: F) -> napi::Result<PromiseRaw<'e, ()>>
+    /// Starts an op on this socket; a closed socket gives a promise rejected with
+    /// ERR_SOCKET_CLOSED.
+    ///
+    /// With a `turn` (every send and receive that may wait) the op keeps call order with the
+    /// socket's other waiting ops of that direction: it is started lazily, so its first poll,
+    /// right here on the JS thread, queues it on the turn's lock; once it holds the lock it
+    /// moves to the runtime and runs `f`'s future, still holding the lock (see the module docs).
+    /// Without one (`bind`, `connect`) the future is spawned on the runtime at once.
+    fn op<'e, F, Fut>(
+        &self,
+        env: &'e Env,
+        id: u64,
+        turn: Option<Turn>,
+        f: F,
+    ) -> napi::Result<PromiseRaw<'e, ()>>
     where
         F: FnOnce(Arc<UdpIo>) -> Fut,
         Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
     {
         let bridge = BridgeEnv::get(env.raw())?;
         let spec = OpSpec::on(id, &self.core);
-        let p = match self.io() {
-            Some(io) => bridge.start(spec, f(io))?,
-            None => bridge.start(spec, async { Err(OpError::Closed) })?,
-        };
-        Ok(PromiseRaw::new(env.raw(), p))
-    }
-
-    /// Starts a send that may have to wait, in call order with the socket's other waiting
-    /// sends: started lazily, so its first poll, right here on the JS thread, queues it on
-    /// `send_lock`; once it holds the lock it moves to the runtime and runs `f`'s future (see
-    /// the module docs). A closed socket gives a promise rejected with ERR_SOCKET_CLOSED.
-    fn send_op<'e, F, Fut>(&self, env: &'e Env, id: u64, f: F) -> napi::Result<PromiseRaw<'e, ()>>
-    where
-        F: FnOnce(Arc<UdpIo>) -> Fut,
-        Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
-    {
-        let bridge = BridgeEnv::get(env.raw())?;
-        let spec = OpSpec::on(id, &self.core);
-        let p = match self.io() {
-            Some(io) => {
-                // Sends queued behind each other share one registration (a bind still pending
-                // has no socket to register: its send then fails as not bound, as before).
+        let p = match (self.io(), turn) {
+            (None, _) => bridge.start(spec, async { Err(OpError::Closed) })?,
+            (Some(io), None) => bridge.start(spec, f(io))?,
+            (Some(io), Some(turn)) => {
+                // Ops queued behind each other share one registration (a bind still pending
+                // has no socket to register: its op then fails as not bound, as before).
                 let claim = io.sock.get().is_some().then(|| RegClaim::new(&io));
-                let send = f(io.clone());
+                let work = f(io.clone());
                 bridge.start_lazy(spec, async move {
                     let _claim = claim;
-                    let _turn = io.send_lock.lock().await;
+                    // Released when this future ends or is dropped: completion, cancel,
+                    // close, or a panic (the bridge's task catches it and drops the future).
+                    let _turn = io.turn_lock(turn).lock().await;
                     leave_js_thread().await;
-                    send.await
+                    work.await
                 })?
             }
-            None => bridge.start(spec, async { Err(OpError::Closed) })?,
         };
         Ok(PromiseRaw::new(env.raw(), p))
     }
@@ -1049,7 +1077,7 @@ impl NativeUdpSocket {
             send_buffer_size: size("sendBufferSize")?,
         };
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, move |io| async move {
+        self.op(env, id, None, move |io| async move {
             let a = addr::resolve(&host, port).await?.remove(0);
             let sock = bind_socket(a, o)?;
             io.sock.set(sock).map_err(|_| {
@@ -1081,7 +1109,7 @@ impl NativeUdpSocket {
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, move |io| async move {
+        self.op(env, id, None, move |io| async move {
             let addrs = addr::resolve(&host, port).await?;
             let sock = io.sock()?;
             let mut last = None;
@@ -1148,7 +1176,7 @@ impl NativeUdpSocket {
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
-        self.send_op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Send), move |io| async move {
             let a = addr::resolve(&host, port).await?[0];
             let sock = io.registered("send")?;
             sock.send_to(&owned, a)
@@ -1185,7 +1213,7 @@ impl NativeUdpSocket {
         let e = env.raw();
         let owned = args::bytes(e, &data, "data")?.to_vec();
         let id = args::op_id(e, &op_id)?;
-        self.send_op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Send), move |io| async move {
             let sock = io.registered("send")?;
             sock.send(&owned)
                 .await
@@ -1261,8 +1289,8 @@ impl NativeUdpSocket {
         }
     }
 
-    /// Waits for one datagram of at most `size` bytes (longer ones are truncated); resolves a
-    /// ticket for `takeRecv`.
+    /// Waits for one datagram of at most `size` bytes (longer ones are truncated), after the
+    /// socket's waiting receives called before it; resolves a ticket for `takeRecv`.
     #[napi(
         ts_args_type = "size: number, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1277,7 +1305,7 @@ impl NativeUdpSocket {
         let size = args::int_in(e, &size, "size", 0.0, SLOT as f64)? as usize;
         let id = args::op_id(e, &op_id)?;
         let stash = self.stash.clone();
-        self.op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Recv), move |io| async move {
             let sock = io.registered("recv")?;
             let mut got = receive_waiting(&io, &sock, 1)
                 .await
@@ -1353,7 +1381,8 @@ impl NativeUdpSocket {
     }
 
     /// Waits until at least one datagram is queued, then receives every queued one up to
-    /// `max` in one system call; resolves a ticket for `takeMany`.
+    /// `max` in one system call, after the socket's waiting receives called before it;
+    /// resolves a ticket for `takeMany`.
     #[napi(
         ts_args_type = "max: number, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1371,7 +1400,7 @@ impl NativeUdpSocket {
         if let Some(io) = self.io() {
             io.enable_gro();
         }
-        self.op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Recv), move |io| async move {
             let sock = io.registered("recv")?;
             match receive_waiting(&io, &sock, max).await {
                 Ok(pieces) => Ok(park(&stash, Stashed::Many(pieces))),
@@ -1469,7 +1498,7 @@ impl NativeUdpSocket {
         let start = recs.first().map(|r| r.0).unwrap_or(0);
         let end = recs.last().map(|r| r.0 + r.1).unwrap_or(0);
         let owned = payload[start..end].to_vec();
-        self.send_op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Send), move |io| async move {
             let sock = io.registered("send")?;
             let peer = sock.peer_addr().ok();
             let ports: Vec<u16> = {
