@@ -108,8 +108,9 @@ const toBytes = (data: Uint8Array | string, name: string): Uint8Array => {
  *
  * Create one with {@link UdpSocket.bind}. Every method may be called concurrently: many
  * `recvFrom`/`recv`/`recvMany` calls may wait at once (served in call order; each datagram
- * goes to exactly one of them), and sends never wait for receives. Pending calls keep the Node process alive unless the
- * socket is {@link UdpSocket.unref | unref}'d; an idle socket does not.
+ * goes to exactly one of them), and sends never wait for receives. Pending calls keep the
+ * Node process alive unless the socket is {@link UdpSocket.unref | unref}'d; an idle socket
+ * does not.
  *
  * @example
  * ```ts
