@@ -87,14 +87,21 @@ export declare class NativeUdpSocket {
   /**
    * Sends one datagram to `host:port` now if the socket can take it: resolves nothing,
    * returns the bytes sent, `-1` if the socket would block, `-2` if `host` needs name
-   * resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown.
+   * resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown. Like every `try*`
+   * method, reports "would block" without a system call when `CORIO_SYNC_BUDGET=0`.
    */
   trySendTo(data: Uint8Array, host: string, port: number): number
-  /** Sends one datagram to `host:port` (data copied at call time); resolves the bytes sent. */
+  /**
+   * Sends one datagram to `host:port` (data copied at call time), after the socket's
+   * waiting sends called before it (`host` is resolved in turn); resolves the bytes sent.
+   */
   sendTo(data: Uint8Array, host: string, port: number, opId?: number): Promise<number>
   /** `trySendTo` for a connected socket: bytes sent, or `-1` if it would block. */
   trySend(data: Uint8Array): number
-  /** Sends one datagram to the connected peer (data copied at call time). */
+  /**
+   * Sends one datagram to the connected peer (data copied at call time), after the socket's
+   * waiting sends called before it.
+   */
   send(data: Uint8Array, opId?: number): Promise<number>
   /**
    * Receives one queued datagram straight into `buf` (truncated to its length), or returns
@@ -110,8 +117,8 @@ export declare class NativeUdpSocket {
    */
   tryRecvFromInto(buf: Uint8Array, info: Uint8Array): number
   /**
-   * Waits for one datagram of at most `size` bytes (longer ones are truncated); resolves a
-   * ticket for `takeRecv`.
+   * Waits for one datagram of at most `size` bytes (longer ones are truncated), after the
+   * socket's waiting receives called before it; resolves a ticket for `takeRecv`.
    */
   recvFrom(size: number, opId?: number): Promise<number>
   /**
@@ -126,7 +133,8 @@ export declare class NativeUdpSocket {
   tryRecvMany(max: number): Buffer | null
   /**
    * Waits until at least one datagram is queued, then receives every queued one up to
-   * `max` in one system call; resolves a ticket for `takeMany`.
+   * `max` in one system call, after the socket's waiting receives called before it;
+   * resolves a ticket for `takeMany`.
    */
   recvMany(max: number, opId?: number): Promise<number>
   /** The packed Buffer of a finished `recvMany` (layout: see the binding's `pack_many`). */
@@ -141,8 +149,9 @@ export declare class NativeUdpSocket {
   trySendMany(payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number): number
   /**
    * Sends datagrams `from..` of a batch (arguments as for `trySendMany`, copied at call
-   * time), waiting for room as needed; resolves how many were sent. An error on the first
-   * datagram rejects; an error after some were sent resolves the count so far.
+   * time), waiting for room as needed and after the socket's waiting sends called before
+   * it; resolves how many were sent. An error on the first datagram rejects; an error after
+   * some were sent resolves the count so far.
    */
   sendMany(payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number): Promise<number>
   /** Sets SO_BROADCAST. */

@@ -9,10 +9,9 @@
 import test from 'ava';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { copy, runtime, TcpListener, TcpStream } from '../src';
 import { codeOf, pair, readAll } from './fixtures/tcp-util';
-import { runFixture } from './fixtures/run-fixture';
+import { rerunSpec, runFixture } from './fixtures/run-fixture';
 
 const jsPoll = process.platform !== 'win32' && process.env.CORIO_JS_POLL !== '0' && process.env.CORIO_SYNC_BUDGET !== '0';
 
@@ -250,23 +249,12 @@ test('a worker_thread terminated with JS-loop reads pending: no crash', async (t
   t.is(r.stdout.trim(), 'ok');
 });
 
-/** Runs this file again in a child ava with `env` added. */
-function rerun(env: Record<string, string>): ReturnType<typeof spawnSync> {
-  const ava = path.join(__dirname, '..', 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
-  return spawnSync(process.execPath, [ava, path.join('__test__', 'tcp-jspoll.spec.ts')], {
-    cwd: path.join(__dirname, '..'),
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    timeout: 100_000,
-  });
-}
-
 test('this file passes with CORIO_JS_POLL=0 too (the runtime path)', async (t) => {
   if (!jsPoll) {
     t.pass('already the runtime path');
     return;
   }
-  const r = rerun({ CORIO_JS_POLL: '0' });
+  const r = rerunSpec('__test__/tcp-jspoll.spec.ts', { CORIO_JS_POLL: '0' });
   t.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
 });
 
@@ -275,6 +263,6 @@ test('this file passes with CORIO_SYNC_BUDGET=0 too (every op on the runtime, ca
     t.pass('already a runtime-path run');
     return;
   }
-  const r = rerun({ CORIO_SYNC_BUDGET: '0' });
+  const r = rerunSpec('__test__/tcp-jspoll.spec.ts', { CORIO_SYNC_BUDGET: '0' });
   t.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
 });

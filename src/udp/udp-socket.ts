@@ -3,10 +3,14 @@
  *
  * Every call first tries the system call at once on the JS thread (a datagram already queued,
  * room in the send buffer) and only when the socket would block starts a native operation
- * that waits on the runtime. The fast path never overtakes receivers that are already
- * waiting, so concurrent receivers are served in call order and each datagram reaches exactly
- * one of them. Batches (`recvMany`/`sendMany`) move many datagrams per system call
- * (`recvmmsg`/`sendmmsg` on Linux) and per JS/native crossing.
+ * that waits on the runtime. Concurrent receivers are served in call order and each datagram
+ * reaches exactly one of them: the fast path stays off while any receive waits, and waiting
+ * receives queue natively in call order (the binding's receive lock, held while a receive
+ * waits for its datagram). Sends leave in call order, as with node:dgram, the same way: the
+ * fast path stays off while any send waits, and waiting sends queue natively in call order
+ * (the binding's send lock).
+ * Batches (`recvMany`/`sendMany`) move many datagrams per system call (`recvmmsg`/`sendmmsg` on
+ * Linux) and per JS/native crossing.
  *
  * @module
  */
@@ -103,9 +107,10 @@ const toBytes = (data: Uint8Array | string, name: string): Uint8Array => {
  * A UDP socket.
  *
  * Create one with {@link UdpSocket.bind}. Every method may be called concurrently: many
- * `recvFrom`/`recvMany` calls may wait at once (each datagram goes to exactly one of them),
- * and sends never wait for receives. Pending calls keep the Node process alive unless the
- * socket is {@link UdpSocket.unref | unref}'d; an idle socket does not.
+ * `recvFrom`/`recv`/`recvMany` calls may wait at once (served in call order; each datagram
+ * goes to exactly one of them), and sends never wait for receives. Pending calls keep the
+ * Node process alive unless the socket is {@link UdpSocket.unref | unref}'d; an idle socket
+ * does not.
  *
  * @example
  * ```ts
@@ -121,9 +126,16 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   #connected = false;
   #local: SocketAddress | undefined;
   #peer: SocketAddress | undefined;
-  /** Native receive operations in flight (the fast path waits its turn behind them). */
+  /**
+   * Native receive operations in flight: while any waits, later receives skip the fast path and
+   * queue behind it natively (the binding takes each receive's place in its receive lock at
+   * call time).
+   */
   #waitingRecvs = 0;
-  /** Native send operations in flight (the fast path keeps sends in call order behind them). */
+  /**
+   * Native send operations in flight: while any waits, later sends skip the fast path and queue
+   * behind it natively (the binding takes each send's place in its send lock at call time).
+   */
   #waitingSends = 0;
   /** The last `sendTo` address argument and its parsed form (sending to one peer repeatedly). */
   #lastAddrIn: unknown;
@@ -330,7 +342,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
    * waits only while none is queued. On Linux the first call switches on coalesced receives
    * (`UDP_GRO`): runs of datagrams cross the kernel as one buffer, which is split back into
    * the datagrams sent; datagrams of a run beyond `max` are kept for the next receive of any
-   * kind, so boundaries and order are preserved.
+   * kind, so boundaries and order are preserved. Concurrent receives of every kind are served
+   * in call order: a waiting `recvMany` gets the next batch only after the receives called
+   * before it got theirs.
    *
    * @param max - the most datagrams to return, 1 to 1024 (default 64)
    * @param opts - `signal` cancels the wait

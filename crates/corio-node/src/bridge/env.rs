@@ -16,9 +16,11 @@
 //!   `ERR_RUNTIME_SHUTDOWN`, later ops are refused with it, and the env stops holding its
 //!   event loop open.
 //!
-//! Lazy ops ([`Env::start_lazy`], for stream reads, writes, shutdown and `copy`): the op's
-//! future is polled once on the JS thread and handed to the runtime only when it is woken
-//! ([`LazyOp`]). That first poll queues the op on its stream's direction locks in call order. A
+//! Lazy ops ([`Env::start_lazy`], for stream reads, writes, shutdown and `copy`, and UDP sends
+//! and receives that must wait): the op's future is polled once on the JS thread and handed to
+//! the runtime only when it is woken ([`LazyOp`]). That first poll queues the op on its
+//! socket's locks (a stream's direction locks, a UDP socket's send or receive lock) in call
+//! order. A
 //! read that waits for data thus also registers its interest with the I/O driver directly,
 //! instead of waking a runtime worker just to poll it once and put it to sleep again: one
 //! thread wake-up and its syscalls fewer per message in request/response traffic (measured in
@@ -371,11 +373,18 @@ pub(crate) fn leave_js_thread() -> impl Future<Output = ()> {
     })
 }
 
+/// Whether the JS-thread fast path is on: `false` with `CORIO_SYNC_BUDGET=0`, which sends every
+/// op's I/O to the runtime. Read once per process, so checking it costs one atomic load (the
+/// UDP `try*` methods check it on every call).
+pub(crate) fn fast_path_enabled() -> bool {
+    sync_budget() > 0
+}
+
 /// [`leave_js_thread`] when the JS-thread fast path is off (`CORIO_SYNC_BUDGET=0`: every op's
 /// I/O on the runtime), else ready at once. Awaited by lazily started ops right after they
 /// took their lock.
 pub(crate) async fn leave_js_thread_without_fast_path() {
-    if sync_budget() == 0 {
+    if !fast_path_enabled() {
         leave_js_thread().await;
     }
 }

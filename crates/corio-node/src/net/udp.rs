@@ -2,8 +2,9 @@
 //!
 //! Why it looks the way it does:
 //! - **Same bridge as TCP.** Every waiting operation is one op started through
-//!   [`BridgeEnv::start`] with an op id for `cancel()`, owned by the socket's [`HandleCore`]
-//!   (so `close()` rejects it with `ERR_SOCKET_CLOSED` and `ref()`/`unref()` apply to it).
+//!   [`BridgeEnv::start`] (or [`BridgeEnv::start_lazy`], below) with an op id for `cancel()`,
+//!   owned by the socket's [`HandleCore`] (so `close()` rejects it with `ERR_SOCKET_CLOSED` and
+//!   `ref()`/`unref()` apply to it).
 //! - **Results that are more than a number** (a datagram plus its sender, a batch of datagrams)
 //!   cannot travel through the bridge's [`Outcome`] today, which knows numbers, byte reads into
 //!   one buffer, and TCP handles. Such an op parks its result in the socket's [`Stash`] under a
@@ -13,7 +14,25 @@
 //! - **A non-blocking attempt first** (`try*` methods, DESIGN "data path", step 2): a datagram
 //!   already queued, or room in the send buffer, is handled by one system call on the JS
 //!   thread, with no runtime round trip; only a `WouldBlock` falls back to an op. The TS layer
-//!   decides when the fast path is fair (never ahead of receivers already waiting).
+//!   decides when the fast path is fair (never ahead of receivers or sends already waiting).
+//!   `CORIO_SYNC_BUDGET=0` turns it off: every `try*` then reports "would block" without a
+//!   system call, so every call becomes an op (as it does for TCP streams).
+//! - **Sends leave in call order, also when they wait** (as with node:dgram). Every waiting
+//!   send (`send`, `sendTo`, `sendMany`) holds the socket's `send_lock` ([`UdpIo`]) while it
+//!   sends, and is started lazily ([`BridgeEnv::start_lazy`]) like a TCP write: its first
+//!   poll, on the JS thread at call time, takes its place in the lock's FIFO queue, so sends
+//!   queue in call order, not in the order runtime workers happen to poll them. Holding the
+//!   lock it moves to the runtime ([`leave_js_thread`]: registering with the I/O driver and
+//!   name resolution need the runtime), so a send to a host name holds later sends until the
+//!   name is resolved. The fast path stays off while any send waits (the TS layer counts them),
+//!   so it never overtakes the queue; the `try*` path itself takes no lock.
+//! - **Waiting receives are served in call order** the same way: every waiting receive
+//!   (`recvFrom`, `recvMany`) queues at call time on the socket's `recv_lock` and holds it while
+//!   it waits for readiness and takes its datagram(s), so when datagrams arrive the receive
+//!   called first gets the first, not whichever one a runtime worker happens to poll first.
+//!   Both directions share one helper (`NativeUdpSocket::op` with a [`Turn`]); a lock is
+//!   released when its op's future ends or is dropped (completion, cancel, close, panic), and
+//!   the two locks are independent, so sends never wait behind receives.
 //! - **Batches** use the core's `recv_many`/`send_many` (`recvmmsg`/`sendmmsg` on Linux; the
 //!   core's send side also segments runs of equal-size datagrams with `UDP_SEGMENT`, with a
 //!   GSO state kept in [`UdpIo`] so a route's refusal is remembered on both send paths). A
@@ -51,7 +70,7 @@ use super::addr::{self, ip_literal};
 use super::handle::{self, closed_error, sync_err, throw_op};
 use super::stream::NativeAddr;
 use crate::args;
-use crate::bridge::{BridgeEnv, HandleCore, OpSpec, Outcome};
+use crate::bridge::{fast_path_enabled, leave_js_thread, BridgeEnv, HandleCore, OpSpec, Outcome};
 use crate::errors::{self, OpError};
 use crate::js;
 
@@ -146,6 +165,22 @@ pub(crate) struct UdpIo {
     /// takes from here before it calls the kernel, and holds this lock across its system call,
     /// so datagrams leave in arrival order and none is stranded (see [`receive`]).
     rest: Mutex<VecDeque<Rest>>,
+    /// Held by a waiting send for as long as it sends, queued for at call time: sends leave in
+    /// call order (see the module docs). FIFO and cancel-safe: a send cancelled or closed while
+    /// queued leaves the queue, and one dropped while holding the lock releases it.
+    send_lock: corio::sync::Mutex<()>,
+    /// The receive side's counterpart of `send_lock`: held by a waiting receive while it waits
+    /// for readiness and takes its datagrams, queued for at call time, so waiting receives are
+    /// served in call order.
+    recv_lock: corio::sync::Mutex<()>,
+}
+
+/// Which of a socket's two FIFO locks a waiting send or receive queues on ([`UdpIo`]'s
+/// `send_lock` or `recv_lock`; see the module docs).
+#[derive(Clone, Copy)]
+enum Turn {
+    Send,
+    Recv,
 }
 
 /// A received buffer not yet fully handed out: bytes `off..end` of `slot`, all from `from`;
@@ -199,17 +234,25 @@ impl std::ops::Deref for Registered<'_> {
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         drop(self.sock.take());
-        let last = {
-            let mut r = self.io.reg.lock().unwrap_or_else(|p| p.into_inner());
-            r.users -= 1;
-            if r.users == 0 {
-                r.sock.take()
-            } else {
-                None
-            }
-        };
-        // Dropping the last handle deregisters the duplicate and closes it (outside the lock).
-        drop(last);
+        self.io.remove_user();
+    }
+}
+
+/// A queued op's claim on the registered socket, taken at call time (JS thread) and held until
+/// the op finishes: sends and receives queued behind their lock then share one registration
+/// instead of each registering and deregistering a duplicate in turn. Registers nothing itself.
+struct RegClaim(Arc<UdpIo>);
+
+impl RegClaim {
+    fn new(io: &Arc<UdpIo>) -> RegClaim {
+        io.reg.lock().unwrap_or_else(|p| p.into_inner()).users += 1;
+        RegClaim(io.clone())
+    }
+}
+
+impl Drop for RegClaim {
+    fn drop(&mut self) {
+        self.0.remove_user();
     }
 }
 
@@ -222,6 +265,16 @@ impl UdpIo {
             gro: OnceLock::new(),
             gso: AtomicUsize::new(corio::net::UdpSocket::GSO_ALL),
             rest: Mutex::new(VecDeque::new()),
+            send_lock: corio::sync::Mutex::new(()),
+            recv_lock: corio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The lock that orders this socket's waiting ops of one direction.
+    fn turn_lock(&self, turn: Turn) -> &corio::sync::Mutex<()> {
+        match turn {
+            Turn::Send => &self.send_lock,
+            Turn::Recv => &self.recv_lock,
         }
     }
 
@@ -229,8 +282,24 @@ impl UdpIo {
         self.sock.get().ok_or_else(not_bound)
     }
 
+    /// Ends one use of the registered socket ([`Registered`], [`RegClaim`]); the last one
+    /// deregisters the duplicate and closes it (outside the lock).
+    fn remove_user(&self) {
+        let last = {
+            let mut r = self.reg.lock().unwrap_or_else(|p| p.into_inner());
+            r.users -= 1;
+            if r.users == 0 {
+                r.sock.take()
+            } else {
+                None
+            }
+        };
+        drop(last);
+    }
+
     /// The socket registered with the runtime's driver, for an op that has to wait (runs on
-    /// the runtime). Registers a duplicate of the socket if no other op holds one.
+    /// the runtime). Registers a duplicate of the socket if no other op (or [`RegClaim`]) holds
+    /// one.
     fn registered(&self, syscall: &'static str) -> Result<Registered<'_>, OpError> {
         let std = self.sock()?;
         let mut r = self.reg.lock().unwrap_or_else(|p| p.into_inner());
@@ -445,7 +514,8 @@ fn receive_now(io: &UdpIo, max: usize) -> io::Result<Vec<Piece>> {
 }
 
 /// [`receive`] for an op that may wait: leftovers at once, else waits for readiness on the
-/// registered socket and receives (the plain socket shares the registered one's file).
+/// registered socket and receives (the plain socket shares the registered one's file). Its
+/// op holds the socket's `recv_lock`, so waiting receives run one at a time, in call order.
 async fn receive_waiting(
     io: &UdpIo,
     reg: &corio::net::UdpSocket,
@@ -836,17 +906,44 @@ impl NativeUdpSocket {
         self.io.borrow().clone()
     }
 
-    /// Starts an op on this socket; a closed socket gives a promise rejected with ERR_SOCKET_CLOSED.
-    fn op<'e, F, Fut>(&self, env: &'e Env, id: u64, f: F) -> napi::Result<PromiseRaw<'e, ()>>
+    /// Starts an op on this socket; a closed socket gives a promise rejected with
+    /// ERR_SOCKET_CLOSED.
+    ///
+    /// With a `turn` (every send and receive that may wait) the op keeps call order with the
+    /// socket's other waiting ops of that direction: it is started lazily, so its first poll,
+    /// right here on the JS thread, queues it on the turn's lock; once it holds the lock it
+    /// moves to the runtime and runs `f`'s future, still holding the lock (see the module docs).
+    /// Without one (`bind`, `connect`) the future is spawned on the runtime at once.
+    fn op<'e, F, Fut>(
+        &self,
+        env: &'e Env,
+        id: u64,
+        turn: Option<Turn>,
+        f: F,
+    ) -> napi::Result<PromiseRaw<'e, ()>>
     where
         F: FnOnce(Arc<UdpIo>) -> Fut,
         Fut: std::future::Future<Output = crate::bridge::OpResult> + Send + 'static,
     {
         let bridge = BridgeEnv::get(env.raw())?;
         let spec = OpSpec::on(id, &self.core);
-        let p = match self.io() {
-            Some(io) => bridge.start(spec, f(io))?,
-            None => bridge.start(spec, async { Err(OpError::Closed) })?,
+        let p = match (self.io(), turn) {
+            (None, _) => bridge.start(spec, async { Err(OpError::Closed) })?,
+            (Some(io), None) => bridge.start(spec, f(io))?,
+            (Some(io), Some(turn)) => {
+                // Ops queued behind each other share one registration (a bind still pending
+                // has no socket to register: its op then fails as not bound, as before).
+                let claim = io.sock.get().is_some().then(|| RegClaim::new(&io));
+                let work = f(io.clone());
+                bridge.start_lazy(spec, async move {
+                    let _claim = claim;
+                    // Released when this future ends or is dropped: completion, cancel,
+                    // close, or a panic (the bridge's task catches it and drops the future).
+                    let _turn = io.turn_lock(turn).lock().await;
+                    leave_js_thread().await;
+                    work.await
+                })?
+            }
         };
         Ok(PromiseRaw::new(env.raw(), p))
     }
@@ -980,7 +1077,7 @@ impl NativeUdpSocket {
             send_buffer_size: size("sendBufferSize")?,
         };
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, move |io| async move {
+        self.op(env, id, None, move |io| async move {
             let a = addr::resolve(&host, port).await?.remove(0);
             let sock = bind_socket(a, o)?;
             io.sock.set(sock).map_err(|_| {
@@ -1012,7 +1109,7 @@ impl NativeUdpSocket {
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, move |io| async move {
+        self.op(env, id, None, move |io| async move {
             let addrs = addr::resolve(&host, port).await?;
             let sock = io.sock()?;
             let mut last = None;
@@ -1034,7 +1131,8 @@ impl NativeUdpSocket {
 
     /// Sends one datagram to `host:port` now if the socket can take it: resolves nothing,
     /// returns the bytes sent, `-1` if the socket would block, `-2` if `host` needs name
-    /// resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown.
+    /// resolution (use `sendTo`). Errors (EMSGSIZE, ...) are thrown. Like every `try*`
+    /// method, reports "would block" without a system call when `CORIO_SYNC_BUDGET=0`.
     #[napi(ts_args_type = "data: Uint8Array, host: string, port: number")]
     pub fn try_send_to(
         &self,
@@ -1052,11 +1150,15 @@ impl NativeUdpSocket {
         };
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        if !fast_path_enabled() {
+            return Ok(-1.0);
+        }
         let to = SocketAddr::new(ip, port);
         sent_or_would_block(env, sock.send_to(bytes, to), |err| send_error(err, to))
     }
 
-    /// Sends one datagram to `host:port` (data copied at call time); resolves the bytes sent.
+    /// Sends one datagram to `host:port` (data copied at call time), after the socket's
+    /// waiting sends called before it (`host` is resolved in turn); resolves the bytes sent.
     #[napi(
         ts_args_type = "data: Uint8Array, host: string, port: number, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1074,7 +1176,7 @@ impl NativeUdpSocket {
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Send), move |io| async move {
             let a = addr::resolve(&host, port).await?[0];
             let sock = io.registered("send")?;
             sock.send_to(&owned, a)
@@ -1090,10 +1192,14 @@ impl NativeUdpSocket {
         let bytes = args::bytes(env.raw(), &data, "data")?;
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        if !fast_path_enabled() {
+            return Ok(-1.0);
+        }
         sent_or_would_block(env, sock.send(bytes), |err| OpError::io(err, "send"))
     }
 
-    /// Sends one datagram to the connected peer (data copied at call time).
+    /// Sends one datagram to the connected peer (data copied at call time), after the socket's
+    /// waiting sends called before it.
     #[napi(
         ts_args_type = "data: Uint8Array, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1107,7 +1213,7 @@ impl NativeUdpSocket {
         let e = env.raw();
         let owned = args::bytes(e, &data, "data")?.to_vec();
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Send), move |io| async move {
             let sock = io.registered("send")?;
             sock.send(&owned)
                 .await
@@ -1127,6 +1233,9 @@ impl NativeUdpSocket {
         // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
         // synchronous call returns, and `dst` does not outlive it.
         let dst = unsafe { recv_dst(p, len) };
+        if !fast_path_enabled() {
+            return Ok(None);
+        }
         match Self::recv_one_now(&io, dst) {
             Ok((n, from)) => Ok(Some(NativeRecv::new(n, from))),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
@@ -1164,6 +1273,9 @@ impl NativeUdpSocket {
         // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
         // synchronous call returns, and `dst` does not outlive it.
         let dst = unsafe { recv_dst(p, len) };
+        if !fast_path_enabled() {
+            return Ok(-1.0);
+        }
         match Self::recv_one_now(&io, dst) {
             Ok((n, from)) => {
                 // SAFETY: `info` points to at least 64 live bytes (checked above), distinct
@@ -1177,8 +1289,8 @@ impl NativeUdpSocket {
         }
     }
 
-    /// Waits for one datagram of at most `size` bytes (longer ones are truncated); resolves a
-    /// ticket for `takeRecv`.
+    /// Waits for one datagram of at most `size` bytes (longer ones are truncated), after the
+    /// socket's waiting receives called before it; resolves a ticket for `takeRecv`.
     #[napi(
         ts_args_type = "size: number, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1193,7 +1305,7 @@ impl NativeUdpSocket {
         let size = args::int_in(e, &size, "size", 0.0, SLOT as f64)? as usize;
         let id = args::op_id(e, &op_id)?;
         let stash = self.stash.clone();
-        self.op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Recv), move |io| async move {
             let sock = io.registered("recv")?;
             let mut got = receive_waiting(&io, &sock, 1)
                 .await
@@ -1251,6 +1363,9 @@ impl NativeUdpSocket {
         let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let io = self.sync_io_for_transfer(env)?;
         io.enable_gro();
+        if !fast_path_enabled() {
+            return Ok(None);
+        }
         match receive_now(&io, max) {
             Ok(pieces) => {
                 // SAFETY: JS thread of the current call.
@@ -1266,7 +1381,8 @@ impl NativeUdpSocket {
     }
 
     /// Waits until at least one datagram is queued, then receives every queued one up to
-    /// `max` in one system call; resolves a ticket for `takeMany`.
+    /// `max` in one system call, after the socket's waiting receives called before it;
+    /// resolves a ticket for `takeMany`.
     #[napi(
         ts_args_type = "max: number, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1284,7 +1400,7 @@ impl NativeUdpSocket {
         if let Some(io) = self.io() {
             io.enable_gro();
         }
-        self.op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Recv), move |io| async move {
             let sock = io.registered("recv")?;
             match receive_waiting(&io, &sock, max).await {
                 Ok(pieces) => Ok(park(&stash, Stashed::Many(pieces))),
@@ -1326,6 +1442,9 @@ impl NativeUdpSocket {
         let batch = batch_args(env, &payload, &meta, &hosts, &from)?;
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
+        if !fast_path_enabled() {
+            return Ok(-1.0);
+        }
         let mut ips = Vec::with_capacity(batch.hosts.len());
         for h in &batch.hosts {
             if h.is_empty() {
@@ -1353,8 +1472,9 @@ impl NativeUdpSocket {
     }
 
     /// Sends datagrams `from..` of a batch (arguments as for `trySendMany`, copied at call
-    /// time), waiting for room as needed; resolves how many were sent. An error on the first
-    /// datagram rejects; an error after some were sent resolves the count so far.
+    /// time), waiting for room as needed and after the socket's waiting sends called before
+    /// it; resolves how many were sent. An error on the first datagram rejects; an error after
+    /// some were sent resolves the count so far.
     #[napi(
         ts_args_type = "payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number",
         ts_return_type = "Promise<number>"
@@ -1378,7 +1498,7 @@ impl NativeUdpSocket {
         let start = recs.first().map(|r| r.0).unwrap_or(0);
         let end = recs.last().map(|r| r.0 + r.1).unwrap_or(0);
         let owned = payload[start..end].to_vec();
-        self.op(env, id, move |io| async move {
+        self.op(env, id, Some(Turn::Send), move |io| async move {
             let sock = io.registered("send")?;
             let peer = sock.peer_addr().ok();
             let ports: Vec<u16> = {
@@ -1834,6 +1954,36 @@ mod tests {
             got.sort();
             assert_eq!(got, payloads);
         }
+    }
+
+    /// Queued sends hold a [`RegClaim`] from call time: the registration made by the first of
+    /// them serves the ones behind it, and goes with the last claim, not with each send.
+    #[test]
+    fn a_claim_keeps_one_registration_for_the_sends_behind_it() {
+        let rt = corio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let s = bind_socket("127.0.0.1:0".parse().unwrap(), BindOpts::default()).unwrap();
+            let io = Arc::new(UdpIo::new());
+            io.sock.set(s).unwrap();
+            let claims = [RegClaim::new(&io), RegClaim::new(&io)];
+            assert!(
+                io.reg.lock().unwrap().sock.is_none(),
+                "a claim registers nothing"
+            );
+            let first = io.registered("send").unwrap().sock.clone().unwrap();
+            let second = io.registered("send").unwrap();
+            assert!(Arc::ptr_eq(&first, second.sock.as_ref().unwrap()));
+            drop(second);
+            let [a, b] = claims;
+            drop(a);
+            assert!(io.reg.lock().unwrap().sock.is_some());
+            drop(b);
+            assert!(io.reg.lock().unwrap().sock.is_none());
+        });
     }
 
     #[test]
