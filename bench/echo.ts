@@ -12,11 +12,16 @@
  * - `std threads`  — crates/corio/examples/std_echo_server.rs (thread per connection), the bound.
  *
  * Workloads: (a) 1 connection ping-pong, 64 B (round trips/s); (b) 64 connections × 1 KiB
- * request/response (msgs/s); (c) 1 connection bulk streaming in 64 KiB chunks (MB/s).
+ * request/response (msgs/s); (c) 1 connection bulk streaming in 64 KiB chunks (MB/s); (b′) as
+ * (b) with the client reading right after each write (`BENCH_WORKLOADS` key `e`). The client
+ * otherwise waits for readiness after a short read, as event-driven clients do; echo_load's
+ * doc says why both are measured.
  * Server CPU per message is utime+stime of the server process (all its threads) from
  * /proc/<pid>/stat before and after the cell, divided by every message of the cell; the load
  * client reports its own (client CPU per message): on a 2-CPU machine the two share the CPUs,
  * and a server that makes the client work harder per message leaves itself less.
+ * The header line reports the machine's CPU steal during the run (time the hypervisor gave to
+ * other VMs), also recorded in echo.json: above a few percent, rounds swing.
  * Each cell runs `BENCH_SECONDS` (default 3) after a short warm-up; `BENCH_ROUNDS` rounds
  * (default 3) rotate the server order; the table shows the median round.
  * The corio servers inherit this process's environment, so `CORIO_SYNC_BUDGET` (the binding's
