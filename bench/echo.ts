@@ -20,6 +20,7 @@
  * /proc/<pid>/stat before and after the cell, divided by every message of the cell; the load
  * client reports its own (client CPU per message): on a 2-CPU machine the two share the CPUs,
  * and a server that makes the client work harder per message leaves itself less.
+ * `BENCH_PIN=1` pins the servers to CPU 1 and the client to CPU 0 (see `pin` below; printed only).
  * The header line reports the machine's CPU steal during the run (time the hypervisor gave to
  * other VMs), also recorded in echo.json: above a few percent, rounds swing.
  * Each cell runs `BENCH_SECONDS` (default 3) after a short warm-up; `BENCH_ROUNDS` rounds
@@ -54,6 +55,15 @@ const stdServer = path.join(binDir, 'std_echo_server');
 const rtServer = path.join(binDir, 'rt_echo_server');
 /** The binding's fast-path setting the corio servers run with (they inherit this env). */
 const syncBudget = process.env.CORIO_SYNC_BUDGET ?? 'unset (default 64)';
+/**
+ * `BENCH_PIN=1`: servers run on CPU 1 only and the load client on CPU 0 only (`taskset`), as if
+ * each had a machine of its own: no server thread can preempt the client on its CPU. Each side
+ * then has one CPU, so the numbers are not comparable with unpinned runs.
+ */
+const pin = process.env.BENCH_PIN === '1';
+/** `cmd args` run on CPU `cpu` when pinning, else unchanged. */
+const pinned = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
+  pin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 const clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 interface ServerSpec {
@@ -107,7 +117,8 @@ interface Running {
 
 function start(spec: ServerSpec): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(spec.cmd, spec.args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const [cmd, args] = pinned(1, spec.cmd, spec.args);
+    const proc = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${spec.name}: no "listening" line within 60 s`)), 60_000);
     proc.once('exit', (code) => reject(new Error(`${spec.name} exited early (code ${code})`)));
@@ -153,7 +164,8 @@ interface Cell {
 
 function runCell(s: Running, w: Workload): Cell {
   const cpu0 = cpuSeconds(s.proc.pid!);
-  const r = spawnSync(client, [String(s.port), ...w.args(seconds)], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const [cmd, args] = pinned(0, client, [String(s.port), ...w.args(seconds)]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const cpu1 = cpuSeconds(s.proc.pid!);
   if (r.status !== 0) throw new Error(`client against ${s.spec.name} failed: ${r.stderr || r.error}`);
   const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ClientResult;
@@ -230,14 +242,14 @@ async function main(): Promise<void> {
     const stealPct = ticks0 && ticks1 ? (100 * (ticks1.steal - ticks0.steal)) / Math.max(1, ticks1.total - ticks0.total) : null;
     console.log(
       `echo benchmark: ${seconds}s × ${rounds} round(s) per cell, node ${process.version}, ` +
-        `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), CORIO_SYNC_BUDGET ${syncBudget}, ` +
+        `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), CORIO_SYNC_BUDGET ${syncBudget}, ${pin ? 'pinned (servers CPU 1, client CPU 0), ' : ''}` +
         `load average at end: ${load}, CPU steal during the run: ${stealPct === null ? '?' : `${stealPct.toFixed(1)}%`}`,
     );
     console.table(rows);
-    if (only !== undefined) return;
+    if (only !== undefined || pin) return; // echo.json keeps the full, unpinned table
     const outDir = path.join(__dirname, 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, model: os.cpus()[0]?.model, seconds, rounds, syncBudget, loadavg: os.loadavg(), stealPct };
+    const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, model: os.cpus()[0]?.model, seconds, rounds, syncBudget, pinned: pin, loadavg: os.loadavg(), stealPct };
     fs.writeFileSync(
       path.join(outDir, 'echo.json'),
       JSON.stringify({ meta, workloads: workloads.map(({ key, title, unit }) => ({ key, title, unit })), servers: servers.map((s) => s.name), results }, null, 2),

@@ -19,7 +19,9 @@
 //!     event  after writing a request, wait for the socket's readiness event before reading,
 //!            as event-driven clients do (libuv/Node, tokio, wrk): a read that returned less
 //!            than the buffer drained the socket, so the response's arrival is a new edge.
-//!            Every server costs the client one `recv` and one `send` per message.
+//!            Every server then costs the client one `recv` and one `send` per message (for
+//!            responses shorter than the 64 KiB read buffer); `epoll_wait`s per message still
+//!            differ with how the server's answers bunch up.
 //!     eager  read right after writing. The read fails with `EAGAIN` when the response is not
 //!            there yet — nearly always against an event-loop server, but often not against a
 //!            thread-per-connection server co-located on a small machine, whose thread the
