@@ -35,9 +35,12 @@ const fastPathOff = process.env.CORIO_SYNC_BUDGET === '0';
 /** Linux accepts a destination address on a connected UDP socket; BSD and macOS do not. */
 const addressOnConnected = process.platform === 'linux';
 
-/** A datagram carrying sequence number `i` (u32 little endian). */
-function seqData(i: number): Buffer {
-  const b = Buffer.alloc(8);
+/**
+ * A datagram carrying sequence number `i` (u32 little endian) in 8 bytes, plus `pad` zero
+ * bytes (datagrams of alternating sizes are never segmented or coalesced).
+ */
+function seqData(i: number, pad = 0): Buffer {
+  const b = Buffer.alloc(8 + pad);
   b.writeUInt32LE(i, 0);
   return b;
 }
@@ -91,14 +94,18 @@ async function sendInRounds<T>(rx: UdpSocket, send: (i: number) => Promise<T>): 
   return { results, got };
 }
 
-/** A one-datagram batch for the native `sendMany` (layout in src/udp/native.ts). */
-function batchOf(data: Buffer, port: number, connected: boolean): [Uint8Array, Uint8Array, string[]] {
-  const meta = new Uint8Array(8);
+/**
+ * Arguments of the native `sendMany` (layout in src/udp/native.ts) for `datas`: to
+ * `127.0.0.1:port`, or to the connected peer when `port` is omitted.
+ */
+function nativeBatch(datas: Buffer[], port?: number): [Uint8Array, Uint8Array, string[]] {
+  const meta = new Uint8Array(8 * datas.length);
   const v = new DataView(meta.buffer);
-  v.setUint32(0, data.byteLength, true);
-  v.setUint16(4, connected ? 0 : port, true);
-  v.setUint16(6, 0, true);
-  return [data, meta, [connected ? '' : '127.0.0.1']];
+  datas.forEach((d, k) => {
+    v.setUint32(8 * k, d.byteLength, true);
+    v.setUint16(8 * k + 4, port ?? 0, true); // host index (bytes 6..8) 0
+  });
+  return [Buffer.concat(datas), meta, [port === undefined ? '' : '127.0.0.1']];
 }
 
 /**
@@ -106,15 +113,6 @@ function batchOf(data: Buffer, port: number, connected: boolean): [Uint8Array, U
  * small enough for a receive buffer capped at Linux's default `rmem_max`.
  */
 const BATCH = Array.from({ length: 256 }, (_, k) => k);
-
-/** A native batch of `seqs` to the connected peer (layout in src/udp/native.ts). */
-function packBatch(seqs: number[]): [Uint8Array, Uint8Array] {
-  const datas = seqs.map((i, k) => Buffer.concat([seqData(i), Buffer.alloc(k % 2)]));
-  const meta = new Uint8Array(8 * seqs.length);
-  const v = new DataView(meta.buffer);
-  datas.forEach((d, k) => v.setUint32(8 * k, d.byteLength, true));
-  return [Buffer.concat(datas), meta];
-}
 
 type Kind = 'send' | 'sendTo' | 'sendMany' | 'mixed';
 const kinds: Kind[] = ['send', 'sendTo', 'sendMany', 'mixed'];
@@ -138,7 +136,7 @@ for (const kind of kinds) {
           return h.sendTo(data, '127.0.0.1', port, 0);
         case 'sendMany': {
           // On a connected socket, every other datagram goes to the peer without an address.
-          const [payload, meta, hosts] = batchOf(data, port, connect && i % 2 === 0);
+          const [payload, meta, hosts] = nativeBatch([data], connect && i % 2 === 0 ? undefined : port);
           return h.sendMany(payload, meta, hosts, 0, 0);
         }
       }
@@ -164,8 +162,8 @@ test('a native waiting send cancelled while queued does not hold up the sends af
     const first = BATCH.map(() => next++);
     const [b, c] = [next++, next++];
     const id = nextOpId();
-    const [payload, meta] = packBatch(first);
-    const sends = [h.sendMany(payload, meta, [''], 0, 0), h.send(seqData(b), id), h.send(seqData(c), 0)];
+    const [payload, meta, hosts] = nativeBatch(first.map((i, k) => seqData(i, k % 2)));
+    const sends = [h.sendMany(payload, meta, hosts, 0, 0), h.send(seqData(b), id), h.send(seqData(c), 0)];
     native().cancel(id);
     const [ra, rb, rc] = await Promise.allSettled(sends);
     t.deepEqual(ra, { status: 'fulfilled', value: BATCH.length });
@@ -225,7 +223,7 @@ test.serial('close while sends wait: each resolves or rejects with ERR_SOCKET_CL
     const first = BATCH.map(() => next++);
     const [b, c] = [next++, next++];
     const sends = [
-      tx.sendMany(first.map((i, k) => ({ data: Buffer.concat([seqData(i), Buffer.alloc(k % 2)]) }))),
+      tx.sendMany(first.map((i, k) => ({ data: seqData(i, k % 2) }))),
       tx.send(seqData(b)),
       tx.sendMany([{ data: seqData(c) }]),
     ];
@@ -288,7 +286,7 @@ function receiveOne(rx: UdpSocket, k: number, signal?: AbortSignal): Promise<num
  */
 async function sendSeqs(tx: UdpSocket, seqs: number[], equalSizes: boolean): Promise<void> {
   const sent = await tx.sendMany(
-    seqs.map((i, k) => ({ data: equalSizes ? seqData(i) : Buffer.concat([seqData(i), Buffer.alloc(k % 2)]) })),
+    seqs.map((i, k) => ({ data: seqData(i, equalSizes ? 0 : k % 2) })),
   );
   if (sent !== seqs.length) throw new Error(`sent ${sent} of ${seqs.length} datagrams`);
 }

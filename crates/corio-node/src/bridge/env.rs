@@ -358,18 +358,23 @@ fn parse_sync_budget(var: Option<&str>) -> u32 {
         .unwrap_or(DEFAULT_SYNC_BUDGET)
 }
 
-/// Returns `Pending` once, waking itself: in an op started with [`Env::start_lazy`] (first
-/// polled on the JS thread, handed to the runtime when woken), what follows runs on the
-/// runtime. On a runtime thread it costs one reschedule.
+thread_local! {
+    /// Set while [`Env::poll_lazy`] polls an op for the first time on the JS thread.
+    static IN_LAZY_FIRST_POLL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// In an op started with [`Env::start_lazy`] (first polled on the JS thread, handed to the
+/// runtime when woken): what follows runs on the runtime. During the op's first poll it returns
+/// `Pending` once, waking itself; anywhere else (the op already moved to the runtime, e.g. it
+/// waited for its lock) it is ready at once and costs nothing.
 pub(crate) fn leave_js_thread() -> impl Future<Output = ()> {
-    let mut yielded = false;
-    std::future::poll_fn(move |cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
+    std::future::poll_fn(|cx| {
+        if IN_LAZY_FIRST_POLL.with(Cell::get) {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
         }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
     })
 }
 
@@ -678,12 +683,12 @@ impl Env {
             state: Mutex::new(LazyState::Polling { woken: false }),
         });
         let waker = Waker::from(lazy.clone());
-        // OpTask catches a panic of the inner future and reports it as the op's result.
-        if task
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_ready()
-        {
+        // OpTask catches a panic of the inner future and reports it as the op's result, so the
+        // flag is always reset.
+        IN_LAZY_FIRST_POLL.with(|f| f.set(true));
+        let first = task.as_mut().poll(&mut Context::from_waker(&waker));
+        IN_LAZY_FIRST_POLL.with(|f| f.set(false));
+        if first.is_ready() {
             *lazy.lock() = LazyState::Done;
             return None;
         }

@@ -451,23 +451,20 @@ pub(crate) async fn lock_all<'a>(
     locks: &mut [&'a Mutex<()>],
 ) -> Vec<corio::sync::MutexGuard<'a, ()>> {
     locks.sort_by_key(|m| *m as *const Mutex<()> as usize);
-    let mut distinct: Vec<&'a Mutex<()>> = Vec::with_capacity(locks.len());
-    for m in locks.iter() {
-        if distinct.last().is_none_or(|l| !std::ptr::eq(*l, *m)) {
-            distinct.push(m); // the same lock twice (copy(s, s) never needs that, but be safe)
-        }
-    }
-    let mut waiting: Vec<_> = distinct.iter().map(|m| Box::pin(m.lock())).collect();
-    let mut guards: Vec<Option<corio::sync::MutexGuard<'a, ()>>> =
-        distinct.iter().map(|_| None).collect();
+    let mut distinct = locks.to_vec();
+    // The same lock twice (copy(s, s) never needs that, but be safe).
+    distinct.dedup_by(|a, b| std::ptr::eq(*a, *b));
+    // Each lock's queue entry, and its guard once granted.
+    let mut queued: Vec<_> = distinct
+        .iter()
+        .map(|m| (Box::pin(m.lock()), None))
+        .collect();
     std::future::poll_fn(|cx| {
         let mut all = true;
-        for (slot, fut) in guards.iter_mut().zip(waiting.iter_mut()) {
-            if slot.is_none() {
-                match fut.as_mut().poll(cx) {
-                    Poll::Ready(g) => *slot = Some(g),
-                    Poll::Pending => all = false,
-                }
+        for (fut, guard) in queued.iter_mut().filter(|(_, g)| g.is_none()) {
+            match fut.as_mut().poll(cx) {
+                Poll::Ready(g) => *guard = Some(g),
+                Poll::Pending => all = false,
             }
         }
         if all {
@@ -477,5 +474,5 @@ pub(crate) async fn lock_all<'a>(
         }
     })
     .await;
-    guards.into_iter().flatten().collect()
+    queued.into_iter().filter_map(|(_, g)| g).collect()
 }

@@ -1960,12 +1960,7 @@ mod tests {
     /// them serves the ones behind it, and goes with the last claim, not with each send.
     #[test]
     fn a_claim_keeps_one_registration_for_the_sends_behind_it() {
-        let rt = corio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        on_runtime(async {
             let s = bind_socket("127.0.0.1:0".parse().unwrap(), BindOpts::default()).unwrap();
             let io = Arc::new(UdpIo::new());
             io.sock.set(s).unwrap();
@@ -1986,14 +1981,19 @@ mod tests {
         });
     }
 
-    #[test]
-    fn bind_options_apply_before_bind() {
-        let rt = corio::runtime::Builder::new_multi_thread()
+    /// Runs `f` on a one-worker runtime (for tests that register sockets with the driver).
+    fn on_runtime<F: std::future::Future>(f: F) -> F::Output {
+        corio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
-            .unwrap();
-        rt.block_on(async {
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn bind_options_apply_before_bind() {
+        on_runtime(async {
             let o = BindOpts {
                 reuse_address: true,
                 recv_buffer_size: Some(1 << 20),
