@@ -24,7 +24,8 @@ export interface BindOptions extends AbortOptions {
   backlog?: number;
   /**
    * Sets `SO_REUSEPORT` so several listeners (processes or threads) can bind the same port and
-   * share its connections. Ignored where the platform has no such option. Default `false`.
+   * share its connections. Where the platform has no such option (Windows), `bind` rejects with
+   * `ENOTSUP`. Default `false`.
    */
   reusePort?: boolean;
   /**

@@ -37,7 +37,7 @@ import { NativeRecv, NativeUdpBindOptions, NativeUdpSocket, newNativeUdpSocket }
 export interface UdpBindOptions extends AbortOptions {
   /** `SO_REUSEADDR`: allow binding an address still in use (e.g. several multicast listeners). Default `false`. */
   reuseAddress?: boolean;
-  /** `SO_REUSEPORT`: several sockets share the port (ignored where the OS lacks it). Default `false`. */
+  /** `SO_REUSEPORT`: several sockets share the port (`bind` rejects with `ENOTSUP` where the OS lacks it). Default `false`. */
   reusePort?: boolean;
   /** `SO_BROADCAST`: allow sending to broadcast addresses. Default `false`. */
   broadcast?: boolean;

@@ -55,7 +55,9 @@ struct Sample {
 /// CPU time (user + system) of the whole process so far. Only the runtime being measured is
 /// busy during a round (the other one is idle, its workers parked), so the difference across
 /// one round is that runtime's CPU cost, including the cost of spinning, parking and waking.
-/// Unlike wall time it does not grow when other processes preempt our threads.
+/// Unlike wall time it does not grow when other processes preempt our threads. Unix only: the
+/// CPU column reads zero elsewhere.
+#[cfg(unix)]
 fn process_cpu_time() -> Duration {
     // SAFETY: getrusage only writes into the zeroed struct we pass.
     let usage = unsafe {
@@ -65,6 +67,11 @@ fn process_cpu_time() -> Duration {
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+#[cfg(not(unix))]
+fn process_cpu_time() -> Duration {
+    Duration::ZERO
 }
 
 /// Runs one workload once and returns its sample and the CPU time it used.

@@ -1,5 +1,7 @@
 //! Faults and bad input in `corio::net`: every failure is an `io::Error` of the right kind,
-//! never a panic; a listener survives running out of file descriptors in `accept`.
+//! never a panic; a listener survives running out of file descriptors in `accept`. Unix only:
+//! the faults are injected with rlimits, Unix sockets and `SO_LINGER`.
+#![cfg(unix)]
 
 use corio::io::{AsyncReadExt, AsyncWriteExt};
 use corio::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};

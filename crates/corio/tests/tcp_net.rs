@@ -1,6 +1,6 @@
 //! TCP integration tests for `corio::net` (listener, stream, halves, socket options).
 use corio::io::{AsyncReadExt, AsyncWriteExt};
-use corio::net::{TcpListener, TcpSocket, TcpStream};
+use corio::net::{TcpListener, TcpStream};
 use std::io::ErrorKind;
 use std::sync::Arc;
 
@@ -197,8 +197,11 @@ async fn write_to_closed_peer_is_an_error_not_sigpipe() {
     );
 }
 
+// `TcpSocket` exists on Unix only.
+#[cfg(unix)]
 #[corio::test]
 async fn tcp_socket_options_and_listen() {
+    use corio::net::TcpSocket;
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_reuseaddr(true).unwrap();
     assert!(socket.reuseaddr().unwrap());

@@ -12,6 +12,7 @@
 use corio::net::{RecvMeta, UdpSocket};
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
+#[cfg(target_os = "linux")]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `a` and `b` hold the same payloads, each as often, in any order.

@@ -132,6 +132,7 @@ async fn max_datagram_round_trip_and_oversize_error() {
         .unwrap_err();
     #[cfg(unix)]
     assert_eq!(err.raw_os_error(), Some(libc_emsgsize()), "{err:?}");
+    let _ = err;
 }
 
 #[cfg(unix)]

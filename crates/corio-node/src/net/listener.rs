@@ -81,22 +81,7 @@ impl NativeTcpListener {
             let a = addr::resolve(&host, port).await?.remove(0);
             let ip = a.ip().to_string();
             let at = |err, syscall| OpError::io_at(err, syscall, &ip, port);
-            let sock = if a.is_ipv4() {
-                corio::net::TcpSocket::new_v4()
-            } else {
-                corio::net::TcpSocket::new_v6()
-            }
-            .map_err(|e| at(e, "socket"))?;
-            #[cfg(unix)]
-            sock.set_reuseaddr(true).map_err(|e| at(e, "setsockopt"))?;
-            #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
-            if reuse_port {
-                sock.set_reuseport(true).map_err(|e| at(e, "setsockopt"))?;
-            }
-            #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
-            let _ = reuse_port;
-            sock.bind(a).map_err(|e| at(e, "bind"))?;
-            let l = sock.listen(backlog).map_err(|e| at(e, "listen"))?;
+            let l = listen_socket(a, backlog, reuse_port).map_err(|(e, syscall)| at(e, syscall))?;
             Ok(Outcome::Listener(l))
         })?;
         Ok(PromiseRaw::new(e, p))
@@ -153,4 +138,34 @@ impl NativeTcpListener {
     pub fn unref(&self, env: &Env) -> napi::Result<()> {
         handle::set_ref(env, &self.core, false)
     }
+}
+
+/// Makes the listening socket: `SO_REUSEADDR` on Unix (as libuv does, so a restarted server
+/// can bind while old connections linger in `TIME_WAIT`; on Windows it would let another
+/// process steal the port), `SO_REUSEPORT` when asked, then bind and listen. One path on every
+/// platform, through socket2. A failure names its syscall.
+fn listen_socket(
+    a: std::net::SocketAddr,
+    backlog: u32,
+    reuse_port: bool,
+) -> Result<corio::net::TcpListener, (std::io::Error, &'static str)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(a), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| (e, "socket"))?;
+    #[cfg(unix)]
+    sock.set_reuse_address(true)
+        .map_err(|e| (e, "setsockopt"))?;
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    if reuse_port {
+        sock.set_reuse_port(true).map_err(|e| (e, "setsockopt"))?;
+    }
+    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+    if reuse_port {
+        // No SO_REUSEPORT here: refuse rather than bind a socket that does not share the port.
+        return Err((std::io::ErrorKind::Unsupported.into(), "setsockopt"));
+    }
+    sock.bind(&a.into()).map_err(|e| (e, "bind"))?;
+    let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+    sock.listen(backlog).map_err(|e| (e, "listen"))?;
+    corio::net::TcpListener::from_std(sock.into()).map_err(|e| (e, "listen"))
 }

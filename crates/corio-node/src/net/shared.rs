@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use corio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use corio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use corio::net::TcpStream;
 use corio::sync::{Mutex, Notify};
 
@@ -139,6 +139,7 @@ impl StreamIo {
 
     /// Whether the I/O driver watches the socket for readability (if not, its cached read
     /// readiness is stale: [`StreamIo::try_read`] may skip a `recv` that would find data).
+    #[cfg_attr(not(unix), allow(dead_code))] // only JS-loop reads (unix) turn it off
     pub(crate) fn driver_reads(&self) -> bool {
         self.driver_reads.load(Ordering::Relaxed)
     }
@@ -149,9 +150,9 @@ impl StreamIo {
         #[cfg(unix)]
         if self.driver_reads.load(Ordering::Relaxed) != on {
             let interest = if on {
-                Interest::READABLE | Interest::WRITABLE
+                corio::io::Interest::READABLE | corio::io::Interest::WRITABLE
             } else {
-                Interest::WRITABLE
+                corio::io::Interest::WRITABLE
             };
             if self.stream.set_driver_interest(interest).is_ok() || on {
                 self.driver_reads.store(on, Ordering::Relaxed);
@@ -195,7 +196,6 @@ impl StreamIo {
     fn expire(&self) {
         self.timed_out.store(true, Ordering::Release);
         // An error (the peer is already gone) changes nothing for us.
-        #[cfg(unix)]
         let _ = super::sockopt::shutdown_both(&self.stream);
     }
 

@@ -826,6 +826,20 @@ impl std::os::fd::AsFd for UdpSocket {
     }
 }
 
+#[cfg(windows)]
+impl std::os::windows::io::AsRawSocket for UdpSocket {
+    fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+        std::os::windows::io::AsRawSocket::as_raw_socket(&*self.io)
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsSocket for UdpSocket {
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        std::os::windows::io::AsSocket::as_socket(&*self.io)
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;

@@ -204,6 +204,7 @@ impl Handle {
     }
 
     /// Changes the readiness `source` (registered as `io`) is reported for; same token.
+    #[cfg(unix)]
     pub(crate) fn reregister_source(
         &self,
         io: &Arc<ScheduledIo>,

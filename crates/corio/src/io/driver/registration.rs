@@ -42,6 +42,7 @@ impl Registration {
     }
 
     /// Changes the readiness the driver is told about for `io` (the same source).
+    #[cfg(unix)]
     pub(crate) fn reregister(
         &self,
         io: &mut impl mio::event::Source,

@@ -9,6 +9,7 @@ use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+#[cfg(unix)]
 use std::time::Duration;
 
 /// A TCP stream between a local and a remote socket.
@@ -385,5 +386,19 @@ impl std::os::fd::AsFd for TcpStream {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         // SAFETY: the descriptor stays open for as long as `self` (and so the borrow) lives.
         unsafe { std::os::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&*self.io)) }
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsRawSocket for TcpStream {
+    fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+        std::os::windows::io::AsRawSocket::as_raw_socket(&*self.io)
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsSocket for TcpStream {
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        std::os::windows::io::AsSocket::as_socket(&*self.io)
     }
 }
