@@ -379,8 +379,7 @@ pub(crate) fn leave_js_thread() -> impl Future<Output = ()> {
 }
 
 /// Whether the JS-thread fast path is on: `false` with `CORIO_SYNC_BUDGET=0`, which sends every
-/// op's I/O to the runtime. Read once per process, so checking it costs one atomic load (the
-/// UDP `try*` methods check it on every call).
+/// op's I/O to the runtime. Read once per process, so checking it costs one atomic load.
 pub(crate) fn fast_path_enabled() -> bool {
     sync_budget() > 0
 }
@@ -744,7 +743,7 @@ impl Env {
     }
 
     /// An op completed synchronously on the JS thread: counted, and one unit of the budget spent.
-    fn spend_sync_budget(&self) {
+    pub(crate) fn spend_sync_budget(&self) {
         self.completions.set(self.completions.get() + 1);
         self.sync_budget
             .set(self.sync_budget.get().saturating_sub(1));

@@ -70,7 +70,7 @@ use super::addr::{self, ip_literal};
 use super::handle::{self, closed_error, sync_err, throw_op};
 use super::stream::NativeAddr;
 use crate::args;
-use crate::bridge::{fast_path_enabled, leave_js_thread, BridgeEnv, HandleCore, OpSpec, Outcome};
+use crate::bridge::{leave_js_thread, BridgeEnv, HandleCore, OpSpec, Outcome};
 use crate::errors::{self, OpError};
 use crate::js;
 
@@ -660,6 +660,32 @@ fn write_sender(info: &mut [u8], from: SocketAddr, last: &mut Option<IpAddr>) {
 
 /// A fast-path send's result for JS: the count sent, `-1` if the socket would block, or the
 /// error (`to_op` shapes it) thrown.
+/// One `try*` call's syscall on the JS thread, allowed while the env's synchronous-completion
+/// budget lasts (and never with `CORIO_SYNC_BUDGET=0`), as for TCP (README: "at most 64
+/// operations in a row"). A completed call spends one unit; once the budget is spent the
+/// `try*` call reports "would block" without a syscall, JS starts the waiting op, and that
+/// op's completion comes back through the event loop, whose next drain renews the budget. So a
+/// loop of sends and receives that always find the socket ready cannot starve timers and
+/// other I/O (each `await` of a settled promise is a microtask; only the event loop runs them).
+struct SyncAttempt(Rc<BridgeEnv>);
+
+impl SyncAttempt {
+    /// `None` when the budget is spent (or the fast path is off).
+    fn begin(env: &Env) -> napi::Result<Option<SyncAttempt>> {
+        let bridge = BridgeEnv::get(env.raw())?;
+        Ok(bridge.sync_budget_left().then_some(SyncAttempt(bridge)))
+    }
+
+    /// Passes the syscall's result through, spending a unit of the budget unless it would
+    /// block (a call that did not complete).
+    fn done<T>(&self, r: io::Result<T>) -> io::Result<T> {
+        if !matches!(&r, Err(err) if err.kind() == io::ErrorKind::WouldBlock) {
+            self.0.spend_sync_budget();
+        }
+        r
+    }
+}
+
 fn sent_or_would_block(
     env: &Env,
     r: io::Result<usize>,
@@ -1155,11 +1181,13 @@ impl NativeUdpSocket {
         };
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        if !fast_path_enabled() {
+        let Some(attempt) = SyncAttempt::begin(env)? else {
             return Ok(-1.0);
-        }
+        };
         let to = SocketAddr::new(ip, port);
-        sent_or_would_block(env, sock.send_to(bytes, to), |err| send_error(err, to))
+        sent_or_would_block(env, attempt.done(sock.send_to(bytes, to)), |err| {
+            send_error(err, to)
+        })
     }
 
     /// Sends one datagram to `host:port` (data copied at call time), after the socket's
@@ -1197,10 +1225,12 @@ impl NativeUdpSocket {
         let bytes = args::bytes(env.raw(), &data, "data")?;
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        if !fast_path_enabled() {
+        let Some(attempt) = SyncAttempt::begin(env)? else {
             return Ok(-1.0);
-        }
-        sent_or_would_block(env, sock.send(bytes), |err| OpError::io(err, "send"))
+        };
+        sent_or_would_block(env, attempt.done(sock.send(bytes)), |err| {
+            OpError::io(err, "send")
+        })
     }
 
     /// Sends one datagram to the connected peer (data copied at call time), after the socket's
@@ -1238,10 +1268,10 @@ impl NativeUdpSocket {
         // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
         // synchronous call returns, and `dst` does not outlive it.
         let dst = unsafe { recv_dst(p, len) };
-        if !fast_path_enabled() {
+        let Some(attempt) = SyncAttempt::begin(env)? else {
             return Ok(None);
-        }
-        match Self::recv_one_now(&io, dst) {
+        };
+        match attempt.done(Self::recv_one_now(&io, dst)) {
             Ok((n, from)) => Ok(Some(NativeRecv::new(n, from))),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(err) => Err(sync_err(env, err, "recv")),
@@ -1278,10 +1308,10 @@ impl NativeUdpSocket {
         // SAFETY: `p`/`len` were queried just now on the JS thread; no JS runs until this
         // synchronous call returns, and `dst` does not outlive it.
         let dst = unsafe { recv_dst(p, len) };
-        if !fast_path_enabled() {
+        let Some(attempt) = SyncAttempt::begin(env)? else {
             return Ok(-1.0);
-        }
-        match Self::recv_one_now(&io, dst) {
+        };
+        match attempt.done(Self::recv_one_now(&io, dst)) {
             Ok((n, from)) => {
                 // SAFETY: `info` points to at least 64 live bytes (checked above), distinct
                 // from `buf`'s unless JS passed the same memory, which only garbles its data.
@@ -1368,10 +1398,10 @@ impl NativeUdpSocket {
         let max = args::int_in(e, &max, "max", 1.0, MAX_BATCH)? as usize;
         let io = self.sync_io_for_transfer(env)?;
         io.enable_gro();
-        if !fast_path_enabled() {
+        let Some(attempt) = SyncAttempt::begin(env)? else {
             return Ok(None);
-        }
-        match receive_now(&io, max) {
+        };
+        match attempt.done(receive_now(&io, max)) {
             Ok(pieces) => {
                 // SAFETY: JS thread of the current call.
                 let r = unsafe { pack_many(e, &pieces) };
@@ -1447,9 +1477,9 @@ impl NativeUdpSocket {
         let batch = batch_args(env, &payload, &meta, &hosts, &from)?;
         let io = self.sync_io_for_transfer(env)?;
         let sock = io.sock().map_err(|err| throw_op(env, err))?;
-        if !fast_path_enabled() {
+        let Some(attempt) = SyncAttempt::begin(env)? else {
             return Ok(-1.0);
-        }
+        };
         let mut ips = Vec::with_capacity(batch.hosts.len());
         for h in &batch.hosts {
             if h.is_empty() {
@@ -1471,7 +1501,9 @@ impl NativeUdpSocket {
         }
         sent_or_would_block(
             env,
-            corio::net::UdpSocket::try_send_many_std_gso(sock, &dgrams, &io.gso),
+            attempt.done(corio::net::UdpSocket::try_send_many_std_gso(
+                sock, &dgrams, &io.gso,
+            )),
             |err| send_error(err, dgrams[0].1),
         )
     }
