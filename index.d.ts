@@ -81,7 +81,11 @@ export declare class NativeUdpSocket {
   bind(host: string, port: number, opts?: NativeUdpBindOptions | undefined | null, opId?: number): Promise<void>
   /**
    * Connects the socket to `host:port`: `send`/`recv` then use it, and the OS drops
-   * datagrams from other senders.
+   * datagrams from other senders. Takes its place among the socket's waiting sends at call
+   * time (like a send, in the send lock, holding it while `host` is resolved): sends called
+   * before it leave before it, sends called after it leave after it. Receives are not
+   * ordered against it (a receive holds its lock until a datagram arrives, which must not
+   * hold up a connect).
    */
   connect(host: string, port: number, opId?: number): Promise<void>
   /**
