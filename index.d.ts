@@ -158,6 +158,13 @@ export declare class NativeUdpSocket {
    * some were sent resolves the count so far.
    */
   sendMany(payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number): Promise<number>
+  /**
+   * Test hook, hidden like the binding's `__panicForTest`: queues an op in the socket's
+   * receive turn (`recv`) or send turn (the one `send`/`sendTo`/`sendMany`/`connect` take)
+   * whose future panics once it holds the turn, on the runtime. Its promise rejects with
+   * ERR_NATIVE_PANIC, and the turn must pass on to the ops queued behind it.
+   */
+  __panicInTurnForTest(recv: boolean): Promise<void>
   /** Sets SO_BROADCAST. */
   setBroadcast(on: boolean): void
   /** Sets the unicast TTL (IPv4 `IP_TTL`, IPv6 `IPV6_UNICAST_HOPS`), 1..=255. */

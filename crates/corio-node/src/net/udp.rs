@@ -1550,6 +1550,30 @@ impl NativeUdpSocket {
         })
     }
 
+    /// Test hook, hidden like the binding's `__panicForTest`: queues an op in the socket's
+    /// receive turn (`recv`) or send turn (the one `send`/`sendTo`/`sendMany`/`connect` take)
+    /// whose future panics once it holds the turn, on the runtime. Its promise rejects with
+    /// ERR_NATIVE_PANIC, and the turn must pass on to the ops queued behind it.
+    #[napi(
+        js_name = "__panicInTurnForTest",
+        ts_args_type = "recv: boolean",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn panic_in_turn_for_test<'e>(
+        &self,
+        env: &'e Env,
+        recv: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
+        let recv = args::boolean(env.raw(), args::raw(&recv), "recv")?;
+        let turn = if recv { Turn::Recv } else { Turn::Send };
+        self.op(env, 0, Some(turn), |_io| async {
+            if std::hint::black_box(true) {
+                panic!("__panicInTurnForTest: deliberate panic holding the turn");
+            }
+            Ok(Outcome::Undefined)
+        })
+    }
+
     /// Sets SO_BROADCAST.
     #[napi(ts_args_type = "on: boolean")]
     pub fn set_broadcast(&self, env: &Env, on: Unknown<'_>) -> napi::Result<()> {
