@@ -16,6 +16,7 @@
 import test from 'ava';
 import { UdpSocket } from '../src';
 import { rerunSpec } from './fixtures/run-fixture';
+import { native, nextOpId } from '../src/native';
 import { newNativeUdpSocket } from '../src/udp/native';
 
 const fastPathOff = process.env.CORIO_SYNC_BUDGET === '0';
@@ -114,6 +115,47 @@ test('native: connect() waits for the sends called before it, and the sends call
   t.deepEqual(failures, []);
   t.is(diff('the old peer', got[0], want[0]), '');
   t.is(diff('the new peer', got[1], want[1]), '');
+});
+
+test('native: a connect cancelled while it waits for its turn connects nothing and holds up nothing', async (t) => {
+  await using a = await receiver();
+  await using b = await receiver();
+  const got: number[][] = [[], []];
+  const want: number[][] = [[], []];
+  let caught = 0;
+  // The batch keeps the send lock while the JS thread queues the connect, cancels it and
+  // queues a send; whether the cancel reaches the connect before its turn depends on thread
+  // scheduling, so rounds repeat until one did (almost always the first).
+  for (let round = 0, next = 0; round < 50 && caught === 0; round++) {
+    const h = newNativeUdpSocket();
+    await h.bind('127.0.0.1', 0, undefined, 0);
+    await h.connect('127.0.0.1', a.localAddr.port, 0);
+    const first = Array.from({ length: BATCH }, () => next++);
+    const y = next++;
+    const id = nextOpId();
+    const ops = [
+      h.sendMany(...toPeer(first.map((i, k) => seqData(i, k % 2))), 0, 0),
+      h.connect('127.0.0.1', b.localAddr.port, id),
+      h.send(seqData(y), 0),
+    ];
+    native().cancel(id);
+    const [batch, connect, send] = await Promise.allSettled(ops);
+    t.deepEqual([batch.status, send.status], ['fulfilled', 'fulfilled']);
+    want[0].push(...first);
+    if (connect.status === 'rejected') {
+      t.is((connect.reason as { code?: string }).code, 'ABORT_ERR');
+      t.is(h.peerAddr().port, a.localAddr.port, 'the cancelled connect changed the peer');
+      want[0].push(y);
+      caught++;
+    } else {
+      want[1].push(y);
+    }
+    await collect([a, b], got, want[0].length + want[1].length);
+    h.close();
+  }
+  t.true(caught > 0, 'no cancel reached a waiting connect');
+  t.is(diff('the first peer', got[0], want[0]), '');
+  t.is(diff('the second peer', got[1], want[1]), '');
 });
 
 test('UdpSocket: sends called before connect() go to their address, sends called right after it to the peer', async (t) => {
