@@ -8,7 +8,8 @@
  * receives queue natively in call order (the binding's receive lock, held while a receive
  * waits for its datagram). Sends leave in call order, as with node:dgram, the same way: the
  * fast path stays off while any send waits, and waiting sends queue natively in call order
- * (the binding's send lock).
+ * (the binding's send lock). `connect()` takes its place among the sends the same way, so
+ * sends called before it leave before it and sends called after it wait for it.
  * Batches (`recvMany`/`sendMany`) move many datagrams per system call (`recvmmsg`/`sendmmsg` on
  * Linux) and per JS/native crossing.
  *
@@ -206,12 +207,12 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   /**
    * Sends one datagram to `addr`.
    *
-   * @param data - the payload (a string is sent as UTF-8); copied at call time
-   * @param addr - destination: `"host:port"`, `"[ipv6]:port"`, `{ host, port }` or a
-   *   {@link Datagram}/{@link SocketAddress} (to reply to a sender)
    * Sends keep call order with the socket's other sends and with {@link UdpSocket.connect}:
    * a `sendTo` called before a `connect()` leaves before the socket is connected.
    *
+   * @param data - the payload (a string is sent as UTF-8); copied at call time
+   * @param addr - destination: `"host:port"`, `"[ipv6]:port"`, `{ host, port }` or a
+   *   {@link Datagram}/{@link SocketAddress} (to reply to a sender)
    * @returns the number of bytes sent
    * @throws TypeError/RangeError (synchronously) for a bad argument
    * @throws (rejects) `EMSGSIZE` when `data` is larger than a datagram may be (65,507 bytes on
