@@ -81,7 +81,11 @@ export declare class NativeUdpSocket {
   bind(host: string, port: number, opts?: NativeUdpBindOptions | undefined | null, opId?: number): Promise<void>
   /**
    * Connects the socket to `host:port`: `send`/`recv` then use it, and the OS drops
-   * datagrams from other senders.
+   * datagrams from other senders. Takes its place among the socket's waiting sends at call
+   * time (like a send, in the send lock, holding it while `host` is resolved): sends called
+   * before it leave before it, sends called after it leave after it. Receives are not
+   * ordered against it (a receive holds its lock until a datagram arrives, which must not
+   * hold up a connect).
    */
   connect(host: string, port: number, opId?: number): Promise<void>
   /**
@@ -154,6 +158,13 @@ export declare class NativeUdpSocket {
    * some were sent resolves the count so far.
    */
   sendMany(payload: Uint8Array, meta: Uint8Array, hosts: string[], from: number, opId?: number): Promise<number>
+  /**
+   * Test hook, hidden like the binding's `__panicForTest`: queues an op in the socket's
+   * receive turn (`recv`) or send turn (the one `send`/`sendTo`/`sendMany`/`connect` take)
+   * whose future panics once it holds the turn, on the runtime. Its promise rejects with
+   * ERR_NATIVE_PANIC, and the turn must pass on to the ops queued behind it.
+   */
+  __panicInTurnForTest(recv: boolean): Promise<void>
   /** Sets SO_BROADCAST. */
   setBroadcast(on: boolean): void
   /** Sets the unicast TTL (IPv4 `IP_TTL`, IPv6 `IPV6_UNICAST_HOPS`), 1..=255. */

@@ -377,6 +377,95 @@ test('a native waiting receive cancelled by op id takes no datagram and does not
   h.close();
 });
 
+const codeOf = (e: unknown): unknown => (e as { code?: unknown } | undefined)?.code;
+
+/** The sequence numbers of a packed native batch (`takeMany`; layout in src/udp/native.ts). */
+function seqsOfPacked(b: Buffer): number[] {
+  const out: number[] = [];
+  for (let k = 0, o = 4, n = b.readUInt32LE(0); k < n; k++) {
+    const len = b.readUInt32LE(o);
+    o += 24 + b[o + 7];
+    out.push(b.readUInt32LE(o));
+    o += len;
+  }
+  return out;
+}
+
+test('a panic in a waiting op releases its turn: the ops queued behind it, and later ones, complete', async (t) => {
+  // A turn left locked would hang the ops behind it: fail with a message instead.
+  t.timeout(30_000, 'an op queued behind a panic never completed: the turn stayed locked');
+  await using rx = await receiver();
+  // Send turn. The panicking op takes the free send lock at call time (its first poll runs
+  // on the JS thread), so the sends called next queue behind it; it panics on the runtime.
+  const h = await nativeSender(rx.localAddr.port, true);
+  const panicked = h.__panicInTurnForTest(false);
+  const queued = [h.send(seqData(0), 0), h.sendMany(...nativeBatch([seqData(1)]), 0, 0)];
+  t.is(codeOf(await t.throwsAsync(panicked)), 'ERR_NATIVE_PANIC');
+  t.deepEqual(await Promise.all(queued), [8, 1]);
+  t.is(await h.send(seqData(2), 0), 8, 'a send called after the panic');
+  const sent: number[] = [];
+  t.deepEqual(await collectInto(rx, sent, () => sent.length >= 3), [0, 1, 2]);
+  h.close();
+
+  // Receive turn, the same way.
+  const hr = await nativeSender(0, false);
+  await using tx = await UdpSocket.bind('127.0.0.1:0');
+  await tx.connect({ address: '127.0.0.1', port: hr.localAddr().port });
+  const panickedRecv = hr.__panicInTurnForTest(true);
+  const first = hr.recvFrom(64, 0);
+  const second = hr.recvMany(4, 0);
+  t.is(codeOf(await t.throwsAsync(panickedRecv)), 'ERR_NATIVE_PANIC');
+  await sendSeqs(tx, [10, 11], false);
+  const buf = Buffer.alloc(64);
+  t.true(seqSized(hr.takeRecv(await first, buf).bytes));
+  t.is(buf.readUInt32LE(0), 10);
+  t.deepEqual(seqsOfPacked(hr.takeMany(await second)), [11]);
+  const later = hr.recvFrom(64, 0);
+  await sendSeqs(tx, [12], false);
+  t.true(seqSized(hr.takeRecv(await later, buf).bytes));
+  t.is(buf.readUInt32LE(0), 12, 'a receive called after the panic');
+  hr.close();
+});
+
+test('waiting recvMany(max > 1) mixed with recvFrom, recv and recvMany(1): served in call order, nothing lost', async (t) => {
+  await using rx = await receiver();
+  await using tx = await UdpSocket.bind('127.0.0.1:0');
+  await tx.connect(rx.localAddr);
+  let wrong = '';
+  for (let round = 0, next = 0; round < 48; round++) {
+    // Twelve receivers, all waiting (nothing is queued): every fourth a recvMany(2..6), the
+    // others one of recvFrom, recv, recvMany(1), in an order that shifts per round.
+    const caps: number[] = [];
+    const receives: Promise<number[]>[] = [];
+    for (let k = 0; k < 12; k++) {
+      const kind = (k + round) % 4;
+      if (kind === 3) {
+        const max = 2 + ((k + round) % 5);
+        caps.push(max);
+        receives.push(
+          rx.recvMany(max).then((ds) => {
+            if (ds.length < 1 || ds.length > max) throw new Error(`recvMany(${max}) got ${ds.length} datagrams`);
+            return ds.map((d) => Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength).readUInt32LE(0));
+          }),
+        );
+      } else {
+        caps.push(1);
+        receives.push(receiveOne(rx, kind).then((i) => [i]));
+      }
+    }
+    // As many datagrams as the receivers could take in all: each gets at least one (those
+    // before it take at most their `max`), and what a batch left is still queued.
+    const total = caps.reduce((a, b) => a + b, 0);
+    const seqs = Array.from({ length: total }, (_, k) => next + k);
+    next += total;
+    await sendSeqs(tx, seqs, round % 2 === 0);
+    const got = (await Promise.all(receives)).flat();
+    await collectInto(rx, got, () => got.length >= total);
+    wrong ||= misdelivery(got, seqs[0]);
+  }
+  t.is(wrong, '');
+});
+
 test('close with receives waiting rejects every one with ERR_SOCKET_CLOSED', async (t) => {
   const rx = await receiver();
   const receives = Array.from({ length: 3 * 20 }, (_, k) => receiveOne(rx, k));

@@ -72,6 +72,11 @@ export interface NativeUdpSocket {
   ref(): void;
   unref(): void;
   readonly closed: boolean;
+  /**
+   * Test hook: an op that panics while it holds the socket's receive (`recv`) or send turn;
+   * rejects with `ERR_NATIVE_PANIC`.
+   */
+  __panicInTurnForTest(recv: boolean): Promise<void>;
 }
 
 /** Creates an unbound native UDP handle. @internal */

@@ -8,7 +8,8 @@
  * receives queue natively in call order (the binding's receive lock, held while a receive
  * waits for its datagram). Sends leave in call order, as with node:dgram, the same way: the
  * fast path stays off while any send waits, and waiting sends queue natively in call order
- * (the binding's send lock).
+ * (the binding's send lock). `connect()` takes its place among the sends the same way, so
+ * sends called before it leave before it and sends called after it wait for it.
  * Batches (`recvMany`/`sendMany`) move many datagrams per system call (`recvmmsg`/`sendmmsg` on
  * Linux) and per JS/native crossing.
  *
@@ -123,7 +124,13 @@ const toBytes = (data: Uint8Array | string, name: string): Uint8Array => {
 export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   readonly #h: NativeUdpSocket;
   #closed = false;
+  /** A `connect()` resolved (the socket has a peer). */
   #connected = false;
+  /**
+   * `connect()` calls still pending: while any is, address-less datagrams are accepted (they
+   * leave after the connect, to its peer), as if the socket were connected.
+   */
+  #connecting = 0;
   #local: SocketAddress | undefined;
   #peer: SocketAddress | undefined;
   /**
@@ -133,8 +140,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
    */
   #waitingRecvs = 0;
   /**
-   * Native send operations in flight: while any waits, later sends skip the fast path and queue
-   * behind it natively (the binding takes each send's place in its send lock at call time).
+   * Native send operations in flight, and pending `connect()` calls (which queue in the send
+   * lock like a send): while any waits, later sends skip the fast path and queue behind it
+   * natively (the binding takes each one's place in its send lock at call time).
    */
   #waitingSends = 0;
   /** The last `sendTo` address argument and its parsed form (sending to one peer repeatedly). */
@@ -199,13 +207,17 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   /**
    * Sends one datagram to `addr`.
    *
+   * Sends keep call order with the socket's other sends and with {@link UdpSocket.connect}:
+   * a `sendTo` called before a `connect()` leaves before the socket is connected.
+   *
    * @param data - the payload (a string is sent as UTF-8); copied at call time
    * @param addr - destination: `"host:port"`, `"[ipv6]:port"`, `{ host, port }` or a
    *   {@link Datagram}/{@link SocketAddress} (to reply to a sender)
    * @returns the number of bytes sent
    * @throws TypeError/RangeError (synchronously) for a bad argument
    * @throws (rejects) `EMSGSIZE` when `data` is larger than a datagram may be (65,507 bytes on
-   *   IPv4), `ERR_SOCKET_CLOSED`, `ENOTFOUND`, other OS errors with `address`/`port`
+   *   IPv4), `ERR_SOCKET_CLOSED`, `ENOTFOUND`, `EISCONN` on BSD/macOS when the socket is
+   *   connected, other OS errors with `address`/`port`
    */
   sendTo(data: Uint8Array | string, addr: AddressInput | Datagram): Promise<number> {
     const bytes = toBytes(data, 'data');
@@ -241,11 +253,13 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   }
 
   /**
-   * Sends one datagram to the connected peer (see {@link UdpSocket.connect}).
+   * Sends one datagram to the connected peer (see {@link UdpSocket.connect}). It may be
+   * called right after `connect()`, without awaiting it: it then leaves once the socket is
+   * connected, to the new peer (and fails if the connect fails).
    *
    * @param data - the payload (a string is sent as UTF-8); copied at call time
    * @returns the number of bytes sent
-   * @throws (rejects) `EDESTADDRREQ`/`ENOTCONN` when not connected, `EMSGSIZE`,
+   * @throws (rejects) `EDESTADDRREQ`/`ENOTCONN` when not connected (nor connecting), `EMSGSIZE`,
    *   `ECONNREFUSED` (the peer's port was closed; reported by a later call), `ERR_SOCKET_CLOSED`
    */
   send(data: Uint8Array | string): Promise<number> {
@@ -387,10 +401,12 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
    * receiver still gets the individual datagrams.
    *
    * @param datagrams - `{ data, address?, port? }` each; omit the address on a connected
-   *   socket to send to its peer
+   *   socket to send to its peer (also while a `connect()` is pending: the batch then leaves
+   *   after it, to the new peer, and fails if the connect fails)
    * @returns how many datagrams were sent: all of them, unless an error stopped the batch after
    *   some were sent (sending the rest again reports that error)
-   * @throws TypeError/RangeError (synchronously) for a bad argument
+   * @throws TypeError/RangeError (synchronously) for a bad argument, e.g. a datagram without
+   *   an address on a socket neither connected nor connecting
    * @throws (rejects) the error of the first datagram (`EMSGSIZE`, ...), `ERR_SOCKET_CLOSED`
    */
   sendMany(datagrams: readonly OutgoingDatagram[]): Promise<number> {
@@ -413,7 +429,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
       let host: string;
       let port: number;
       if (d.address === undefined && d.port === undefined) {
-        if (!this.#connected) {
+        if (!this.#connected && this.#connecting === 0) {
           throw invalidArgValue(`datagrams[${i}].address`, d.address, 'is required on a socket that is not connected');
         }
         host = '';
@@ -497,8 +513,20 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
    * Connects the socket to `addr`: {@link UdpSocket.send}/{@link UdpSocket.recv} then use it,
    * and the OS drops datagrams from anyone else. No packet is sent.
    *
+   * The connect keeps call order with the socket's sends, as node:dgram queues the sends
+   * issued while it connects: sends called before `connect()` leave first, to their own
+   * address; sends called after it — awaited or not — leave once it is done, so
+   * `sock.connect(addr); sock.send(data)` sends to the new peer. While a connect is pending,
+   * `send` and address-less `sendMany` datagrams are accepted as on a connected socket; if
+   * the connect fails, they fail too (`EDESTADDRREQ`/`ENOTCONN` on a socket that had no
+   * peer), and the socket stays as it was. Receives are not ordered against `connect()`: a
+   * receive already waiting keeps waiting and does not hold the connect up, and the OS filter
+   * applies to datagrams that arrive after the connect took effect (datagrams queued before
+   * it may still be from anyone) — await the connect before receiving to rely on the filter.
+   *
    * @param addr - `"host:port"`, `"[ipv6]:port"` or `{ host = "127.0.0.1", port }`
-   * @param opts - `signal` cancels the connect (host resolution)
+   * @param opts - `signal` cancels the connect (host resolution, or its wait behind earlier
+   *   sends)
    * @throws (rejects) `ENOTFOUND`, `EINVAL`, `ERR_SOCKET_CLOSED`, `AbortError`
    */
   connect(addr: AddressInput, opts?: AbortOptions): Promise<void> {
@@ -508,12 +536,19 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     const h = this.#h;
     const start = (opId: number): Promise<void> => h.connect(host, port, opId);
     const pending = signal === undefined ? start(0) : cancellable(signal, start);
+    // Counted as a waiting send until it settles: the fast path must not overtake it.
+    this.#waitingSends++;
+    this.#connecting++;
     return pending.then(
       () => {
+        this.#waitingSends--;
+        this.#connecting--;
         this.#connected = true;
         this.#peer = undefined;
       },
       (err: unknown) => {
+        this.#waitingSends--;
+        this.#connecting--;
         throw fromNative(err, 'connect', host, port);
       },
     );

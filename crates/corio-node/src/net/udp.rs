@@ -33,6 +33,14 @@
 //!   Both directions share one helper (`NativeUdpSocket::op` with a [`Turn`]); a lock is
 //!   released when its op's future ends or is dropped (completion, cancel, close, panic), and
 //!   the two locks are independent, so sends never wait behind receives.
+//! - **`connect` is ordered like a send** (as node:dgram queues the sends issued while it
+//!   connects): it queues on `send_lock` at call time and holds it while it resolves the host
+//!   and connects, so a `sendTo` called before it never runs on the connected socket (EISCONN
+//!   on BSD/macOS) and a `send` called right after it, without awaiting it, goes to the new
+//!   peer instead of failing with EDESTADDRREQ. It takes no place among receives: a waiting
+//!   receive holds `recv_lock` until a datagram arrives, possibly forever (a `for await`
+//!   loop), and a connect must not wait for that; nor could it make "only the peer's
+//!   datagrams" exact, since datagrams queued before the connect stay queued.
 //! - **Batches** use the core's `recv_many`/`send_many` (`recvmmsg`/`sendmmsg` on Linux; the
 //!   core's send side also segments runs of equal-size datagrams with `UDP_SEGMENT`, with a
 //!   GSO state kept in [`UdpIo`] so a route's refusal is remembered on both send paths). A
@@ -944,7 +952,8 @@ impl NativeUdpSocket {
     /// socket's other waiting ops of that direction: it is started lazily, so its first poll,
     /// right here on the JS thread, queues it on the turn's lock; once it holds the lock it
     /// moves to the runtime and runs `f`'s future, still holding the lock (see the module docs).
-    /// Without one (`bind`, `connect`) the future is spawned on the runtime at once.
+    /// `connect` takes the send turn too, so it keeps call order with the sends. Without a
+    /// turn (`bind`) the future is spawned on the runtime at once.
     fn op<'e, F, Fut>(
         &self,
         env: &'e Env,
@@ -1124,7 +1133,11 @@ impl NativeUdpSocket {
     }
 
     /// Connects the socket to `host:port`: `send`/`recv` then use it, and the OS drops
-    /// datagrams from other senders.
+    /// datagrams from other senders. Takes its place among the socket's waiting sends at call
+    /// time (like a send, in the send lock, holding it while `host` is resolved): sends called
+    /// before it leave before it, sends called after it leave after it. Receives are not
+    /// ordered against it (a receive holds its lock until a datagram arrives, which must not
+    /// hold up a connect).
     #[napi(
         ts_args_type = "host: string, port: number, opId?: number",
         ts_return_type = "Promise<void>"
@@ -1140,7 +1153,9 @@ impl NativeUdpSocket {
         let host = args::string(e, &host, "host", 1024)?;
         let port = args::int_in(e, &port, "port", 1.0, 65535.0)? as u16;
         let id = args::op_id(e, &op_id)?;
-        self.op(env, id, None, move |io| async move {
+        // In the send turn: the sends called before it leave first (to their old
+        // destination), the sends called after it wait until the socket is connected.
+        self.op(env, id, Some(Turn::Send), move |io| async move {
             let addrs = addr::resolve(&host, port).await?;
             let sock = io.sock()?;
             let mut last = None;
@@ -1569,6 +1584,30 @@ impl NativeUdpSocket {
                 }
             }
             Ok(Outcome::Number(sent as f64))
+        })
+    }
+
+    /// Test hook, hidden like the binding's `__panicForTest`: queues an op in the socket's
+    /// receive turn (`recv`) or send turn (the one `send`/`sendTo`/`sendMany`/`connect` take)
+    /// whose future panics once it holds the turn, on the runtime. Its promise rejects with
+    /// ERR_NATIVE_PANIC, and the turn must pass on to the ops queued behind it.
+    #[napi(
+        js_name = "__panicInTurnForTest",
+        ts_args_type = "recv: boolean",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn panic_in_turn_for_test<'e>(
+        &self,
+        env: &'e Env,
+        recv: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
+        let recv = args::boolean(env.raw(), args::raw(&recv), "recv")?;
+        let turn = if recv { Turn::Recv } else { Turn::Send };
+        self.op(env, 0, Some(turn), |_io| async {
+            if std::hint::black_box(true) {
+                panic!("__panicInTurnForTest: deliberate panic holding the turn");
+            }
+            Ok(Outcome::Undefined)
         })
     }
 
