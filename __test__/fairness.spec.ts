@@ -23,8 +23,8 @@ function timerFlag(): { fired: boolean } {
 }
 
 test('a UDP send/receive loop that never waits still lets a timer run', async (t) => {
-  const rx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
-  const tx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
+  await using rx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
+  await using tx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
   const to = { address: rx.localAddr.address, port: rx.localAddr.port };
   const data = Buffer.alloc(32, 7);
   const buf = Buffer.alloc(64);
@@ -41,15 +41,13 @@ test('a UDP send/receive loop that never waits still lets a timer run', async (t
     t.is(r.bytes, data.length);
     received++;
   }
-  tx.close();
-  rx.close();
   t.true(timer.fired, `the timer did not run during ${sent} send/receive pairs`);
   t.is(received, sent);
 });
 
 test('a UDP batch loop that never waits still lets a timer run', async (t) => {
-  const rx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
-  const tx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
+  await using rx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
+  await using tx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
   const to = { address: rx.localAddr.address, port: rx.localAddr.port };
   const batch = Array.from({ length: 4 }, (_, i) => ({ data: Buffer.alloc(16, i), ...to }));
   const limit = 100_000;
@@ -61,14 +59,14 @@ test('a UDP batch loop that never waits still lets a timer run', async (t) => {
     while (got < batch.length) got += (await rx.recvMany(batch.length - got)).length;
     rounds++;
   }
-  tx.close();
-  rx.close();
   t.true(timer.fired, `the timer did not run during ${rounds} batch rounds`);
 });
 
 test('a TCP read loop over buffered data still lets a timer run', async (t) => {
   const { client, server, listener } = await pair();
   listener.close();
+  await using _client = client;
+  await using _server = server;
   // 1 MiB sits in the socket buffers; 16-byte reads then always find data.
   const total = 1 << 20;
   const writing = client.writeAll(Buffer.alloc(total, 3));
@@ -92,6 +90,4 @@ test('a TCP read loop over buffered data still lets a timer run', async (t) => {
   }
   await writing;
   t.is(read, total);
-  client.close();
-  server.close();
 });

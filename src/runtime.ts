@@ -29,7 +29,11 @@ export interface RuntimeMetrics {
   pendingOps: number;
   /** Things keeping this environment's event loop alive: referenced pending operations and open listeners. */
   refs: number;
-  /** Promises this environment has settled through its completion queue, in total. */
+  /**
+   * Operations of this environment completed, in total: those settled through its completion
+   * queue and those that completed at once on the JS thread (the fast path), so
+   * `completions / wakeups` counts both per wake-up.
+   */
   completions: number;
   /**
    * Times this environment's JS thread was woken to settle completions, in total;

@@ -26,14 +26,22 @@ pub(crate) fn shutdown_both(s: &TcpStream) -> io::Result<()> {
 }
 
 /// `SO_KEEPALIVE` on or off; with `idle_ms > 0` also the idle time before the first probe
-/// (whole seconds, at least 1, like Node's `setKeepAlive`).
+/// (whole seconds, at least 1) and, as libuv does for Node's `setKeepAlive`, probes 1 s apart,
+/// 10 of them before the connection is dropped (Windows: the count stays the system's). The
+/// interval must be set on Windows: `SIO_KEEPALIVE_VALS` takes both, and 0 there means probes
+/// with no gap.
 pub(crate) fn set_keepalive(s: &TcpStream, on: bool, idle_ms: Option<f64>) -> io::Result<()> {
     let sock = SockRef::from(s);
     sock.set_keepalive(on)?;
     if let (true, Some(ms)) = (on, idle_ms) {
         if ms > 0.0 {
             let secs = ((ms / 1000.0) as u64).max(1);
-            sock.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(secs)))?;
+            let params = TcpKeepalive::new()
+                .with_time(Duration::from_secs(secs))
+                .with_interval(Duration::from_secs(1));
+            #[cfg(not(windows))]
+            let params = params.with_retries(10);
+            sock.set_tcp_keepalive(&params)?;
         }
     }
     Ok(())

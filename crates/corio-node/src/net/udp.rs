@@ -666,8 +666,6 @@ fn write_sender(info: &mut [u8], from: SocketAddr, last: &mut Option<IpAddr>) {
     *last = Some(ip);
 }
 
-/// A fast-path send's result for JS: the count sent, `-1` if the socket would block, or the
-/// error (`to_op` shapes it) thrown.
 /// One `try*` call's syscall on the JS thread, allowed while the env's synchronous-completion
 /// budget lasts (and never with `CORIO_SYNC_BUDGET=0`), as for TCP (README: "at most 64
 /// operations in a row"). A completed call spends one unit; once the budget is spent the
@@ -694,6 +692,8 @@ impl SyncAttempt {
     }
 }
 
+/// A fast-path send's result for JS: the count sent, `-1` if the socket would block, or the
+/// error (`to_op` shapes it) thrown.
 fn sent_or_would_block(
     env: &Env,
     r: io::Result<usize>,
