@@ -91,3 +91,23 @@ test('a TCP read loop over buffered data still lets a timer run', async (t) => {
   await writing;
   t.is(read, total);
 });
+
+test('past the budget, a socket\'s calls still settle in call order (deferred ones before a later waiting one)', async (t) => {
+  await using rx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
+  await using tx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
+  const to = { address: rx.localAddr.address, port: rx.localAddr.port };
+  const queued = 150;
+  // Loopback delivers during the send call: once each send settled, its datagram is queued.
+  for (let i = 0; i < queued; i++) await tx.sendTo(Buffer.from([i]), to);
+  const settled: number[] = [];
+  const calls: Promise<unknown>[] = [];
+  // All in one turn: the first receives complete at once (their promises settled at once,
+  // then deferred past the budget); the last one finds nothing queued and waits on the runtime.
+  for (let i = 0; i <= queued; i++) {
+    calls.push(rx.recvFrom(Buffer.alloc(4)).then((r) => settled.push(i) && r));
+  }
+  await tx.sendTo(Buffer.from([queued]), to);
+  const results = (await Promise.all(calls)) as { bytes: number }[];
+  t.true(results.every((r) => r.bytes === 1));
+  t.deepEqual(settled, Array.from({ length: queued + 1 }, (_, i) => i));
+});

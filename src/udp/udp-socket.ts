@@ -29,6 +29,7 @@ import {
   validateObject,
   validateUint8Array,
 } from '../errors';
+import { completedAtOnce, failedAtOnce, inCallOrder } from '../internal/sync-budget';
 import { cancellable } from '../io/op';
 import type { AbortOptions } from '../io/traits';
 import { AddressInput, DEFAULT_HOST, HostPort, parseAddress, SocketAddress } from '../net/addr';
@@ -234,13 +235,13 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     if (this.#waitingSends === 0) {
       try {
         const n = h.trySendTo(bytes, a.host, a.port);
-        if (n >= 0) return Promise.resolve(n);
+        if (n >= 0) return completedAtOnce(n);
       } catch (err) {
-        return Promise.reject(fromNative(err, 'send', a.host, a.port));
+        return failedAtOnce(fromNative(err, 'send', a.host, a.port));
       }
     }
     this.#waitingSends++;
-    return h.sendTo(bytes, a.host, a.port, 0).then(
+    return inCallOrder(h.sendTo(bytes, a.host, a.port, 0).then(
       (n) => {
         this.#waitingSends--;
         return n;
@@ -249,7 +250,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         this.#waitingSends--;
         throw fromNative(err, 'send', a.host, a.port);
       },
-    );
+    ));
   }
 
   /**
@@ -269,13 +270,13 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     if (this.#waitingSends === 0) {
       try {
         const n = h.trySend(bytes);
-        if (n >= 0) return Promise.resolve(n);
+        if (n >= 0) return completedAtOnce(n);
       } catch (err) {
-        return Promise.reject(fromNative(err, 'send'));
+        return failedAtOnce(fromNative(err, 'send'));
       }
     }
     this.#waitingSends++;
-    return h.send(bytes, 0).then(
+    return inCallOrder(h.send(bytes, 0).then(
       (n) => {
         this.#waitingSends--;
         return n;
@@ -284,7 +285,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         this.#waitingSends--;
         throw fromNative(err, 'send');
       },
-    );
+    ));
   }
 
   /**
@@ -311,7 +312,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
       try {
         n = h.tryRecvFromInto(buf, this.#info);
       } catch (err) {
-        return Promise.reject(fromNative(err, 'recv'));
+        return failedAtOnce(fromNative(err, 'recv'));
       }
       if (n >= 0) {
         const info = this.#info;
@@ -323,14 +324,14 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
           port: info[0] | (info[1] << 8),
           family: info[2] === 4 ? 'IPv4' : 'IPv6',
         };
-        return Promise.resolve(r);
+        return completedAtOnce(r);
       }
     }
     this.#waitingRecvs++;
     const size = Math.min(buf.byteLength, MAX_DATAGRAM);
     const start = (opId: number): Promise<number> => h.recvFrom(size, opId);
     const pending = signal === undefined ? start(0) : cancellable(signal, start);
-    return pending.then(
+    return inCallOrder(pending.then(
       (ticket): NativeRecv => {
         this.#waitingRecvs--;
         return h.takeRecv(ticket, buf);
@@ -339,7 +340,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         this.#waitingRecvs--;
         throw fromNative(err, 'recv');
       },
-    );
+    ));
   }
 
   /**
@@ -374,15 +375,15 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     if (this.#waitingRecvs === 0) {
       try {
         const b = h.tryRecvMany(max);
-        if (b !== null) return Promise.resolve(this.#unpack(b));
+        if (b !== null) return completedAtOnce(this.#unpack(b));
       } catch (err) {
-        return Promise.reject(fromNative(err, 'recv'));
+        return failedAtOnce(fromNative(err, 'recv'));
       }
     }
     this.#waitingRecvs++;
     const start = (opId: number): Promise<number> => h.recvMany(max, opId);
     const pending = signal === undefined ? start(0) : cancellable(signal, start);
-    return pending.then(
+    return inCallOrder(pending.then(
       (ticket) => {
         this.#waitingRecvs--;
         return this.#unpack(h.takeMany(ticket));
@@ -391,7 +392,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         this.#waitingRecvs--;
         throw fromNative(err, 'recv');
       },
-    );
+    ));
   }
 
   /**
@@ -491,12 +492,12 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         const k = h.trySendMany(payload, meta, hosts, 0);
         if (k >= 0) sent = k;
       } catch (err) {
-        return Promise.reject(fromNative(err, 'send'));
+        return failedAtOnce(fromNative(err, 'send'));
       }
-      if (sent === n) return Promise.resolve(n);
+      if (sent === n) return completedAtOnce(n);
     }
     this.#waitingSends++;
-    return h.sendMany(payload, meta, hosts, sent, 0).then(
+    return inCallOrder(h.sendMany(payload, meta, hosts, sent, 0).then(
       (k) => {
         this.#waitingSends--;
         return sent + k;
@@ -506,7 +507,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         if (sent > 0) return sent;
         throw fromNative(err, 'send');
       },
-    );
+    ));
   }
 
   /**
@@ -539,7 +540,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     // Counted as a waiting send until it settles: the fast path must not overtake it.
     this.#waitingSends++;
     this.#connecting++;
-    return pending.then(
+    return inCallOrder(pending.then(
       () => {
         this.#waitingSends--;
         this.#connecting--;
@@ -551,7 +552,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         this.#connecting--;
         throw fromNative(err, 'connect', host, port);
       },
-    );
+    ));
   }
 
   /** Sets `SO_BROADCAST`: whether datagrams may be sent to broadcast addresses. */

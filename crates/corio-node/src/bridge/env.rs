@@ -743,10 +743,15 @@ impl Env {
     }
 
     /// An op completed synchronously on the JS thread: counted, and one unit of the budget spent.
-    pub(crate) fn spend_sync_budget(&self) {
-        self.completions.set(self.completions.get() + 1);
+    fn spend_sync_budget(&self) {
+        self.count_completion();
         self.sync_budget
             .set(self.sync_budget.get().saturating_sub(1));
+    }
+
+    /// Counts one completed op in `completions` (metrics only).
+    pub(crate) fn count_completion(&self) {
+        self.completions.set(self.completions.get() + 1);
     }
 
     /// The value of an op that completed synchronously on the JS thread, returned as it is

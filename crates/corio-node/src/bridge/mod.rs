@@ -24,11 +24,12 @@ pub(crate) mod queue;
 #[cfg(unix)]
 pub(crate) mod uv;
 
+pub(crate) use env::{
+    fast_path_enabled, leave_js_thread, leave_js_thread_without_fast_path, Env as BridgeEnv,
+    HandleCore, OpSpec,
+};
 #[cfg(unix)]
 pub(crate) use env::{js_poll_enabled, JsLoopReads};
-pub(crate) use env::{
-    leave_js_thread, leave_js_thread_without_fast_path, Env as BridgeEnv, HandleCore, OpSpec,
-};
 #[cfg(unix)]
 pub(crate) use queue::OpKey;
 pub(crate) use queue::{wake_every_env, OpResult, Outcome};

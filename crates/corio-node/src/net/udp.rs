@@ -78,7 +78,7 @@ use super::addr::{self, ip_literal};
 use super::handle::{self, closed_error, sync_err, throw_op};
 use super::stream::NativeAddr;
 use crate::args;
-use crate::bridge::{leave_js_thread, BridgeEnv, HandleCore, OpSpec, Outcome};
+use crate::bridge::{fast_path_enabled, leave_js_thread, BridgeEnv, HandleCore, OpSpec, Outcome};
 use crate::errors::{self, OpError};
 use crate::js;
 
@@ -666,27 +666,29 @@ fn write_sender(info: &mut [u8], from: SocketAddr, last: &mut Option<IpAddr>) {
     *last = Some(ip);
 }
 
-/// One `try*` call's syscall on the JS thread, allowed while the env's synchronous-completion
-/// budget lasts (and never with `CORIO_SYNC_BUDGET=0`), as for TCP (README: "at most 64
-/// operations in a row"). A completed call spends one unit; once the budget is spent the
-/// `try*` call reports "would block" without a syscall, JS starts the waiting op, and that
-/// op's completion comes back through the event loop, whose next drain renews the budget. So a
-/// loop of sends and receives that always find the socket ready cannot starve timers and
-/// other I/O (each `await` of a settled promise is a microtask; only the event loop runs them).
+/// One `try*` call's syscall on the JS thread: never with `CORIO_SYNC_BUDGET=0` (no fast
+/// path), else always, even past the env's synchronous-completion budget. That budget is TCP's
+/// (a spent one sends the next stream op through the runtime); for UDP it would send the rest
+/// of a burst of calls through the waiting path, since none may overtake the first that
+/// waits — 25% more CPU per datagram in `bench/udp.ts`. The TS layer keeps UDP loops from
+/// starving the event loop instead (`src/internal/sync-budget.ts`: past the budget, promises of
+/// calls that completed at once settle after the next event-loop turn). A completed call is
+/// counted in the env's `completions`.
 struct SyncAttempt(Rc<BridgeEnv>);
 
 impl SyncAttempt {
-    /// `None` when the budget is spent (or the fast path is off).
+    /// `None` when the fast path is off.
     fn begin(env: &Env) -> napi::Result<Option<SyncAttempt>> {
-        let bridge = BridgeEnv::get(env.raw())?;
-        Ok(bridge.sync_budget_left().then_some(SyncAttempt(bridge)))
+        if !fast_path_enabled() {
+            return Ok(None);
+        }
+        Ok(Some(SyncAttempt(BridgeEnv::get(env.raw())?)))
     }
 
-    /// Passes the syscall's result through, spending a unit of the budget unless it would
-    /// block (a call that did not complete).
+    /// Passes the syscall's result through, counting a completion unless it would block.
     fn done<T>(&self, r: io::Result<T>) -> io::Result<T> {
         if !matches!(&r, Err(err) if err.kind() == io::ErrorKind::WouldBlock) {
-            self.0.spend_sync_budget();
+            self.0.count_completion();
         }
         r
     }
