@@ -6,7 +6,7 @@
 
 use crate::loom::sync::{Condvar, Mutex};
 use crate::runtime::scheduler;
-use crate::task::{self, Id, JoinHandle, Notified, Schedule};
+use crate::task::{self, Id, JoinHandle, Notified, Schedule, Task};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -68,7 +68,9 @@ impl Schedule for BlockingSchedule {
         // completes in its only poll. An abort of a queued task only marks it cancelled.
     }
     fn yield_now(&self, _task: Notified) {}
-    fn release(&self, _id: Id) {}
+    fn release(&self, _id: Id) -> Option<Task> {
+        None
+    }
 }
 
 impl BlockingSpawner {
@@ -94,9 +96,8 @@ impl BlockingSpawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let cell = task::Cell::new(BlockingTask(Some(f)), BlockingSchedule, Id::next());
-        let join = JoinHandle::new(cell.clone());
-        self.push(cell, handle);
+        let (task, join) = task::new_unowned(BlockingTask(Some(f)), BlockingSchedule, Id::next());
+        self.push(task, handle);
         join
     }
 

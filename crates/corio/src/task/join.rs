@@ -1,56 +1,75 @@
 //! `JoinHandle` and `AbortHandle`: awaiting and cancelling a spawned task.
+//!
+//! Both are counted references to the task's cell (see `raw.rs`): the join handle holds one
+//! reference for awaiting and aborting alike, and every `AbortHandle` holds its own.
 
-use super::cell::{AbortTarget, JoinTarget};
+use super::raw::RawTask;
 use super::{Id, JoinError};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 /// An owned permission to await a task's output. Dropping it detaches the task (it keeps
 /// running); `abort()` cancels it.
 pub struct JoinHandle<T> {
-    raw: Arc<dyn JoinTarget<T>>,
-    abort: Arc<dyn AbortTarget>,
+    raw: RawTask,
     _p: PhantomData<T>,
 }
 
+// SAFETY: the handle owns one reference to a cell whose shared parts are synchronised by its
+// state word (see `Task`); the only `T` it yields is moved out of the cell by `poll`, so the
+// handle is as `Send` / `Sync` as `T` is (the same bounds an `Arc`-based handle had).
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: as above; `&JoinHandle` only reads the state word (`is_finished`, `id`) or aborts.
+unsafe impl<T: Sync> Sync for JoinHandle<T> {}
+
 impl<T> Unpin for JoinHandle<T> {}
 
-impl<T: Send + 'static> JoinHandle<T> {
-    pub(crate) fn new<C: JoinTarget<T> + AbortTarget>(cell: Arc<C>) -> Self {
+impl<T> JoinHandle<T> {
+    /// Takes over the join handle's reference.
+    ///
+    /// # Safety
+    /// The caller transfers one reference of a live cell whose future's output type is `T`,
+    /// and the task has `JOIN_INTEREST` (a new task).
+    pub(super) unsafe fn from_raw(raw: RawTask) -> Self {
         JoinHandle {
-            raw: cell.clone(),
-            abort: cell,
+            raw,
             _p: PhantomData,
         }
     }
-}
 
-impl<T> JoinHandle<T> {
     /// Cancels the task: its future is dropped on a runtime thread at the next opportunity and
     /// awaiting this handle gives `JoinError::is_cancelled()` (unless it completed first).
     pub fn abort(&self) {
-        self.abort.clone().abort();
+        abort(self.raw);
     }
 
     /// True when the task has completed (with output, panic or cancellation).
     pub fn is_finished(&self) -> bool {
-        self.abort.is_finished()
+        self.raw.header().state.load().is_complete()
     }
 
     /// A handle that can abort the task without awaiting it.
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle {
-            raw: self.abort.clone(),
-        }
+        self.raw.header().state.ref_inc();
+        AbortHandle { raw: self.raw }
     }
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.abort.id()
+        self.raw.header().id
+    }
+}
+
+/// Aborts the task `raw`, whose reference the caller holds across the call.
+fn abort(raw: RawTask) {
+    let header = raw.header();
+    if header.state.transition_to_notified_and_cancel() {
+        // SAFETY: the transition took a reference for the new run queue entry, which
+        // `schedule` consumes; the caller's own reference keeps the cell alive meanwhile.
+        unsafe { (header.vtable.schedule)(raw.header_ptr()) }
     }
 }
 
@@ -59,7 +78,16 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let coop = ready!(crate::runtime::coop::poll_proceed(cx));
-        let result = self.raw.poll_join(cx);
+        let mut result = Poll::Pending;
+        // SAFETY: the handle holds a reference; `result` is a valid slot of the output type
+        // the cell's `poll_join` writes (`T` is the task's output type, see `from_raw`).
+        unsafe {
+            (self.raw.header().vtable.poll_join)(
+                self.raw.header_ptr(),
+                &mut result as *mut Poll<Result<T, JoinError>> as *mut (),
+                cx,
+            )
+        };
         if result.is_ready() {
             coop.made_progress();
         }
@@ -69,7 +97,8 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        self.raw.drop_join_handle();
+        // SAFETY: the handle's reference is handed over and the pointer not used again.
+        unsafe { (self.raw.header().vtable.drop_join_handle)(self.raw.header_ptr()) }
     }
 }
 
@@ -82,25 +111,44 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Cancels a task without being able to await it.
-#[derive(Clone)]
 pub struct AbortHandle {
-    raw: Arc<dyn AbortTarget>,
+    raw: RawTask,
 }
+
+// SAFETY: the handle owns one reference; it only reads the state word and aborts, both of
+// which any thread may do (see `Task`).
+unsafe impl Send for AbortHandle {}
+// SAFETY: as above.
+unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {
     /// Cancels the task (see [`JoinHandle::abort`]).
     pub fn abort(&self) {
-        self.raw.clone().abort();
+        abort(self.raw);
     }
 
     /// True when the task has completed.
     pub fn is_finished(&self) -> bool {
-        self.raw.is_finished()
+        self.raw.header().state.load().is_complete()
     }
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.raw.id()
+        self.raw.header().id
+    }
+}
+
+impl Clone for AbortHandle {
+    fn clone(&self) -> Self {
+        self.raw.header().state.ref_inc();
+        AbortHandle { raw: self.raw }
+    }
+}
+
+impl Drop for AbortHandle {
+    fn drop(&mut self) {
+        // SAFETY: the handle's own reference; the pointer is not used again.
+        unsafe { self.raw.drop_refs(1) }
     }
 }
 

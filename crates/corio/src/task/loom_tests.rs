@@ -6,11 +6,17 @@
 //! `JoinHandle` and `abort()` (within the preemption bound) and checks, on top of our asserts,
 //! that no two threads ever touch the future, the output or the join waker slot at once.
 //!
+//! The references to a task's cell are counted in its state word, not by an `Arc`, so the
+//! models also check the count: the scheduler stored in each test cell counts its own drop,
+//! which happens exactly when the cell is freed. Models assert the cell is still alive while
+//! they hold a reference (no premature free) and freed exactly once when the last reference is
+//! gone (no leak, no double free).
+//!
 //! The bookkeeping counters of the tests (drops, wakes, polls) are plain `std` atomics: they are
 //! only read by asserts, so keeping them out of loom's view keeps the state space small.
 
-use super::cell::{Cell, RawTask};
-use super::{AbortHandle, Id, JoinError, JoinHandle, Notified, Schedule};
+use super::cell::new_task;
+use super::{AbortHandle, Id, JoinError, JoinHandle, Notified, Schedule, Task};
 use crate::loom::sync::atomic::AtomicUsize as LoomAtomicUsize;
 use crate::loom::sync::Mutex;
 use crate::loom::thread;
@@ -33,6 +39,10 @@ struct QueueInner {
     /// Calls to `yield_now` (wakes that arrived while the task ran).
     yielded: AtomicUsize,
     released: AtomicUsize,
+    /// The owned-task set's reference, as `OwnedTasks` keeps it; handed back by `release`.
+    owned: Mutex<Option<Task>>,
+    /// Task cells freed (their `CellSchedule` dropped).
+    freed: AtomicUsize,
 }
 
 impl TestQueue {
@@ -40,9 +50,8 @@ impl TestQueue {
         let mut queue = self.0.queue.lock();
         // A task is in a run queue at most once: a second entry means two wakes both decided
         // to submit it (a double schedule), and two threads could then run it at once.
-        let ptr = Arc::as_ptr(&task) as *const ();
         assert!(
-            !queue.iter().any(|t| Arc::as_ptr(t) as *const () == ptr),
+            !queue.iter().any(|t| t.addr() == task.addr()),
             "task queued twice"
         );
         queue.push_back(task);
@@ -73,36 +82,74 @@ impl TestQueue {
     fn released(&self) -> usize {
         self.0.released.load(SeqCst)
     }
+
+    fn freed(&self) -> usize {
+        self.0.freed.load(SeqCst)
+    }
+
+    /// Takes the owned-set reference out (what shutdown's drain of the set does).
+    fn take_owned(&self) -> Option<Task> {
+        self.0.owned.lock().take()
+    }
 }
 
-impl Schedule for TestQueue {
+/// The scheduler stored in a test cell: forwards to the queue and counts the cell's free.
+struct CellSchedule(TestQueue);
+
+impl Drop for CellSchedule {
+    fn drop(&mut self) {
+        let prev = self.0 .0.freed.fetch_add(1, SeqCst);
+        assert_eq!(prev, 0, "task cell freed twice");
+    }
+}
+
+impl Schedule for CellSchedule {
     fn schedule(&self, task: Notified) {
-        self.0.scheduled.fetch_add(1, SeqCst);
-        self.push(task);
+        self.0 .0.scheduled.fetch_add(1, SeqCst);
+        self.0.push(task);
     }
 
     fn yield_now(&self, task: Notified) {
-        self.0.yielded.fetch_add(1, SeqCst);
-        self.push(task);
+        self.0 .0.yielded.fetch_add(1, SeqCst);
+        self.0.push(task);
     }
 
-    fn release(&self, _id: Id) {
-        self.0.released.fetch_add(1, SeqCst);
+    fn release(&self, _id: Id) -> Option<Task> {
+        self.0 .0.released.fetch_add(1, SeqCst);
+        // Taken under the lock, given back (and so dropped by the caller) after it.
+        let owned = self.0 .0.owned.lock().take();
+        owned
     }
 }
 
-/// Spawns `future` on `queue` the way `OwnedTasks::bind` + `schedule` do: a new task is
-/// notified and sits in the run queue once.
+/// Spawns `future` on `queue` the way `OwnedTasks::bind` + `schedule` do: a new task holds
+/// three references (owned set, run queue entry, join handle), is notified and sits in the run
+/// queue once. Each model spawns one task per queue.
 fn spawn<F>(queue: &TestQueue, future: F) -> (JoinHandle<F::Output>, AbortHandle)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let cell = Cell::new(future, queue.clone(), Id::next());
-    let join = JoinHandle::new(cell.clone());
+    let (task, notified, join) = new_task(future, CellSchedule(queue.clone()), Id::next());
+    *queue.0.owned.lock() = Some(task);
     let abort = join.abort_handle();
-    queue.push(cell);
+    queue.push(notified);
     (join, abort)
+}
+
+/// The end of a model: after the caller dropped its handles, a drained queue and an emptied
+/// resource slot leave no reference: the cell must have been freed, exactly once.
+fn assert_freed_once(queue: &TestQueue, gate: Option<&GateShared>) {
+    assert_eq!(queue.run_all(), 0, "nothing left to run");
+    if let Some(gate) = gate {
+        let waker = gate.slot.lock().take();
+        drop(waker);
+    }
+    assert!(
+        queue.take_owned().is_none(),
+        "a complete task left the owned set"
+    );
+    assert_eq!(queue.freed(), 1, "task cell leaked (or freed twice)");
 }
 
 /// Counts how often it is dropped.
@@ -223,6 +270,16 @@ impl GateShared {
         })
     }
 
+    /// As `fire`, but the resource gives its waker up (wakes it by value): the wake may give up
+    /// the task's last reference.
+    fn fire_once(&self) {
+        self.fired.fetch_add(1, SeqCst);
+        let waker = self.slot.lock().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// What a resource does when it becomes ready: record it, then wake the task.
     fn fire(&self) {
         self.fired.fetch_add(1, SeqCst);
@@ -321,6 +378,13 @@ fn wake_while_running() {
                 other.map(|r| r.is_ok())
             ),
         }
+        assert_eq!(
+            queue.freed(),
+            0,
+            "freed while the handles and a waker remain"
+        );
+        drop((join, _abort));
+        assert_freed_once(&queue, Some(&shared));
     });
 }
 
@@ -365,6 +429,8 @@ fn wake_after_complete() {
             poll_join(&mut join, &noop_waker()),
             Poll::Ready(Ok(_))
         ));
+        drop((join, _abort));
+        assert_freed_once(&queue, Some(&shared));
     });
 }
 
@@ -408,6 +474,7 @@ fn abort_racing_complete(ready_on: usize) {
         }
         drop(join);
         assert!(output_drops.load(SeqCst) <= 1);
+        assert_freed_once(&queue, None);
     });
 }
 
@@ -455,6 +522,8 @@ fn abort_racing_wake() {
             Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e}"),
             Poll::Pending => panic!("abort and wake both lost"),
         }
+        drop(join);
+        assert_freed_once(&queue, Some(&shared));
     });
 }
 
@@ -490,6 +559,8 @@ fn join_handle_dropped_racing_complete(register_waker: bool) {
         );
         counts.assert_all_dropped(usize::from(register_waker));
         assert!(counts.wakes() <= 1);
+        drop(_abort);
+        assert_freed_once(&queue, None);
     });
 }
 
@@ -551,6 +622,8 @@ fn join_waker_replaced_racing_complete() {
         assert_eq!(output_drops.load(SeqCst), 1);
         a.assert_all_dropped(1);
         b.assert_all_dropped(1);
+        drop(_abort);
+        assert_freed_once(&queue, None);
     });
 }
 
@@ -569,15 +642,17 @@ fn shutdown_racing_wake() {
             polls: polls.clone(),
             _drop: DropCount(future_drops.clone()),
         };
-        let cell = Cell::new(gate, queue.clone(), Id::next());
-        let mut join = JoinHandle::new(cell.clone());
-        queue.push(cell.clone());
+        let (mut join, abort) = spawn(&queue, gate);
+        drop(abort);
         assert_eq!(queue.run_all(), 1);
         let waker = {
             let shared = shared.clone();
             thread::spawn(move || shared.fire())
         };
-        let task: Notified = cell;
+        // What `close_and_shutdown_all` does: take the set's reference and shut down through it.
+        let task = queue
+            .take_owned()
+            .expect("an incomplete task is in the owned set");
         let shutdown = thread::spawn(move || task.shutdown());
         queue.run_all();
         waker.join().unwrap();
@@ -591,5 +666,174 @@ fn shutdown_racing_wake() {
             Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e}"),
             Poll::Pending => panic!("shutdown left the task incomplete"),
         }
+        drop(join);
+        assert_freed_once(&queue, Some(&shared));
+    });
+}
+
+/// Reference count under a race of everything that holds a reference: a resource wakes the
+/// parked task by value and gives its waker up, another thread drops a spare waker clone, the
+/// abort handle and the join handle, and the runner completes the task. Whichever of them gives
+/// up the last reference frees the cell, exactly once; nobody frees it while a reference is
+/// still held (the cell's scheduler counts its drop, and a premature free shows as a second
+/// free or as an underflow of the count, which loom builds check).
+#[test]
+fn refcount_wake_drop_join_complete() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        let (polls, future_drops) = (counter(), counter());
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 1,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (join, abort) = spawn(&queue, gate);
+        assert_eq!(queue.run_all(), 1);
+        let spare = shared
+            .slot
+            .lock()
+            .clone()
+            .expect("the first poll left a waker");
+        let waker = {
+            let shared = shared.clone();
+            thread::spawn(move || shared.fire_once())
+        };
+        let dropper = thread::spawn(move || {
+            drop(spare);
+            drop(abort);
+            drop(join);
+        });
+        queue.run_all();
+        waker.join().unwrap();
+        dropper.join().unwrap();
+        queue.run_all();
+
+        assert_eq!(future_drops.load(SeqCst), 1, "the task completed once");
+        assert_eq!(queue.released(), 1);
+        assert_freed_once(&queue, Some(&shared));
+    });
+}
+
+/// Wakes by value while the task runs: the waker's reference is given up by the same
+/// transition that sets NOTIFIED, the runner takes one for the reschedule, and the last
+/// reference (here: the join handle's, dropped concurrently) frees the cell once.
+#[test]
+fn refcount_wake_by_val_while_running() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        let (polls, future_drops) = (counter(), counter());
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 2,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (join, abort) = spawn(&queue, gate);
+        drop(abort);
+        assert_eq!(queue.run_all(), 1);
+        // One wake is consumed before the runner starts (the task is queued once), the second
+        // races its poll.
+        shared.fire_once();
+        let waker = {
+            let shared = shared.clone();
+            thread::spawn(move || shared.fire_once())
+        };
+        let dropper = thread::spawn(move || drop(join));
+        queue.run_all();
+        waker.join().unwrap();
+        dropper.join().unwrap();
+        queue.run_all();
+
+        assert_eq!(future_drops.load(SeqCst), 1, "no wake-up lost");
+        assert_freed_once(&queue, Some(&shared));
+    });
+}
+
+/// The cancel paths and the count: an abort (which takes a reference for the queue entry it
+/// submits) and a wake by reference (likewise) race each other and the runner; the abort
+/// handle and the waker clone are dropped by the threads that used them. The task completes
+/// once, with output or `Cancelled`, and the cell is freed once when the join handle goes.
+#[test]
+fn refcount_abort_racing_wake_by_ref() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        let (polls, future_drops) = (counter(), counter());
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 1,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (mut join, abort) = spawn(&queue, gate);
+        assert_eq!(queue.run_all(), 1);
+        let waker = shared
+            .slot
+            .lock()
+            .clone()
+            .expect("the first poll left a waker");
+        shared.fired.fetch_add(1, SeqCst);
+        let aborter = thread::spawn(move || {
+            abort.abort();
+            drop(abort);
+        });
+        let waking = thread::spawn(move || {
+            waker.wake_by_ref();
+            drop(waker);
+        });
+        queue.run_all();
+        aborter.join().unwrap();
+        waking.join().unwrap();
+        queue.run_all();
+
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(queue.released(), 1);
+        match poll_join(&mut join, &noop_waker()) {
+            Poll::Ready(Ok(output)) => drop(output),
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e}"),
+            Poll::Pending => panic!("abort and wake both lost"),
+        }
+        assert_eq!(queue.freed(), 0, "freed while the join handle is alive");
+        drop(join);
+        assert_freed_once(&queue, Some(&shared));
+    });
+}
+
+/// A stale waker is the last reference: the task completes on its first poll while its join
+/// handle is dropped on another thread and a resource wakes (by value) the waker it kept.
+/// The completion, the handle drop or the stale wake frees the cell, exactly once.
+#[test]
+fn refcount_stale_waker_last() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        shared.fired.fetch_add(1, SeqCst);
+        let (polls, future_drops) = (counter(), counter());
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 1,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (join, abort) = spawn(&queue, gate);
+        drop(abort);
+        let stale = {
+            let shared = shared.clone();
+            thread::spawn(move || shared.fire_once())
+        };
+        let dropper = thread::spawn(move || drop(join));
+        queue.run_all();
+        stale.join().unwrap();
+        dropper.join().unwrap();
+
+        // `Gate` counts its polls and its output's drops on one counter: one poll, and the
+        // output dropped once (by the handle or by the completion).
+        assert_eq!(polls.load(SeqCst), 2);
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(queue.scheduled() + queue.yielded(), 0);
+        assert_freed_once(&queue, Some(&shared));
     });
 }

@@ -2,6 +2,8 @@
 //!
 //! - `state.rs`: the atomic state machine every party agrees through.
 //! - `cell.rs`: the task's heap cell and the harness that polls, cancels and completes it.
+//! - `raw.rs`: the type-erased, reference-counted pointers to a cell (run queue entries, the
+//!   owned set's entries).
 //! - `join.rs`: [`JoinHandle`] and [`AbortHandle`]; `error.rs`: [`JoinError`].
 //! - `owned.rs`: the runtime's set of live tasks, for shutdown.
 //! - `join_set.rs`: [`JoinSet`], a set of tasks awaited in completion order.
@@ -14,15 +16,17 @@ mod join_set;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod owned;
+mod raw;
 mod state;
 mod yield_now;
 
-pub(crate) use cell::{Cell, Notified, Schedule};
+pub(crate) use cell::{new_unowned, Schedule};
 pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
 pub(crate) use owned::OwnedTasks;
+pub(crate) use raw::{Notified, Task};
 pub use yield_now::yield_now;
 
 pub use crate::runtime::coop::consume_budget;

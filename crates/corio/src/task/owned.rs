@@ -14,8 +14,8 @@
 //!   completion was a contended cache line on exactly the hot path. The count is the sum of the
 //!   shard sizes, computed on demand (it is only read by metrics).
 
-use super::cell::{Cell, Schedule};
-use super::{Id, JoinHandle, Notified};
+use super::cell::{new_task, Schedule};
+use super::{Id, JoinHandle, Notified, Task};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::loom::sync::Mutex;
 use std::collections::HashMap;
@@ -41,7 +41,7 @@ impl Hasher for IdHasher {
     }
 }
 
-type Map = HashMap<u64, Notified, BuildHasherDefault<IdHasher>>;
+type Map = HashMap<u64, Task, BuildHasherDefault<IdHasher>>;
 
 /// One shard, alone on its cache lines (see the module notes).
 #[repr(align(128))]
@@ -78,26 +78,24 @@ impl OwnedTasks {
         F::Output: Send + 'static,
         S: Schedule,
     {
-        let cell = Cell::new(future, scheduler, id);
-        let join = JoinHandle::new(cell.clone());
-        let task: Notified = cell;
+        // Three references at once: the set's entry, the run queue entry and the join handle.
+        let (task, notified, join) = new_task(future, scheduler, id);
         let mut shard = self.shard(id).lock();
         if self.closed.load(SeqCst) {
             drop(shard);
             task.shutdown();
+            drop(notified);
             return (join, None);
         }
-        shard.insert(id.as_u64(), task.clone());
+        shard.insert(id.as_u64(), task);
         drop(shard);
-        (join, Some(task))
+        (join, Some(notified))
     }
 
-    /// A task completed.
-    pub(crate) fn remove(&self, id: Id) {
-        // The removed entry (a strong reference) is dropped after the lock is released: a
-        // shorter critical section, and the last reference may free the task's memory.
-        let removed = self.shard(id).lock().remove(&id.as_u64());
-        drop(removed);
+    /// A task completed: removes it and returns the set's reference to it (given up by the
+    /// caller, after the lock is released).
+    pub(crate) fn remove(&self, id: Id) -> Option<Task> {
+        self.shard(id).lock().remove(&id.as_u64())
     }
 
     /// Refuses new tasks from now on.
@@ -110,7 +108,7 @@ impl OwnedTasks {
     pub(crate) fn close_and_shutdown_all(&self) {
         self.close();
         for shard in self.shards.iter() {
-            let tasks: Vec<Notified> = {
+            let tasks: Vec<Task> = {
                 let mut shard = shard.0.lock();
                 shard.drain().map(|(_, t)| t).collect()
             };

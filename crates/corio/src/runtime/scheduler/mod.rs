@@ -10,7 +10,7 @@ pub(crate) mod multi_thread;
 use crate::runtime::blocking::BlockingSpawner;
 use crate::runtime::driver;
 use crate::runtime::metrics::RuntimeCounters;
-use crate::task::{Id, JoinHandle, Notified, OwnedTasks, Schedule};
+use crate::task::{Id, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Waker;
@@ -109,8 +109,8 @@ impl Schedule for Handle {
         }
     }
 
-    fn release(&self, id: Id) {
-        self.common().owned.remove(id);
+    fn release(&self, id: Id) -> Option<Task> {
+        self.common().owned.remove(id)
     }
 }
 
