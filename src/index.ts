@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 
-export { SocketStream, TcpListener, TcpStream, UnixListener, UnixStream } from './net';
+export { SocketListener, SocketStream, TcpListener, TcpStream, UnixListener, UnixStream } from './net';
 export type {
   AddressInput,
   BindOptions,

@@ -9,6 +9,7 @@ export type { BindOptions } from './tcp-listener';
 export { TcpStream } from './tcp-stream';
 export type { ConnectOptions } from './tcp-stream';
 export type { AddressInput, HostAndPort, SocketAddress } from './addr';
+export { SocketListener } from './socket-listener';
 export { SocketStream } from './socket-stream';
 export { UnixListener } from './unix-listener';
 export type { UnixBindOptions } from './unix-listener';

@@ -8,10 +8,11 @@
  * @module
  */
 
-import { ERR_SOCKET_CLOSED, fromNative, signalOf, socketClosedError, validateInteger } from '../errors';
+import { fromNative, signalOf, validateInteger } from '../errors';
 import { cancellable } from '../io/op';
 import type { AbortOptions } from '../io/traits';
 import { native, NativeUnixListener } from '../native';
+import { SocketListener } from './socket-listener';
 import { UnixSocketAddress, UnixStream, validateSocketPath, wrapUnixStream } from './unix-stream';
 
 /** Options for {@link UnixListener.bind}. */
@@ -25,15 +26,12 @@ const DEFAULT_BACKLOG = 1024;
 
 let wrap: (handle: NativeUnixListener) => UnixListener;
 
-function rethrowAccept(err: unknown): never {
-  throw fromNative(err, 'accept');
-}
-
 /**
  * A Unix domain stream socket listening for connections at a path.
  *
  * An open listener keeps the Node process alive (like a listening `net.Server`) until it is
- * closed or {@link UnixListener.unref | unref}'d. Closing it removes its socket file.
+ * closed or {@link SocketListener.unref | unref}'d. {@link SocketListener.close | Closing} it
+ * also removes its socket file (if the path still names the file this listener created).
  *
  * @example
  * ```ts
@@ -43,13 +41,11 @@ function rethrowAccept(err: unknown): never {
  * }
  * ```
  */
-export class UnixListener implements AsyncIterable<UnixStream>, AsyncDisposable {
-  readonly #h: NativeUnixListener;
+export class UnixListener extends SocketListener<UnixStream> {
   readonly #local: UnixSocketAddress;
-  #closed = false;
 
   private constructor(handle: NativeUnixListener) {
-    this.#h = handle;
+    super(handle, wrapUnixStream);
     this.#local = Object.freeze({ path: handle.path });
   }
 
@@ -86,81 +82,8 @@ export class UnixListener implements AsyncIterable<UnixStream>, AsyncDisposable 
     });
   }
 
-  /**
-   * Waits for the next connection.
-   *
-   * @param opts - `signal` cancels the wait (a connection arriving later stays queued for the
-   *   next accept)
-   * @returns the connected stream
-   * @throws (rejects) `ERR_SOCKET_CLOSED` if the listener is or gets closed; `AbortError` when
-   *   aborted; OS errors such as `EMFILE` (the listener stays usable)
-   */
-  accept(opts?: AbortOptions): Promise<UnixStream> {
-    const signal = opts === undefined ? undefined : signalOf(opts, 'opts');
-    if (this.#closed) return Promise.reject(socketClosedError('accept'));
-    const h = this.#h;
-    const pending = signal === undefined ? h.accept(0) : cancellable(signal, (opId) => h.accept(opId));
-    return pending.then(wrapUnixStream, rethrowAccept);
-  }
-
   /** The path the listener is bound to, as given to {@link UnixListener.bind}. */
   get localAddr(): UnixSocketAddress {
     return this.#local;
-  }
-
-  /**
-   * Stops listening, releases the socket and removes the socket file (if the path still names
-   * the file this listener created). A pending `accept` rejects with `ERR_SOCKET_CLOSED`, and a
-   * `for await` loop over the listener ends. Connections accepted earlier stay open.
-   * Idempotent.
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#h.close();
-  }
-
-  /** Whether {@link UnixListener.close} has been called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** Lets the open listener keep the Node event loop alive (the default). */
-  ref(): this {
-    if (!this.#closed) this.#h.ref();
-    return this;
-  }
-
-  /** Lets the process exit while the listener is open, as `net.Server#unref` does. */
-  unref(): this {
-    if (!this.#closed) this.#h.unref();
-    return this;
-  }
-
-  /**
-   * Accepts connections one by one. The loop ends when the listener is closed; leaving it
-   * (`break`, `return`, an exception) closes the listener. An accept error other than the
-   * listener being closed is thrown out of the loop (after closing the listener).
-   */
-  async *[Symbol.asyncIterator](): AsyncGenerator<UnixStream, void, undefined> {
-    try {
-      for (;;) {
-        let stream: UnixStream;
-        try {
-          stream = await this.accept();
-        } catch (err) {
-          if (this.#closed && (err as { code?: unknown }).code === ERR_SOCKET_CLOSED) return;
-          throw err;
-        }
-        yield stream;
-      }
-    } finally {
-      this.close();
-    }
-  }
-
-  /** Closes the listener (for `await using`). */
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
   }
 }
