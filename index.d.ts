@@ -31,12 +31,18 @@ export declare class NativeTcpListener {
 }
 
 /**
- * A connected TCP stream (internal; wrapped by `TcpStream` in the TS API). Reads and writes
+ * A connected stream, TCP or Unix (internal; wrapped by `TcpStream` or `UnixStream` in the TS
+ * API). Reads and writes
  * are the free functions `tcpRead`, `tcpWrite` and `tcpWriteAll`, which take its `slot`.
  */
 export declare class NativeTcpStream {
   /** Connects to `host:port` (names resolved natively, off the JS thread). */
   static connect(host: string, port: number, opts?: NativeConnectOptions | undefined | null, opId?: number): Promise<NativeTcpStream>
+  /**
+   * Connects to the Unix domain stream socket at `path` (unix; elsewhere it rejects with
+   * `ENOTSUP`). Errors carry the path as `address`.
+   */
+  static connectUnix(path: string, opId?: number): Promise<NativeTcpStream>
   /** Half-close: shuts the write side down after pending writes; reading goes on. */
   shutdown(opId?: number): Promise<void>
   /** This stream's slot number: what `tcpRead`, `tcpWrite` and `tcpWriteAll` take. */
@@ -61,6 +67,10 @@ export declare class NativeTcpStream {
   localAddr(): NativeAddr
   /** The remote address. */
   peerAddr(): NativeAddr
+  /** The local path of a Unix stream (`''` when unnamed); `ENOTSUP` for TCP. */
+  localPath(): string
+  /** The peer's path of a Unix stream (`''` when unnamed); `ENOTSUP` for TCP. */
+  peerPath(): string
   /** Pending ops of this stream keep the event loop alive (default). */
   ref(): void
   /** Pending ops of this stream no longer keep the event loop alive. */
@@ -191,6 +201,27 @@ export declare class NativeUdpSocket {
   /** Pending ops of this socket keep the event loop alive (default). */
   ref(): void
   /** Pending ops of this socket no longer keep the event loop alive. */
+  unref(): void
+}
+
+/** A listening Unix stream socket (internal; wrapped by `UnixListener` in the TS API). */
+export declare class NativeUnixListener {
+  /** Binds and listens on `path`, which must not exist (else `EADDRINUSE`, like Node). */
+  static bind(path: string, backlog?: number, opId?: number): Promise<NativeUnixListener>
+  /** Accepts one connection; rejects with ERR_SOCKET_CLOSED if the listener closes first. */
+  accept(opId?: number): Promise<NativeTcpStream>
+  /** The path bound, as given to `bind`. */
+  get path(): string
+  /**
+   * Stops listening and removes the socket file; a pending accept rejects with
+   * ERR_SOCKET_CLOSED. Idempotent.
+   */
+  close(): void
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /** An open listener keeps the event loop alive (default). */
+  ref(): void
+  /** The listener (and its pending accept) no longer keeps the event loop alive. */
   unref(): void
 }
 
@@ -330,3 +361,9 @@ export declare function tcpWrite(slot: number, data: Uint8Array, opId?: number):
  * time): `undefined` when it was all written at once, else a promise.
  */
 export declare function tcpWriteAll(slot: number, data: Uint8Array, opId?: number): undefined | Promise<void>
+
+/**
+ * The longest socket path `bind`/`connect` accept, in bytes (`sun_path` less its NUL; 0 where
+ * there are no Unix sockets).
+ */
+export declare function unixPathMax(): number

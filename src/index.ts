@@ -14,8 +14,17 @@
  * @packageDocumentation
  */
 
-export { TcpListener, TcpStream } from './net';
-export type { AddressInput, BindOptions, ConnectOptions, HostAndPort, SocketAddress } from './net';
+export { SocketListener, SocketStream, TcpListener, TcpStream, UnixListener, UnixStream } from './net';
+export type {
+  AddressInput,
+  BindOptions,
+  ConnectOptions,
+  HostAndPort,
+  SocketAddress,
+  UnixBindOptions,
+  UnixConnectOptions,
+  UnixSocketAddress,
+} from './net';
 export * from './udp';
 export { copy, copyBidirectional, SocketDuplex } from './io';
 export type { AbortOptions, ByteReader, ByteStream, ByteWriter, NodeStreamOptions } from './io';

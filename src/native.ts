@@ -42,8 +42,21 @@ export interface NativeTcpListener {
   readonly closed: boolean;
 }
 
+/** A listening Unix domain socket owned by the native runtime (unix only). */
+export interface NativeUnixListener {
+  /** Rejects with ERR_SOCKET_CLOSED if the listener is (or gets) closed while pending. */
+  accept(opId: number): Promise<NativeTcpStream>;
+  /** The path given to `bind`. */
+  readonly path: string;
+  /** Synchronous, idempotent: pending ops reject ERR_SOCKET_CLOSED, the fd is released and the socket file removed. */
+  close(): void;
+  ref(): void;
+  unref(): void;
+  readonly closed: boolean;
+}
+
 /**
- * A connected TCP socket owned by the native runtime. Its reads and writes are the binding's
+ * A connected TCP or Unix socket owned by the native runtime. Its reads and writes are the binding's
  * free functions {@link NativeBinding.tcpRead}, `tcpWrite` and `tcpWriteAll`, which take its
  * {@link NativeTcpStream.slot} (cheaper per call than a method: see crates/corio-node/src/net/slots.rs).
  */
@@ -58,8 +71,14 @@ export interface NativeTcpStream {
   setKeepAlive(on: boolean, initialDelayMs?: number): void;
   /** Closes the stream for I/O after `ms` without a byte transferred (0 disables). */
   setIdleTimeout(ms: number): void;
+  /** TCP only (ENOTSUP for a Unix socket). */
   localAddr(): NativeAddr;
+  /** TCP only (ENOTSUP for a Unix socket). */
   peerAddr(): NativeAddr;
+  /** Unix only (ENOTSUP for TCP): the path, `''` when unnamed. */
+  localPath(): string;
+  /** Unix only (ENOTSUP for TCP): the path, `''` when unnamed. */
+  peerPath(): string;
   ref(): void;
   unref(): void;
   readonly closed: boolean;
@@ -73,6 +92,14 @@ export interface NativeTcpListenerClass {
 /** The static side of the native stream class. */
 export interface NativeTcpStreamClass {
   connect(host: string, port: number, opts: NativeConnectOptions | undefined | null, opId: number): Promise<NativeTcpStream>;
+  /** Rejects ENOTSUP where there are no Unix sockets (Windows). */
+  connectUnix(path: string, opId: number): Promise<NativeTcpStream>;
+}
+
+/** The static side of the native Unix listener class. */
+export interface NativeUnixListenerClass {
+  /** Rejects ENOTSUP where there are no Unix sockets (Windows). */
+  bind(path: string, backlog: number, opId: number): Promise<NativeUnixListener>;
 }
 
 /** The runtime's metrics as the binding reports them. */
@@ -107,6 +134,9 @@ export interface NativeBinding {
   tcpWriteAll(slot: number, data: Uint8Array, opId: number): undefined | Promise<void>;
   NativeTcpListener: NativeTcpListenerClass;
   NativeTcpStream: NativeTcpStreamClass;
+  NativeUnixListener: NativeUnixListenerClass;
+  /** The longest Unix socket path in bytes (`sun_path` less its NUL); 0 without Unix sockets. */
+  unixPathMax(): number;
   copy(from: NativeTcpStream, to: NativeTcpStream, opId: number): Promise<number>;
   copyBidirectional(a: NativeTcpStream, b: NativeTcpStream, opId: number): Promise<[number, number]>;
 }

@@ -5,7 +5,6 @@
  */
 
 import {
-  ERR_SOCKET_CLOSED,
   fromNative,
   signalOf,
   socketClosedError,
@@ -16,6 +15,7 @@ import { cancellable } from '../io/op';
 import type { AbortOptions } from '../io/traits';
 import { native, NativeTcpListener, NativeTcpStream } from '../native';
 import { AddressInput, parseAddress, SocketAddress } from './addr';
+import { SocketListener } from './socket-listener';
 import { TcpStream, wrapNativeStream } from './tcp-stream';
 
 /** Options for {@link TcpListener.bind}. */
@@ -39,13 +39,13 @@ export interface BindOptions extends AbortOptions {
 /** The default accept backlog. */
 const DEFAULT_BACKLOG = 1024;
 
-let wrap: (handle: NativeTcpListener) => TcpListener;
+let wrap: (handle: NativeTcpListener, idleTimeout: number) => TcpListener;
 
 /**
  * A TCP socket listening for connections.
  *
  * An open listener keeps the Node process alive (like a listening `net.Server`) until it is
- * closed or {@link TcpListener.unref | unref}'d.
+ * closed or {@link SocketListener.unref | unref}'d.
  *
  * @example
  * ```ts
@@ -55,21 +55,29 @@ let wrap: (handle: NativeTcpListener) => TcpListener;
  * }
  * ```
  */
-export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
+export class TcpListener extends SocketListener<TcpStream> {
   readonly #h: NativeTcpListener;
-  #closed = false;
   #local: SocketAddress | undefined;
   /** Idle timeout (ms) given to accepted streams; 0 = none. */
-  #idleTimeout = 0;
-  /** `wrapNativeStream` plus the idle timeout, made once at bind when there is one. */
-  #wrapAccepted: (handle: NativeTcpStream) => TcpStream = wrapNativeStream;
+  readonly #idleTimeout: number;
 
-  private constructor(handle: NativeTcpListener) {
+  private constructor(handle: NativeTcpListener, idleTimeout: number) {
+    // `wrapNativeStream`, plus the idle timeout when there is one.
+    super(
+      handle,
+      idleTimeout === 0
+        ? wrapNativeStream
+        : (h: NativeTcpStream): TcpStream => {
+            h.setIdleTimeout(idleTimeout);
+            return wrapNativeStream(h);
+          },
+    );
     this.#h = handle;
+    this.#idleTimeout = idleTimeout;
   }
 
   static {
-    wrap = (handle) => new TcpListener(handle);
+    wrap = (handle, idleTimeout) => new TcpListener(handle, idleTimeout);
   }
 
   /**
@@ -107,35 +115,9 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
     const { NativeTcpListener: NativeListener } = native();
     const start = (opId: number): Promise<NativeTcpListener> => NativeListener.bind(host, port, backlog, reusePort, opId);
     const pending = signal === undefined ? start(0) : cancellable(signal, start);
-    const done = idleTimeout === 0 ? wrap : (handle: NativeTcpListener): TcpListener => {
-      const l = wrap(handle);
-      l.#idleTimeout = idleTimeout;
-      l.#wrapAccepted = (h) => {
-        h.setIdleTimeout(idleTimeout);
-        return wrapNativeStream(h);
-      };
-      return l;
-    };
-    return pending.then(done, (err: unknown) => {
+    return pending.then((handle) => wrap(handle, idleTimeout), (err: unknown) => {
       throw fromNative(err, 'listen', host, port);
     });
-  }
-
-  /**
-   * Waits for the next connection.
-   *
-   * @param opts - `signal` cancels the wait (a connection arriving later stays queued for the
-   *   next accept)
-   * @returns the connected stream
-   * @throws (rejects) `ERR_SOCKET_CLOSED` if the listener is or gets closed; `AbortError` when
-   *   aborted; OS errors such as `EMFILE` (the listener stays usable)
-   */
-  accept(opts?: AbortOptions): Promise<TcpStream> {
-    const signal = opts === undefined ? undefined : signalOf(opts, 'opts');
-    if (this.#closed) return Promise.reject(socketClosedError('accept'));
-    const h = this.#h;
-    const pending = signal === undefined ? h.accept(0) : cancellable(signal, (opId) => h.accept(opId));
-    return pending.then(this.#wrapAccepted, rethrowAccept);
   }
 
   /**
@@ -144,74 +126,15 @@ export class TcpListener implements AsyncIterable<TcpStream>, AsyncDisposable {
    */
   get localAddr(): SocketAddress {
     if (this.#local === undefined) {
-      if (this.#closed) throw socketClosedError('getsockname');
+      if (this.closed) throw socketClosedError('getsockname');
       const a = this.#h.localAddr();
       this.#local = Object.freeze({ address: a.address, port: a.port, family: a.family });
     }
     return this.#local;
   }
 
-  /**
-   * Stops listening and releases the socket at once. A pending `accept` rejects with
-   * `ERR_SOCKET_CLOSED`, and a `for await` loop over the listener ends. Connections accepted
-   * earlier stay open. Idempotent.
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#h.close();
-  }
-
   /** The idle timeout (ms) every accepted stream gets (`opts.idleTimeout` of `bind`; 0 = none). */
   get idleTimeout(): number {
     return this.#idleTimeout;
   }
-
-  /** Whether {@link TcpListener.close} has been called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** Lets the open listener keep the Node event loop alive (the default). */
-  ref(): this {
-    if (!this.#closed) this.#h.ref();
-    return this;
-  }
-
-  /** Lets the process exit while the listener is open, as `net.Server#unref` does. */
-  unref(): this {
-    if (!this.#closed) this.#h.unref();
-    return this;
-  }
-
-  /**
-   * Accepts connections one by one. The loop ends when the listener is closed; leaving it
-   * (`break`, `return`, an exception) closes the listener. An accept error other than the
-   * listener being closed is thrown out of the loop (after closing the listener).
-   */
-  async *[Symbol.asyncIterator](): AsyncGenerator<TcpStream, void, undefined> {
-    try {
-      for (;;) {
-        let stream: TcpStream;
-        try {
-          stream = await this.accept();
-        } catch (err) {
-          if (this.#closed && (err as { code?: unknown }).code === ERR_SOCKET_CLOSED) return;
-          throw err;
-        }
-        yield stream;
-      }
-    } finally {
-      this.close();
-    }
-  }
-
-  /** Closes the listener (for `await using`). */
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-  }
-}
-
-function rethrowAccept(err: unknown): never {
-  throw fromNative(err, 'accept');
 }

@@ -20,7 +20,8 @@ pub(crate) enum OpError {
     Io {
         err: io::Error,
         syscall: &'static str,
-        endpoint: Option<(String, u16)>,
+        /// The address (host, or a Unix socket's path) and port (none for a path).
+        endpoint: Option<(String, Option<u16>)>,
     },
     /// Host name resolution failed (`ENOTFOUND`, syscall `getaddrinfo`).
     NotFound { host: String, detail: String },
@@ -50,7 +51,15 @@ impl OpError {
         OpError::Io {
             err,
             syscall,
-            endpoint: Some((host.to_owned(), port)),
+            endpoint: Some((host.to_owned(), Some(port))),
+        }
+    }
+    /// An OS failure about a Unix socket path (`address` is the path; no `port`).
+    pub(crate) fn io_path(err: io::Error, syscall: &'static str, path: &str) -> OpError {
+        OpError::Io {
+            err,
+            syscall,
+            endpoint: Some((path.to_owned(), None)),
         }
     }
 }
@@ -148,7 +157,10 @@ pub(crate) unsafe fn op_error_to_js(env: sys::napi_env, err: &OpError) -> sys::n
         } => {
             let (code, errno) = code_of(err);
             let msg = match endpoint {
-                Some((host, port)) => format!("{syscall} {code} {}", fmt_endpoint(host, *port)),
+                Some((host, Some(port))) => {
+                    format!("{syscall} {code} {}", fmt_endpoint(host, *port))
+                }
+                Some((path, None)) => format!("{syscall} {code} {path}"),
                 None => format!("{syscall} {code}: {err}"),
             };
             let e = js::error(env, code, &msg);
@@ -156,7 +168,9 @@ pub(crate) unsafe fn op_error_to_js(env: sys::napi_env, err: &OpError) -> sys::n
             js::set_str(env, e, "syscall", syscall);
             if let Some((host, port)) = endpoint {
                 js::set_str(env, e, "address", host);
-                js::set_i32(env, e, "port", *port as i32);
+                if let Some(port) = port {
+                    js::set_i32(env, e, "port", *port as i32);
+                }
             }
             e
         }

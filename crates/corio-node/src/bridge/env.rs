@@ -1183,6 +1183,7 @@ unsafe fn outcome_to_js(env: sys::napi_env, o: Outcome) -> Result<sys::napi_valu
         Outcome::Read(_) => unreachable!("reads are converted to numbers by copy_into_js"),
         Outcome::Stream(s) => crate::net::stream::NativeTcpStream::into_js(env, s)?,
         Outcome::Listener(l) => crate::net::listener::NativeTcpListener::into_js(env, l)?,
+        Outcome::UnixListener(l) => crate::net::unix_listener::NativeUnixListener::into_js(env, l)?,
     })
 }
 

@@ -38,8 +38,9 @@ pub(crate) enum Outcome {
     Null,
     /// Bytes read natively; copied into the op's JS buffer at settle time.
     Read(crate::net::shared::ReadDone),
-    Stream(corio::net::TcpStream),
+    Stream(crate::net::conn::NetStream),
     Listener(corio::net::TcpListener),
+    UnixListener(crate::net::unix_listener::UnixBound),
 }
 
 /// Result of one operation.

@@ -9,6 +9,7 @@ use napi::{sys, Env, Unknown};
 use napi_derive::napi;
 
 use super::addr;
+use super::conn::NetStream;
 use super::handle;
 use super::stream::NativeAddr;
 use crate::args;
@@ -100,7 +101,7 @@ impl NativeTcpListener {
         let p = match self.inner.borrow().clone() {
             Some(l) => bridge.start(spec, async move {
                 let (s, _) = l.accept().await.map_err(|e| OpError::io(e, "accept"))?;
-                Ok(Outcome::Stream(s))
+                Ok(Outcome::Stream(NetStream::Tcp(s)))
             })?,
             None => bridge.start(spec, async { Err(OpError::Closed) })?,
         };

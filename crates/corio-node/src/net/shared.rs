@@ -1,6 +1,7 @@
-//! A TCP stream shared by a JS handle and its in-flight ops.
+//! A connected stream (TCP, or a Unix domain socket: [`NetStream`]) shared by a JS handle and
+//! its in-flight ops.
 //!
-//! Reads and writes go through `&TcpStream` (readiness + `try_read`/`try_write`), so a read and
+//! Reads and writes go through `&NetStream` (readiness + `try_read`/`try_write`), so a read and
 //! a write can be in flight at once. Two async locks keep each direction in FIFO order: all
 //! reads (including a `copy` reading this stream) hold `read_lock`, all writes/shutdown hold
 //! `write_lock` — two `writeAll` calls never interleave their bytes.
@@ -14,7 +15,8 @@
 //! JS thread with the result, copied into the JS buffer there, and given back): no allocation
 //! and no zeroing per read.
 //!
-//! Every read goes through [`StreamIo::try_read`], i.e. the core's `TcpStream::try_read`,
+//! Every read goes through [`StreamIo::try_read`], i.e. the core's `TcpStream::try_read`
+//! (or `UnixStream::try_read`, the same code),
 //! which treats a short read (fewer bytes than asked) as "drained": it clears the socket's
 //! cached read readiness (the readiness observed before the syscall, so an event that arrives
 //! meanwhile is kept; not on Windows). The next read then waits for the next event instead of
@@ -38,8 +40,9 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use corio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use corio::net::TcpStream;
 use corio::sync::{Mutex, Notify};
+
+use super::conn::NetStream;
 
 /// Direction of an op, for the in-flight counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +53,7 @@ pub(crate) enum Dir {
 
 /// The socket plus its per-direction locks, in-flight counters and reusable read buffer.
 pub(crate) struct StreamIo {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: NetStream,
     pub(crate) read_lock: Mutex<()>,
     pub(crate) write_lock: Mutex<()>,
     reads_in_flight: AtomicUsize,
@@ -121,7 +124,7 @@ impl ReadDone {
 }
 
 impl StreamIo {
-    pub(crate) fn new(stream: TcpStream) -> StreamIo {
+    pub(crate) fn new(stream: NetStream) -> StreamIo {
         StreamIo {
             stream,
             read_lock: Mutex::new(()),
@@ -238,7 +241,7 @@ impl StreamIo {
         }
     }
 
-    /// Reads without waiting (the core's `TcpStream::try_read`: no syscall while the cached
+    /// Reads without waiting (the core's `try_read`: no syscall while the cached
     /// readiness says "not readable", and a short read clears it), counted as activity; fails
     /// with `ETIMEDOUT` once the idle timeout fired.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {

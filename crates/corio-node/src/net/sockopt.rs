@@ -1,6 +1,6 @@
-//! The two stream options the core's `TcpStream` has no method for (tokio has none either):
-//! a shutdown through a shared `&TcpStream` (the write side, or both ways for the idle
-//! timeout), and keep-alive with an idle time.
+//! The two stream options the core's streams have no method for (tokio has none either):
+//! a shutdown through a shared reference (the write side, or both ways for the idle
+//! timeout; TCP and Unix streams alike), and TCP keep-alive with an idle time.
 //!
 //! Both go through `socket2` on the stream's borrowed socket, which knows each platform's
 //! spelling (`TCP_KEEPIDLE` on Linux, `TCP_KEEPALIVE` on macOS, `SIO_KEEPALIVE_VALS` on
@@ -14,15 +14,17 @@ use std::time::Duration;
 use corio::net::TcpStream;
 use socket2::{SockRef, TcpKeepalive};
 
+use super::conn::NetStream;
+
 /// Shuts the write side down (`SHUT_WR`): the peer reads end of stream, reading goes on.
-pub(crate) fn shutdown_write(s: &TcpStream) -> io::Result<()> {
-    SockRef::from(s).shutdown(Shutdown::Write)
+pub(crate) fn shutdown_write(s: &NetStream) -> io::Result<()> {
+    s.shutdown(Shutdown::Write)
 }
 
 /// Shuts both ways down (`SHUT_RDWR`): the peer reads end of stream, and the kernel wakes
 /// every op waiting on the socket.
-pub(crate) fn shutdown_both(s: &TcpStream) -> io::Result<()> {
-    SockRef::from(s).shutdown(Shutdown::Both)
+pub(crate) fn shutdown_both(s: &NetStream) -> io::Result<()> {
+    s.shutdown(Shutdown::Both)
 }
 
 /// `SO_KEEPALIVE` on or off; with `idle_ms > 0` also the idle time before the first probe

@@ -1,4 +1,7 @@
-//! `NativeTcpStream`: a connected TCP socket driven by the runtime.
+//! `NativeTcpStream`: a connected stream socket driven by the runtime — TCP, or a Unix domain
+//! socket (`connectUnix`, or accepted by a `NativeUnixListener`): one class for both, so the
+//! fast path, JS-loop reads, slots and `copy` serve both ([`NetStream`]). TCP-only options
+//! reject a Unix socket with `ENOTSUP`.
 //!
 //! Reads and writes are the free functions `tcpRead`, `tcpWrite` and `tcpWriteAll`, which
 //! find the stream by its slot number (`slots.rs`): cheaper per call than a method on the
@@ -25,6 +28,7 @@ use napi::{sys, Env, Unknown};
 use napi_derive::napi;
 
 use super::addr;
+use super::conn::NetStream;
 use super::handle::{self, sync_err};
 use super::shared::{Dir, InFlight, StreamIo};
 use super::slots;
@@ -78,7 +82,8 @@ pub(crate) struct TcpState {
     watcher: RefCell<Option<Rc<super::jspoll::ReadWatcher>>>,
 }
 
-/// A connected TCP stream (internal; wrapped by `TcpStream` in the TS API). Reads and writes
+/// A connected stream, TCP or Unix (internal; wrapped by `TcpStream` or `UnixStream` in the TS
+/// API). Reads and writes
 /// are the free functions `tcpRead`, `tcpWrite` and `tcpWriteAll`, which take its `slot`.
 #[napi]
 pub struct NativeTcpStream {
@@ -93,7 +98,7 @@ impl NativeTcpStream {
     /// Wraps a connected stream into a new JS object (settle path, JS thread).
     pub(crate) unsafe fn into_js(
         env: sys::napi_env,
-        stream: corio::net::TcpStream,
+        stream: NetStream,
     ) -> Result<sys::napi_value, OpError> {
         let state = Rc::new(TcpState {
             core: HandleCore::stream(),
@@ -457,7 +462,7 @@ impl NativeTcpStream {
                             sockopt::set_keepalive(&s, true, delay)
                                 .map_err(|e| OpError::io(e, "setsockopt"))?;
                         }
-                        return Ok(Outcome::Stream(s));
+                        return Ok(Outcome::Stream(NetStream::Tcp(s)));
                     }
                     Err(err) => {
                         last = Some(OpError::io_at(err, "connect", &a.ip().to_string(), port))
@@ -468,6 +473,33 @@ impl NativeTcpStream {
                 host,
                 detail: "no addresses".into(),
             }))
+        })?;
+        Ok(PromiseRaw::new(e, p))
+    }
+
+    /// Connects to the Unix domain stream socket at `path` (unix; elsewhere it rejects with
+    /// `ENOTSUP`). Errors carry the path as `address`.
+    #[napi(
+        ts_args_type = "path: string, opId?: number",
+        ts_return_type = "Promise<NativeTcpStream>"
+    )]
+    pub fn connect_unix<'e>(
+        env: &'e Env,
+        path: Unknown<'e>,
+        op_id: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, ()>> {
+        let e = env.raw();
+        let path = args::string(e, &path, "path", 4096)?;
+        let id = args::op_id(e, &op_id)?;
+        let bridge = BridgeEnv::get(e)?;
+        let p = bridge.start(OpSpec::plain(id), async move {
+            #[cfg(unix)]
+            let r = corio::net::UnixStream::connect(&path)
+                .await
+                .map(|s| Outcome::Stream(NetStream::Unix(s)));
+            #[cfg(not(unix))]
+            let r = Err(std::io::ErrorKind::Unsupported.into());
+            r.map_err(|err| OpError::io_path(err, "connect", &path))
         })?;
         Ok(PromiseRaw::new(e, p))
     }
@@ -542,7 +574,7 @@ impl NativeTcpStream {
     pub fn set_no_delay(&self, env: &Env, on: Unknown<'_>) -> napi::Result<()> {
         let on = args::boolean(env.raw(), args::raw(&on), "on")?;
         let io = self.state.sync_io(env)?;
-        io.stream
+        tcp_only(env, &io.stream, "setsockopt")?
             .set_nodelay(on)
             .map_err(|e| sync_err(env, e, "setsockopt"))
     }
@@ -559,7 +591,7 @@ impl NativeTcpStream {
         let on = args::boolean(e, args::raw(&on), "on")?;
         let delay = args::opt_int_in(e, &initial_delay_ms, "initialDelayMs", 0.0, 2_147_483_647.0)?;
         let io = self.state.sync_io(env)?;
-        sockopt::set_keepalive(&io.stream, on, delay)
+        sockopt::set_keepalive(tcp_only(env, &io.stream, "setsockopt")?, on, delay)
             .map_err(|err| sync_err(env, err, "setsockopt"))
     }
 
@@ -567,14 +599,28 @@ impl NativeTcpStream {
     #[napi]
     pub fn local_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.state.sync_io(env)?;
-        handle::addr(env, io.stream.local_addr(), "getsockname")
+        let s = tcp_only(env, &io.stream, "getsockname")?;
+        handle::addr(env, s.local_addr(), "getsockname")
     }
 
     /// The remote address.
     #[napi]
     pub fn peer_addr(&self, env: &Env) -> napi::Result<NativeAddr> {
         let io = self.state.sync_io(env)?;
-        handle::addr(env, io.stream.peer_addr(), "getpeername")
+        let s = tcp_only(env, &io.stream, "getpeername")?;
+        handle::addr(env, s.peer_addr(), "getpeername")
+    }
+
+    /// The local path of a Unix stream (`''` when unnamed); `ENOTSUP` for TCP.
+    #[napi]
+    pub fn local_path(&self, env: &Env) -> napi::Result<String> {
+        self.path(env, false, "getsockname")
+    }
+
+    /// The peer's path of a Unix stream (`''` when unnamed); `ENOTSUP` for TCP.
+    #[napi]
+    pub fn peer_path(&self, env: &Env) -> napi::Result<String> {
+        self.path(env, true, "getpeername")
     }
 
     /// Pending ops of this stream keep the event loop alive (default).
@@ -588,6 +634,30 @@ impl NativeTcpStream {
     pub fn unref(&self, env: &Env) -> napi::Result<()> {
         handle::set_ref(env, &self.state.core, false)
     }
+}
+
+impl NativeTcpStream {
+    fn path(&self, env: &Env, peer: bool, syscall: &'static str) -> napi::Result<String> {
+        let io = self.state.sync_io(env)?;
+        match io.stream.path(peer) {
+            Some(r) => r.map_err(|err| sync_err(env, err, syscall)),
+            None => Err(sync_err(
+                env,
+                std::io::ErrorKind::Unsupported.into(),
+                syscall,
+            )),
+        }
+    }
+}
+
+/// The TCP stream of a handle, or a thrown `ENOTSUP` for a Unix socket (TCP-only calls).
+fn tcp_only<'s>(
+    env: &Env,
+    s: &'s NetStream,
+    syscall: &'static str,
+) -> napi::Result<&'s corio::net::TcpStream> {
+    s.as_tcp()
+        .ok_or_else(|| sync_err(env, std::io::ErrorKind::Unsupported.into(), syscall))
 }
 
 impl Drop for NativeTcpStream {

@@ -164,6 +164,18 @@ impl UnixStream {
             .try_io(Interest::WRITABLE, || sys::send(self.io.as_raw_fd(), buf))
     }
 
+    /// Changes which readiness the I/O driver watches this socket for (both by default), as
+    /// [`TcpStream::set_driver_interest`](crate::net::TcpStream::set_driver_interest) does: for
+    /// an embedder that waits for readability through another poller for a while. Not part of
+    /// the stable API.
+    #[doc(hidden)]
+    pub fn set_driver_interest(&self, interest: Interest) -> io::Result<()> {
+        let fd = self.io.as_raw_fd();
+        self.io
+            .registration()
+            .reregister(&mut mio::unix::SourceFd(&fd), interest)
+    }
+
     /// Vectored [`try_write`](Self::try_write).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.io.registration().try_io(Interest::WRITABLE, || {
@@ -279,6 +291,13 @@ impl AsyncWrite for UnixStream {
 impl AsRawFd for UnixStream {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.io.as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for UnixStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the descriptor stays open for as long as `self` (and so the borrow) lives.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.io.as_raw_fd()) }
     }
 }
 
