@@ -139,11 +139,6 @@ where
         unsafe { ptr.cast::<Self>().as_ref() }
     }
 
-    fn raw(&self) -> RawTask {
-        // SAFETY: `self` is a live cell made by `allocate`.
-        unsafe { RawTask::from_header(NonNull::from(&self.header)) }
-    }
-
     fn state(&self) -> &State {
         &self.header.state
     }
@@ -199,20 +194,22 @@ where
             ByVal::DoneLastRef => unsafe { Self::dealloc(header) },
             ByVal::Submit => {
                 // SAFETY: the transition set NOTIFIED and took a reference for the entry.
-                let notified = unsafe { Notified::from_raw(cell.raw()) };
+                let notified = unsafe { Notified::from_raw(RawTask::from_header(header)) };
                 cell.scheduler.schedule(notified);
                 // SAFETY: the waker's own reference, kept across `schedule`, is given up now.
-                unsafe { cell.raw().drop_refs(1) };
+                unsafe { RawTask::from_header(header).drop_refs(1) };
             }
         }
     }
 
     unsafe fn waker_wake_by_ref(ptr: *const ()) {
         // SAFETY: the waker holds a reference for the duration of this call.
-        let cell = unsafe { Self::from_header(NonNull::new_unchecked(ptr as *mut Header)) };
+        let header = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
+        // SAFETY: as above.
+        let cell = unsafe { Self::from_header(header) };
         if cell.state().transition_to_notified_by_ref() {
             // SAFETY: the transition set NOTIFIED and took a reference for the entry.
-            let notified = unsafe { Notified::from_raw(cell.raw()) };
+            let notified = unsafe { Notified::from_raw(RawTask::from_header(header)) };
             cell.scheduler.schedule(notified);
         }
     }
@@ -224,13 +221,15 @@ where
     }
 
     /// Polls the future once under `catch_unwind`; returns Some(output) when it finished.
-    /// The caller holds RUNNING and a reference.
-    fn poll_future(&self) -> Poll<Result<F::Output, JoinError>> {
+    /// The caller holds RUNNING and a reference; `ptr` is this cell's header pointer as the
+    /// vtable received it (with the whole allocation's provenance, which wakers need: they
+    /// reach the cell and may free it through this pointer).
+    fn poll_future(&self, ptr: NonNull<Header>) -> Poll<Result<F::Output, JoinError>> {
         // SAFETY: the waker borrows the reference the runner holds for the whole poll; it is
         // never dropped (ManuallyDrop), and clones take their own reference.
         let waker = ManuallyDrop::new(unsafe {
             Waker::from_raw(RawWaker::new(
-                self.raw().header_ptr().as_ptr() as *const (),
+                ptr.as_ptr() as *const (),
                 &Self::WAKER_VTABLE,
             ))
         });
@@ -328,7 +327,10 @@ where
         match self.scheduler.release(self.header.id) {
             Some(task) => {
                 let raw = task.into_raw();
-                debug_assert!(raw == self.raw(), "the owned set returned another task");
+                debug_assert!(
+                    raw.header_ptr() == NonNull::from(&self.header),
+                    "the owned set returned another task"
+                );
                 // The reference now belongs to the caller's combined decrement.
                 1
             }
@@ -356,11 +358,13 @@ where
     unsafe fn run(ptr: NonNull<Header>) {
         // SAFETY: the caller handed us one reference of a cell of this type.
         let cell = unsafe { Self::from_header(ptr) };
-        let raw = cell.raw();
+        // SAFETY: as above (the vtable's pointer, not one derived from `cell`, which covers
+        // only what the reference covers).
+        let raw = unsafe { RawTask::from_header(ptr) };
         let extra = match cell.state().transition_to_running() {
             ToRunning::Skip => 0,
             ToRunning::Cancel => cell.cancel_and_complete(),
-            ToRunning::Poll => match cell.poll_future() {
+            ToRunning::Poll => match cell.poll_future(ptr) {
                 Poll::Ready(output) => cell.complete(output),
                 Poll::Pending => match cell.state().transition_to_idle() {
                     // The transition gave up our reference: the cell may be gone already.
@@ -395,7 +399,7 @@ where
             0
         };
         // SAFETY: our own reference plus those `complete` handed back; not used afterwards.
-        unsafe { cell.raw().drop_refs(1 + extra) }
+        unsafe { RawTask::from_header(ptr).drop_refs(1 + extra) }
     }
 
     /// Vtable `schedule`: consumes the new entry's reference.
@@ -404,7 +408,7 @@ where
         // this call, so `cell` stays valid after the entry is queued.
         let cell = unsafe { Self::from_header(ptr) };
         // SAFETY: the entry's reference, transferred by the caller, with NOTIFIED set.
-        let notified = unsafe { Notified::from_raw(cell.raw()) };
+        let notified = unsafe { Notified::from_raw(RawTask::from_header(ptr)) };
         cell.scheduler.schedule(notified);
     }
 
@@ -460,11 +464,15 @@ where
             }));
         }
         if drop_waker {
-            // SAFETY: JOIN_WAKER is unset: the runtime will not touch the slot again.
-            cell.join_waker.with_mut(|w| unsafe { *w = None });
+            // The waker's destructor is foreign code: a panic in it must not skip giving up
+            // the handle's reference below (the cell would never be freed).
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: JOIN_WAKER is unset: the runtime will not touch the slot again.
+                cell.join_waker.with_mut(|w| unsafe { *w = None });
+            }));
         }
         // SAFETY: the handle's reference; the cell is not used afterwards.
-        unsafe { cell.raw().drop_refs(1) }
+        unsafe { RawTask::from_header(ptr).drop_refs(1) }
     }
 }
 

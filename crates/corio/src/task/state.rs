@@ -132,7 +132,9 @@ impl State {
     /// references (the queue entry, the join handle and, if any, the owned-task set's entry).
     pub(super) fn new(refs: usize) -> State {
         debug_assert!(refs >= 1);
-        State(AtomicUsize::new(NOTIFIED | JOIN_INTEREST | (refs * REF_ONE)))
+        State(AtomicUsize::new(
+            NOTIFIED | JOIN_INTEREST | (refs * REF_ONE),
+        ))
     }
 
     /// Takes one more reference (a waker clone, an `AbortHandle`). Relaxed, like `Arc::clone`:
