@@ -249,7 +249,9 @@ test('a worker_thread terminated with JS-loop reads pending: no crash', async (t
   t.is(r.stdout.trim(), 'ok');
 });
 
-test('this file passes with CORIO_JS_POLL=0 too (the runtime path)', async (t) => {
+// Serial: serial tests run before the concurrent ones, so this rerun (spawnSync, which blocks
+// this process's event loop) does not hold up other tests' timers.
+test.serial('this file passes with CORIO_JS_POLL=0 too (the runtime path)', async (t) => {
   if (!jsPoll) {
     t.pass('already the runtime path');
     return;
@@ -258,7 +260,9 @@ test('this file passes with CORIO_JS_POLL=0 too (the runtime path)', async (t) =
   t.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
 });
 
-test('this file passes with CORIO_SYNC_BUDGET=0 too (every op on the runtime, call order kept)', async (t) => {
+// Serial: serial tests run before the concurrent ones, so this rerun (spawnSync, which blocks
+// this process's event loop) does not hold up other tests' timers.
+test.serial('this file passes with CORIO_SYNC_BUDGET=0 too (every op on the runtime, call order kept)', async (t) => {
   if (process.env.CORIO_SYNC_BUDGET === '0' || process.env.CORIO_JS_POLL === '0') {
     t.pass('already a runtime-path run');
     return;

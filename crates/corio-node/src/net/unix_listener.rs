@@ -104,8 +104,10 @@ impl Drop for NativeUnixListener {
     /// socket file, as `close()` would.
     fn drop(&mut self) {
         if self.core.is_open() {
-            self.inner.borrow_mut().take();
+            // The file first, while the socket still holds its inode: once it is gone, a
+            // file created at the path meanwhile could get the same inode number.
             self.unlink();
+            self.inner.borrow_mut().take();
             if let Some(bridge) = BridgeEnv::current() {
                 bridge.close_handle(&self.core);
             }
@@ -187,9 +189,9 @@ impl NativeUnixListener {
     /// ERR_SOCKET_CLOSED. Idempotent.
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
-        let r = handle::close(env, &self.core, &self.inner);
+        // The file first, while the socket still holds its inode (see `Drop`).
         self.unlink();
-        r
+        handle::close(env, &self.core, &self.inner)
     }
 
     /// Whether `close()` was called.
