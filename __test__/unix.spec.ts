@@ -245,6 +245,7 @@ unix('bind on an existing path rejects with EADDRINUSE; the file is removed on c
   const err = await t.throwsAsync(UnixListener.bind(file));
   t.is(codeOf(err), 'EADDRINUSE');
   t.is((err as { address?: string }).address, file);
+  t.false('port' in (err as object), 'a Unix socket error has no port');
   listener.close();
   t.false(fs.existsSync(file), 'close removes the socket file');
   // Rebinding the same path works once it is gone.
@@ -273,6 +274,7 @@ unix('connect to a missing path rejects with ENOENT', async (t) => {
   t.is(codeOf(err), 'ENOENT');
   t.is((err as { syscall?: string }).syscall, 'connect');
   t.is((err as { address?: string }).address, file);
+  t.false('port' in (err as object), 'a Unix socket error has no port');
 });
 
 unix('connect to a stale socket file (its process was killed) rejects with ECONNREFUSED', async (t) => {
