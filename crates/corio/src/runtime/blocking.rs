@@ -60,7 +60,8 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
 }
 
 /// Blocking tasks finish in their first poll, so nothing ever wakes them into a queue again.
-struct BlockingSchedule;
+/// (`pub(crate)` for the task loom models, which drive unowned tasks through it.)
+pub(crate) struct BlockingSchedule;
 
 impl Schedule for BlockingSchedule {
     fn schedule(&self, _task: Notified) {

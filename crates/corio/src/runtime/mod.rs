@@ -18,6 +18,8 @@ mod metrics;
 pub(crate) mod park;
 pub(crate) mod scheduler;
 
+#[cfg(all(test, loom))]
+pub(crate) use blocking::BlockingSchedule;
 pub use builder::Builder;
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};

@@ -27,6 +27,16 @@ unsafe impl<T: Sync> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
 
+// Unwind safety is stated explicitly, as tokio does, rather than left to the auto traits, which
+// would derive it from the handle's fields (a `NonNull<Header>`, `PhantomData<T>`) and so change
+// silently whenever they change. A panic while a handle is in use cannot leave the task
+// in a state that is then observed broken through the handle: every change to the task goes
+// through atomic transitions of its state word, panics of the task's own code are caught by
+// the harness and become `JoinError::Panic`, and the handle never lends out a `&T` (the output
+// is moved out once, by `poll`), so `T`'s own unwind safety does not matter.
+impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
     /// Takes over the join handle's reference.
     ///
@@ -121,6 +131,10 @@ unsafe impl Send for AbortHandle {}
 // SAFETY: as above.
 unsafe impl Sync for AbortHandle {}
 
+// As for `JoinHandle` (see there): an abort handle only performs atomic transitions.
+impl std::panic::UnwindSafe for AbortHandle {}
+impl std::panic::RefUnwindSafe for AbortHandle {}
+
 impl AbortHandle {
     /// Cancels the task (see [`JoinHandle::abort`]).
     pub fn abort(&self) {
@@ -157,5 +171,23 @@ impl fmt::Debug for AbortHandle {
         f.debug_struct("AbortHandle")
             .field("id", &self.id())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AbortHandle, JoinHandle};
+    use std::cell::RefCell;
+    use std::panic::{RefUnwindSafe, UnwindSafe};
+
+    fn assert_unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
+
+    /// Compile-time check: the handles are unwind safe whatever the output type (even one that
+    /// is not unwind safe itself, as `RefCell` is not), as tokio's are.
+    #[test]
+    fn handles_are_unwind_safe() {
+        assert_unwind_safe::<JoinHandle<()>>();
+        assert_unwind_safe::<JoinHandle<RefCell<u32>>>();
+        assert_unwind_safe::<AbortHandle>();
     }
 }

@@ -15,16 +15,18 @@
 //! The bookkeeping counters of the tests (drops, wakes, polls) are plain `std` atomics: they are
 //! only read by asserts, so keeping them out of loom's view keeps the state space small.
 
-use super::cell::new_task;
-use super::{AbortHandle, Id, JoinError, JoinHandle, Notified, Schedule, Task};
+use super::cell::{new_task, new_unowned};
+use super::{AbortHandle, Id, JoinError, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 use crate::loom::sync::atomic::AtomicUsize as LoomAtomicUsize;
 use crate::loom::sync::Mutex;
 use crate::loom::thread;
+use crate::runtime::BlockingSchedule;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Once};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// A run queue shared by the threads of one model.
@@ -43,11 +45,24 @@ struct QueueInner {
     owned: Mutex<Option<Task>>,
     /// Task cells freed (their `CellSchedule` dropped).
     freed: AtomicUsize,
+    /// Shutdown closed the queue: pushes drop their entry (as `push_remote` and the
+    /// current-thread `schedule_task` do after shutdown). Only read and written under the
+    /// `queue` lock, which orders it for loom.
+    closed: AtomicBool,
+    /// Entries dropped without being run: refused by a closed queue or drained by shutdown.
+    dropped_unrun: AtomicUsize,
 }
 
 impl TestQueue {
     fn push(&self, task: Notified) {
         let mut queue = self.0.queue.lock();
+        if self.0.closed.load(SeqCst) {
+            // After shutdown the queues are (being) drained: the entry is dropped, not run.
+            drop(queue);
+            self.0.dropped_unrun.fetch_add(1, SeqCst);
+            drop(task);
+            return;
+        }
         // A task is in a run queue at most once: a second entry means two wakes both decided
         // to submit it (a double schedule), and two threads could then run it at once.
         assert!(
@@ -69,6 +84,26 @@ impl TestQueue {
             n += 1;
         }
         n
+    }
+
+    /// Runtime shutdown's side of the queues: refuse pushes from now on (`is_shutdown`).
+    fn close(&self) {
+        let _queue = self.0.queue.lock();
+        self.0.closed.store(true, SeqCst);
+    }
+
+    /// What `Core::drain` and `drain_injector` do: drop every queued entry without running it
+    /// (outside the lock, as the real drains drop them after taking them out).
+    fn drain(&self) -> usize {
+        let drained: Vec<Notified> = self.0.queue.lock().drain(..).collect();
+        let n = drained.len();
+        self.0.dropped_unrun.fetch_add(n, SeqCst);
+        drop(drained);
+        n
+    }
+
+    fn dropped_unrun(&self) -> usize {
+        self.0.dropped_unrun.load(SeqCst)
     }
 
     fn scheduled(&self) -> usize {
@@ -835,5 +870,441 @@ fn refcount_stale_waker_last() {
         assert_eq!(future_drops.load(SeqCst), 1);
         assert_eq!(queue.scheduled() + queue.yielded(), 0);
         assert_freed_once(&queue, Some(&shared));
+    });
+}
+
+/// Counts, across all iterations of one model, how often an interesting path was taken, so a
+/// model can assert that loom really explored it (a model that never reaches the path it is
+/// about proves nothing).
+struct PathCount(AtomicUsize);
+
+impl PathCount {
+    const fn new() -> PathCount {
+        PathCount(AtomicUsize::new(0))
+    }
+
+    fn hit(&self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+
+    fn assert_hit(&self, what: &str) {
+        assert!(self.0.load(SeqCst) > 0, "the model never explored: {what}");
+    }
+}
+
+/// Shutdown drops queued entries without running them: the task is parked on a resource; one
+/// thread wakes it by value (the resource gives its waker up), so an entry may be queued; the
+/// shutdown thread closes the queues (`is_shutdown`: later pushes drop their entry, as
+/// `push_remote` does), cancels the task through the owned set (`close_and_shutdown_all`) and
+/// drains the queues, dropping what it finds (`Core::drain`, `drain_injector`); the main thread
+/// drops a spare waker and the join handle meanwhile. A dropped entry gives up its reference
+/// like any other: the future is dropped once (by the cancellation), and the cell is freed
+/// exactly once — by whichever of the drained entry, the refused push, the waker or the handle
+/// goes last — never while a reference is held.
+#[test]
+fn shutdown_drops_queued_entries() {
+    static REFUSED: PathCount = PathCount::new();
+    static DRAINED: PathCount = PathCount::new();
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        let (polls, future_drops) = (counter(), counter());
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 1,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (join, abort) = spawn(&queue, gate);
+        drop(abort);
+        assert_eq!(queue.run_all(), 1);
+        let spare = shared
+            .slot
+            .lock()
+            .clone()
+            .expect("the first poll left a waker");
+        let waker = {
+            let shared = shared.clone();
+            thread::spawn(move || shared.fire_once())
+        };
+        let task = queue
+            .take_owned()
+            .expect("an incomplete task is in the owned set");
+        let shutdown = {
+            let queue = queue.clone();
+            thread::spawn(move || {
+                queue.close();
+                task.shutdown();
+                queue.drain()
+            })
+        };
+        drop(spare);
+        drop(join);
+        waker.join().unwrap();
+        let drained = shutdown.join().unwrap();
+        if drained > 0 {
+            DRAINED.hit();
+        } else if queue.dropped_unrun() > 0 {
+            REFUSED.hit();
+        }
+
+        assert_eq!(
+            polls.load(SeqCst),
+            1,
+            "a queued entry never ran after shutdown"
+        );
+        assert_eq!(future_drops.load(SeqCst), 1, "cancelled once, by shutdown");
+        assert_eq!(queue.released(), 1, "the task completed once");
+        assert!(queue.dropped_unrun() <= 1, "one entry at most");
+        assert_freed_once(&queue, Some(&shared));
+    });
+    DRAINED.assert_hit("an entry drained by shutdown");
+    REFUSED.assert_hit("an entry refused by a closed queue");
+}
+
+/// The scheduler of an unowned test cell: the blocking pool's `BlockingSchedule` (which drops
+/// any entry it is asked to schedule), plus the free counter of the models.
+struct BlockingCell(BlockingSchedule, TestQueue);
+
+impl Drop for BlockingCell {
+    fn drop(&mut self) {
+        let prev = self.1 .0.freed.fetch_add(1, SeqCst);
+        assert_eq!(prev, 0, "task cell freed twice");
+    }
+}
+
+impl Schedule for BlockingCell {
+    fn schedule(&self, task: Notified) {
+        self.1 .0.scheduled.fetch_add(1, SeqCst);
+        self.0.schedule(task);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.1 .0.yielded.fetch_add(1, SeqCst);
+        self.0.yield_now(task);
+    }
+
+    fn release(&self, id: Id) -> Option<Task> {
+        self.1 .0.released.fetch_add(1, SeqCst);
+        self.0.release(id)
+    }
+}
+
+/// Never completes and keeps no waker: nothing but its handles keep the task alive.
+struct PendingNoWaker(#[allow(dead_code)] DropCount);
+
+impl Future for PendingNoWaker {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+/// An unowned task (the blocking pool's kind: two references, the run queue entry and the join
+/// handle, no owned-set entry) whose poll returns `Pending` while its join handle is dropped
+/// on another thread. If the handle goes first, the runner's reference is the last one and
+/// `transition_to_idle` reports `IdleLastRef`: the runner frees the cell (dropping the future
+/// in it). Otherwise the handle's drop frees it. Either way: once.
+#[test]
+fn unowned_idle_last_ref() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let future_drops = counter();
+        let (notified, join) = new_unowned(
+            PendingNoWaker(DropCount(future_drops.clone())),
+            BlockingCell(BlockingSchedule, queue.clone()),
+            Id::next(),
+        );
+        let dropper = thread::spawn(move || drop(join));
+        notified.run();
+        dropper.join().unwrap();
+
+        assert_freed_once(&queue, None);
+        assert_eq!(
+            future_drops.load(SeqCst),
+            1,
+            "the future is dropped with the cell"
+        );
+        assert_eq!(queue.released(), 0, "it never completed");
+    });
+}
+
+/// An unowned task parked on a resource is woken by value on one thread and aborted on
+/// another while its join handle is dropped on a third. The wake or the abort that submits the
+/// task hands its new entry to `BlockingSchedule::schedule`, which drops it (blocking tasks are
+/// never queued twice); the task then stays notified and is never run again, so the last of
+/// the waker, the abort handle and the join handle frees the cell, exactly once.
+#[test]
+fn unowned_entry_dropped_by_blocking_schedule() {
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let shared = GateShared::new();
+        let (polls, future_drops) = (counter(), counter());
+        let gate = Gate {
+            shared: shared.clone(),
+            needed: 2,
+            polls: polls.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (notified, join) = new_unowned(
+            gate,
+            BlockingCell(BlockingSchedule, queue.clone()),
+            Id::next(),
+        );
+        let abort = join.abort_handle();
+        notified.run();
+        let waker = {
+            let shared = shared.clone();
+            thread::spawn(move || shared.fire_once())
+        };
+        let aborter = thread::spawn(move || {
+            abort.abort();
+            drop(abort);
+        });
+        drop(join);
+        waker.join().unwrap();
+        aborter.join().unwrap();
+
+        assert_freed_once(&queue, Some(&shared));
+        assert_eq!(polls.load(SeqCst), 1);
+        assert_eq!(
+            queue.scheduled(),
+            1,
+            "exactly one of wake and abort submits"
+        );
+        assert_eq!(
+            future_drops.load(SeqCst),
+            1,
+            "the future is dropped with the cell"
+        );
+    });
+}
+
+/// The scheduler of a cell bound to a real `OwnedTasks`: completion removes the task from the
+/// set, as the runtime's `Handle::release` does.
+struct OwnedCell {
+    owned: Arc<OwnedTasks>,
+    queue: TestQueue,
+}
+
+impl Drop for OwnedCell {
+    fn drop(&mut self) {
+        let prev = self.queue.0.freed.fetch_add(1, SeqCst);
+        assert_eq!(prev, 0, "task cell freed twice");
+    }
+}
+
+impl Schedule for OwnedCell {
+    fn schedule(&self, task: Notified) {
+        self.queue.0.scheduled.fetch_add(1, SeqCst);
+        self.queue.push(task);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.queue.0.yielded.fetch_add(1, SeqCst);
+        self.queue.push(task);
+    }
+
+    fn release(&self, id: Id) -> Option<Task> {
+        self.queue.0.released.fetch_add(1, SeqCst);
+        self.owned.remove(id)
+    }
+}
+
+/// `OwnedTasks::bind` racing `close_and_shutdown_all`: a spawn on one thread, runtime shutdown
+/// on another. If the set closed first, `bind` shuts the new task down at once (cancelling it
+/// through the set's reference) and drops the run queue entry; otherwise shutdown finds the
+/// task in the set and cancels it, or the queue entry runs it first. Of the three references
+/// counted at allocation none is lost or given up twice: the handle sees the output or
+/// `Cancelled`, and its drop frees the cell once.
+#[test]
+fn bind_racing_close() {
+    static CLOSED_FIRST: PathCount = PathCount::new();
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let owned = Arc::new(OwnedTasks::new(1));
+        let (future_drops, output_drops) = (counter(), counter());
+        let spawner = {
+            let (queue, owned) = (queue.clone(), owned.clone());
+            let future = Countdown {
+                ready_on: 1,
+                polls: 0,
+                output_drops: output_drops.clone(),
+                _drop: DropCount(future_drops.clone()),
+            };
+            thread::spawn(move || {
+                let sched = OwnedCell {
+                    owned: owned.clone(),
+                    queue: queue.clone(),
+                };
+                let (join, notified) = owned.bind(future, sched, Id::next());
+                let bound = notified.is_some();
+                if let Some(notified) = notified {
+                    queue.push(notified);
+                }
+                (join, bound)
+            })
+        };
+        let shutdown = {
+            let owned = owned.clone();
+            thread::spawn(move || owned.close_and_shutdown_all())
+        };
+        let (mut join, bound) = spawner.join().unwrap();
+        shutdown.join().unwrap();
+        if !bound {
+            CLOSED_FIRST.hit();
+            assert!(
+                join.is_finished(),
+                "bind on a closed set completes the task"
+            );
+        }
+        queue.run_all();
+
+        assert_eq!(owned.len(), 0, "nothing left in the set");
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(queue.released(), 1, "the task completed once");
+        match poll_join(&mut join, &noop_waker()) {
+            Poll::Ready(Ok(output)) => drop(output),
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e}"),
+            Poll::Pending => panic!("shutdown left the task incomplete"),
+        }
+        assert_eq!(queue.freed(), 0, "freed while the join handle is alive");
+        drop(join);
+        assert!(output_drops.load(SeqCst) <= 1);
+        assert_freed_once(&queue, None);
+    });
+    CLOSED_FIRST.assert_hit("bind on a closed set");
+}
+
+/// The payload of the panics the panic models cause on purpose; it counts its drops.
+struct ExpectedPanic(#[allow(dead_code)] DropCount);
+
+/// Keeps the default panic message out of the output for the panics the models cause on
+/// purpose (thousands of iterations); every other panic is reported as usual.
+fn silence_expected_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let expected = payload.is::<ExpectedPanic>()
+                || payload.downcast_ref::<&str>() == Some(&EXPECTED)
+                || payload.downcast_ref::<String>().map(String::as_str) == Some(EXPECTED);
+            if expected {
+                return;
+            }
+            default(info);
+        }));
+    });
+}
+
+/// The message of the expected panics raised by destructors (which cannot carry a payload).
+const EXPECTED: &str = "expected panic (loom model)";
+
+/// Panics on its first poll with an `ExpectedPanic` payload, whose drop is counted.
+struct PanicOnPoll {
+    payload_drops: Arc<AtomicUsize>,
+    _drop: DropCount,
+}
+
+impl Future for PanicOnPoll {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        std::panic::panic_any(ExpectedPanic(DropCount(self.payload_drops.clone())))
+    }
+}
+
+/// A future panics in its poll while its join handle (which registered a join waker first) is
+/// dropped on another thread. The panic is caught by the harness and stored as the output
+/// (`JoinError::Panic`): the future is dropped once, the payload once (by whichever of the
+/// completion and the handle drop comes last), the join waker once, nothing unwinds out of the
+/// runner or the handle drop, and the cell is freed exactly once.
+#[test]
+fn panic_in_poll_racing_join_drop() {
+    silence_expected_panics();
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let (future_drops, payload_drops) = (counter(), counter());
+        let future = PanicOnPoll {
+            payload_drops: payload_drops.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (mut join, abort) = spawn(&queue, future);
+        drop(abort);
+        let counts = WakerCounts::new();
+        let waker = counts.waker();
+        assert!(poll_join(&mut join, &waker).is_pending());
+        drop(waker);
+        // The handles are unwind safe (see `join.rs`): no `AssertUnwindSafe` needed.
+        let dropper = thread::spawn(move || catch_unwind(move || drop(join)).is_ok());
+        let runner_ok = catch_unwind(AssertUnwindSafe(|| queue.run_all())).is_ok();
+        let dropper_ok = dropper.join().unwrap();
+
+        assert_freed_once(&queue, None);
+        assert!(runner_ok, "a panic unwound out of the runner");
+        assert!(dropper_ok, "a panic unwound out of the join handle drop");
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(
+            payload_drops.load(SeqCst),
+            1,
+            "the panic payload is dropped once"
+        );
+        assert_eq!(queue.released(), 1);
+        counts.assert_all_dropped(1);
+    });
+}
+
+/// An output whose destructor panics (after counting the drop).
+struct PanicOnDrop(Arc<AtomicUsize>);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+        std::panic::panic_any(EXPECTED);
+    }
+}
+
+/// Completes on its first poll with a `PanicOnDrop` output.
+struct ReadyPanicOnDrop {
+    output_drops: Arc<AtomicUsize>,
+    _drop: DropCount,
+}
+
+impl Future for ReadyPanicOnDrop {
+    type Output = PanicOnDrop;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<PanicOnDrop> {
+        Poll::Ready(PanicOnDrop(self.output_drops.clone()))
+    }
+}
+
+/// An output whose `Drop` panics, dropped by whichever of the completing runner (handle gone)
+/// and the join handle's drop (task complete) comes last, racing each other. The panic is
+/// swallowed on both sides, so it can skip neither the other bookkeeping nor the reference
+/// decrement: the output is dropped once and the cell freed exactly once.
+#[test]
+fn output_drop_panics_racing_join_drop() {
+    silence_expected_panics();
+    loom::model(|| {
+        let queue = TestQueue::default();
+        let (future_drops, output_drops) = (counter(), counter());
+        let future = ReadyPanicOnDrop {
+            output_drops: output_drops.clone(),
+            _drop: DropCount(future_drops.clone()),
+        };
+        let (join, abort) = spawn(&queue, future);
+        drop(abort);
+        let dropper = thread::spawn(move || catch_unwind(move || drop(join)).is_ok());
+        let runner_ok = catch_unwind(AssertUnwindSafe(|| queue.run_all())).is_ok();
+        let dropper_ok = dropper.join().unwrap();
+
+        assert_freed_once(&queue, None);
+        assert!(runner_ok, "a panic unwound out of the runner");
+        assert!(dropper_ok, "a panic unwound out of the join handle drop");
+        assert_eq!(future_drops.load(SeqCst), 1);
+        assert_eq!(output_drops.load(SeqCst), 1, "the output is dropped once");
+        assert_eq!(queue.released(), 1);
     });
 }

@@ -40,6 +40,16 @@ const REF_SHIFT: usize = 6;
 pub(super) const REF_ONE: usize = 1 << REF_SHIFT;
 /// Counts above this abort the process (as `Arc` does): the count must never wrap into the
 /// flags, and no sane program holds 2^57 (64-bit) or 2^25 (32-bit) references to one task.
+///
+/// Only [`State::ref_inc`] checks it. The increments inside the CAS transitions (a wake or an
+/// abort that submits the task, `transition_to_idle` rescheduling it) are unchecked: they take
+/// the reference of the task's single run queue entry, which only the transition that sets
+/// `NOTIFIED` may create, so at any time they account for at most one or two references (the
+/// queue entry, plus the runner's own while it hands a rescheduled entry over) on top of the
+/// checked ones — far below the half of the range that lies between `REF_MAX` and a wrap.
+/// On 32-bit targets the limit is low enough that a program that leaks references (say, a
+/// loop that `mem::forget`s waker clones) reaches the abort within a fraction of a second;
+/// that is intended: the alternative is a count that wraps and a cell freed while in use.
 const REF_MAX: usize = usize::MAX >> 1;
 
 /// A copy of the state word, with readable accessors.
