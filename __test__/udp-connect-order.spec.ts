@@ -16,6 +16,7 @@
 import test from 'ava';
 import { UdpSocket } from '../src';
 import { rerunSpec } from './fixtures/run-fixture';
+import { receiver, seqData } from './fixtures/udp-util';
 import { native, nextOpId } from '../src/native';
 import { newNativeUdpSocket } from '../src/udp/native';
 
@@ -24,18 +25,6 @@ const fastPathOff = process.env.CORIO_SYNC_BUDGET === '0';
 const ROUNDS = 30;
 /** Datagrams of the batch that opens each round (sizes alternate: never segmented). */
 const BATCH = 64;
-
-/** A datagram carrying sequence number `i` (u32 little endian) in 8 bytes, plus `pad` bytes. */
-function seqData(i: number, pad = 0): Buffer {
-  const b = Buffer.alloc(8 + pad);
-  b.writeUInt32LE(i, 0);
-  return b;
-}
-
-/** A receiver with a large receive buffer (capped at the system's limit). */
-function receiver(): Promise<UdpSocket> {
-  return UdpSocket.bind('127.0.0.1:0', { recvBufferSize: 4 << 20 });
-}
 
 /**
  * Receives on every socket of `rxs` until `total` datagrams arrived in all, appending each

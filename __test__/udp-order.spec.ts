@@ -24,6 +24,7 @@
 import test from 'ava';
 import { runtime, UdpSocket } from '../src';
 import { rerunSpec } from './fixtures/run-fixture';
+import { receiver, seqData } from './fixtures/udp-util';
 import { native, nextOpId } from '../src/native';
 import { NativeUdpSocket, newNativeUdpSocket } from '../src/udp/native';
 
@@ -34,21 +35,6 @@ const ROUND = 128;
 const fastPathOff = process.env.CORIO_SYNC_BUDGET === '0';
 /** Linux accepts a destination address on a connected UDP socket; BSD and macOS do not. */
 const addressOnConnected = process.platform === 'linux';
-
-/**
- * A datagram carrying sequence number `i` (u32 little endian) in 8 bytes, plus `pad` zero
- * bytes (datagrams of alternating sizes are never segmented or coalesced).
- */
-function seqData(i: number, pad = 0): Buffer {
-  const b = Buffer.alloc(8 + pad);
-  b.writeUInt32LE(i, 0);
-  return b;
-}
-
-/** A receiver with a large receive buffer (capped at the system's limit). */
-function receiver(): Promise<UdpSocket> {
-  return UdpSocket.bind('127.0.0.1:0', { recvBufferSize: 4 << 20 });
-}
 
 /** Receives until `done()`, appending the sequence numbers to `seqs` in arrival order. */
 async function collectInto(rx: UdpSocket, seqs: number[], done: () => boolean): Promise<number[]> {
