@@ -156,15 +156,7 @@ fn listen_socket(
     #[cfg(unix)]
     sock.set_reuse_address(true)
         .map_err(|e| (e, "setsockopt"))?;
-    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
-    if reuse_port {
-        sock.set_reuse_port(true).map_err(|e| (e, "setsockopt"))?;
-    }
-    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
-    if reuse_port {
-        // No SO_REUSEPORT here: refuse rather than bind a socket that does not share the port.
-        return Err((std::io::ErrorKind::Unsupported.into(), "setsockopt"));
-    }
+    super::sockopt::set_reuse_port(&sock, reuse_port).map_err(|e| (e, "setsockopt"))?;
     sock.bind(&a.into()).map_err(|e| (e, "bind"))?;
     let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
     sock.listen(backlog).map_err(|e| (e, "listen"))?;

@@ -199,7 +199,7 @@ impl StreamIo {
     fn expire(&self) {
         self.timed_out.store(true, Ordering::Release);
         // An error (the peer is already gone) changes nothing for us.
-        let _ = super::sockopt::shutdown_both(&self.stream);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
 
     /// Writes without waiting (the fast path's `try_write`), counted as activity; fails with
@@ -332,7 +332,7 @@ impl StreamIo {
     /// Half-close (SHUT_WR).
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
         self.check_timeout()?;
-        match super::sockopt::shutdown_write(&self.stream) {
+        match self.stream.shutdown(std::net::Shutdown::Write) {
             // Already shut down / peer gone: the half-close is moot, not an error for the caller.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             r => r,

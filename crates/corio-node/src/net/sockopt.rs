@@ -1,30 +1,27 @@
-//! The two stream options the core's streams have no method for (tokio has none either):
-//! a shutdown through a shared reference (the write side, or both ways for the idle
-//! timeout; TCP and Unix streams alike), and TCP keep-alive with an idle time.
-//!
-//! Both go through `socket2` on the stream's borrowed socket, which knows each platform's
-//! spelling (`TCP_KEEPIDLE` on Linux, `TCP_KEEPALIVE` on macOS, `SIO_KEEPALIVE_VALS` on
-//! Windows). Everything else (reuseaddr, reuseport, backlog, nodelay) goes through
-//! `corio::net` or the listener's own socket setup.
+//! The socket options the core has no method for (tokio has none either), through `socket2`,
+//! which knows each platform's spelling: TCP keep-alive with an idle time (`TCP_KEEPIDLE` on
+//! Linux, `TCP_KEEPALIVE` on macOS, `SIO_KEEPALIVE_VALS` on Windows), and `SO_REUSEPORT` for
+//! the TCP listener and the UDP socket alike (refused where the platform has none).
 
 use std::io;
-use std::net::Shutdown;
 use std::time::Duration;
 
 use corio::net::TcpStream;
-use socket2::{SockRef, TcpKeepalive};
+use socket2::{SockRef, Socket, TcpKeepalive};
 
-use super::conn::NetStream;
-
-/// Shuts the write side down (`SHUT_WR`): the peer reads end of stream, reading goes on.
-pub(crate) fn shutdown_write(s: &NetStream) -> io::Result<()> {
-    s.shutdown(Shutdown::Write)
-}
-
-/// Shuts both ways down (`SHUT_RDWR`): the peer reads end of stream, and the kernel wakes
-/// every op waiting on the socket.
-pub(crate) fn shutdown_both(s: &NetStream) -> io::Result<()> {
-    s.shutdown(Shutdown::Both)
+/// Sets `SO_REUSEPORT` on a socket not bound yet when `on`; where the platform has no such
+/// option (Windows), `on` is refused rather than binding a socket that does not share the port.
+pub(crate) fn set_reuse_port(sock: &Socket, on: bool) -> io::Result<()> {
+    if !on {
+        return Ok(());
+    }
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    return sock.set_reuse_port(true);
+    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+    {
+        let _ = sock;
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// `SO_KEEPALIVE` on or off; with `idle_ms > 0` also the idle time before the first probe

@@ -903,15 +903,7 @@ fn bind_socket(a: SocketAddr, o: BindOpts) -> Result<std::net::UdpSocket, OpErro
     if o.reuse_address {
         s.set_reuse_address(true).map_err(|e| at(e, "setsockopt"))?;
     }
-    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
-    if o.reuse_port {
-        s.set_reuse_port(true).map_err(|e| at(e, "setsockopt"))?;
-    }
-    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
-    if o.reuse_port {
-        // No SO_REUSEPORT here: refuse rather than bind a socket that does not share the port.
-        return Err(at(io::ErrorKind::Unsupported.into(), "setsockopt"));
-    }
+    super::sockopt::set_reuse_port(&s, o.reuse_port).map_err(|e| at(e, "setsockopt"))?;
     if let (Some(v6only), true) = (o.ipv6_only, a.is_ipv6()) {
         s.set_only_v6(v6only).map_err(|e| at(e, "setsockopt"))?;
     }

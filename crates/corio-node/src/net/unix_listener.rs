@@ -77,8 +77,8 @@ impl NativeUnixListener {
 
 impl Drop for UnixBound {
     fn drop(&mut self) {
-        // The listener's socket closes after this (field drop), which is fine: the file and
-        // the socket are independent once bound.
+        // The file first, while the socket (dropped after this, with the fields) still holds
+        // its inode (see `NativeUnixListener`'s `Drop`).
         unlink_if_same(&self.path, self.file.take());
     }
 }

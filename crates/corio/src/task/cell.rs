@@ -193,9 +193,9 @@ where
             // SAFETY: the transition gave up the waker's reference and it was the last one.
             ByVal::DoneLastRef => unsafe { Self::dealloc(header) },
             ByVal::Submit => {
-                // SAFETY: the transition set NOTIFIED and took a reference for the entry.
-                let notified = unsafe { Notified::from_raw(RawTask::from_header(header)) };
-                cell.scheduler.schedule(notified);
+                // SAFETY: the transition set NOTIFIED and took a reference for the entry; the
+                // waker's own reference keeps the cell alive across the call.
+                unsafe { Self::schedule(header) };
                 // SAFETY: the waker's own reference, kept across `schedule`, is given up now.
                 unsafe { RawTask::from_header(header).drop_refs(1) };
             }
@@ -208,9 +208,9 @@ where
         // SAFETY: as above.
         let cell = unsafe { Self::from_header(header) };
         if cell.state().transition_to_notified_by_ref() {
-            // SAFETY: the transition set NOTIFIED and took a reference for the entry.
-            let notified = unsafe { Notified::from_raw(RawTask::from_header(header)) };
-            cell.scheduler.schedule(notified);
+            // SAFETY: the transition set NOTIFIED and took a reference for the entry; the
+            // waker's reference keeps the cell alive across the call.
+            unsafe { Self::schedule(header) };
         }
     }
 
