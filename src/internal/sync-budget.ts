@@ -1,19 +1,24 @@
 /**
- * The promise of a socket call that completed at once on the JS thread, and the budget that
- * keeps a loop of such calls from starving Node's event loop.
+ * The budget that keeps a loop of completions on the JS thread from starving Node's event loop,
+ * shared by the sockets' fast path and the sync primitives (it is one event loop).
  *
- * A call the fast path completes returns a settled promise, and awaiting one is a microtask:
- * a loop whose every call finds its socket ready would never give the event loop a turn, so
- * timers and other I/O would wait until the loop ends. So at most `CORIO_SYNC_BUDGET` (64 by
- * default, as for TCP in the binding) such promises are settled at once in a row; after that
- * the calls still complete at once — their I/O is done, in call order — but their promises
- * settle together in a `setImmediate` callback, after the event loop's next turn, which
- * renews the budget. Doing the I/O at once keeps call order without a trip through the
- * runtime: a burst of calls costs one `setImmediate` per budget, not one native wait each.
+ * A socket call the fast path completes, or a sync-primitive operation that can complete at
+ * once (a receive with a value queued, a lock that is free...), returns a settled promise, and
+ * awaiting one is a microtask; so is the wake-up of a sync-primitive waiter by a synchronous call
+ * (a send to a waiting receiver, a release to a waiting locker). A loop of such completions —
+ * a read loop over a ready socket, two async functions exchanging values over channels — would
+ * never give the event loop a turn, so timers and other I/O would wait until the loop ends
+ * (tokio's cooperative budget prevents the same). So at most `CORIO_SYNC_BUDGET` (64 by default,
+ * as for TCP in the binding) such settlements happen at once in a row; after that the calls
+ * still take effect at once — their I/O is done, their value taken, their waiter unlinked, in
+ * call order — but their promises settle together, in the order they took effect, in a
+ * `setImmediate` callback after the event loop's next turn, which renews the budget. Taking
+ * effect at once keeps every ordering guarantee without a trip through the runtime: a burst of
+ * calls costs one `setImmediate` per budget, not one native wait each.
  * @module
  */
 
-/** Fast-path completions settled at once before the next event-loop turn (as the binding's). */
+/** Completions settled at once before the next event-loop turn (as the binding's budget). */
 const BUDGET = ((): number => {
   const v = Number.parseInt(process.env.CORIO_SYNC_BUDGET ?? '', 10);
   return Number.isFinite(v) && v >= 0 ? v : 64;
@@ -50,6 +55,17 @@ export function completedAtOnce<T>(value: T): Promise<T> {
 export function failedAtOnce(err: unknown): Promise<never> {
   if (++streak <= BUDGET) return Promise.reject(err);
   return new Promise<never>((_, reject) => defer(() => reject(err)));
+}
+
+/**
+ * Calls `settle(arg)` — a waiter's resolve or reject — now while the budget lasts, else right
+ * after the event loop's next turn, behind the settlements deferred before it. A wake-up spends
+ * the budget like an at-once completion: a ping-pong whose every receive waits (unbounded
+ * channels, Notify, a lock handed back and forth) is a microtask loop too.
+ */
+export function settleInBudget<A>(settle: (arg: A) => void, arg: A): void {
+  if (++streak <= BUDGET) settle(arg);
+  else defer(() => settle(arg));
 }
 
 function defer(settle: () => void): void {

@@ -10,7 +10,8 @@
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ChannelClosedError, LaggedError } from './errors';
@@ -20,7 +21,7 @@ const CLOSED: unique symbol = Symbol('closed');
 const EMPTY: unique symbol = Symbol('empty');
 type Raw<T> = T | typeof CLOSED;
 
-class RecvWaiter<T> extends Waiter<Raw<T>> {
+class RecvWaiter<T> extends CoopWaiter<Raw<T>> {
   constructor(readonly rx: BroadcastReceiver<T>) {
     super();
   }
@@ -205,14 +206,14 @@ export class BroadcastReceiver<T> implements AsyncIterable<T>, Disposable {
 
   /** @internal */
   private recvRaw(signal: AbortSignal | undefined): Promise<Raw<T>> {
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
     let v: Raw<T> | typeof EMPTY;
     try {
       v = this.state.read(this);
     } catch (err) {
-      return Promise.reject(err);
+      return failedAtOnce(err);
     }
-    if (v !== EMPTY) return Promise.resolve(v);
+    if (v !== EMPTY) return completedAtOnce(v);
     return park(this.state.waiters, new RecvWaiter<T>(this), signal);
   }
 }

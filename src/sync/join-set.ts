@@ -10,7 +10,8 @@
  */
 
 import { Deque } from '../internal/deque';
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateFunction } from '../internal/validate';
 import type { WaitOptions } from './mpsc';
@@ -48,7 +49,7 @@ let nextId = 1;
 export class JoinSet<T> implements AsyncIterable<JoinResult<T>>, AsyncDisposable {
   /** @internal */ private readonly running = new Map<number, AbortController>();
   /** @internal */ private readonly done = new Deque<JoinResult<T>>();
-  /** @internal */ private readonly waiters = new WaitList<Waiter<JoinResult<T> | undefined>>();
+  /** @internal */ private readonly waiters = new WaitList<CoopWaiter<JoinResult<T> | undefined>>();
 
   /** Tasks spawned and not yet joined (running or finished). */
   get size(): number {
@@ -83,11 +84,11 @@ export class JoinSet<T> implements AsyncIterable<JoinResult<T>>, AsyncDisposable
    */
   joinNext(options?: WaitOptions): Promise<JoinResult<T> | undefined> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
     const r = this.done.shift();
-    if (r) return Promise.resolve(r);
-    if (this.running.size === 0) return Promise.resolve(undefined);
-    return park(this.waiters, new Waiter<JoinResult<T> | undefined>(), signal);
+    if (r) return completedAtOnce(r);
+    if (this.running.size === 0) return completedAtOnce(undefined);
+    return park(this.waiters, new CoopWaiter<JoinResult<T> | undefined>(), signal);
   }
 
   /** Aborts every running task's signal. Their results are still joined. */

@@ -10,7 +10,8 @@
  */
 
 import { Deque } from '../internal/deque';
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ChannelClosedError } from './errors';
@@ -25,7 +26,7 @@ const CLOSED: unique symbol = Symbol('closed');
 const EMPTY: unique symbol = Symbol('empty');
 type Raw<T> = T | typeof CLOSED;
 
-class SendWaiter<T> extends Waiter<void> {
+class SendWaiter<T> extends CoopWaiter<void> {
   constructor(readonly value: T) {
     super();
   }
@@ -36,9 +37,9 @@ class MpscState<T> {
   readonly queue = new Deque<T>();
   senders = 1;
   rxClosed = false;
-  readonly recvWaiters = new WaitList<Waiter<Raw<T>>>();
+  readonly recvWaiters = new WaitList<CoopWaiter<Raw<T>>>();
   readonly sendWaiters = new WaitList<SendWaiter<T>>();
-  readonly closedWaiters = new WaitList<Waiter<void>>();
+  readonly closedWaiters = new WaitList<CoopWaiter<void>>();
 
   constructor(readonly capacity: number) {}
 
@@ -72,7 +73,7 @@ class MpscState<T> {
   }
 
   wait(signal: AbortSignal | undefined): Promise<Raw<T>> {
-    return park(this.recvWaiters, new Waiter<Raw<T>>(), signal);
+    return park(this.recvWaiters, new CoopWaiter<Raw<T>>(), signal);
   }
 
   closeReceiver(): void {
@@ -117,9 +118,9 @@ abstract class SenderBase<T> implements Disposable {
    */
   closed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.state.rxClosed) return Promise.resolve();
-    return park(this.state.closedWaiters, new Waiter<void>(), signal);
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (this.state.rxClosed) return completedAtOnce(undefined);
+    return park(this.state.closedWaiters, new CoopWaiter<void>(), signal);
   }
 
   /**
@@ -164,10 +165,10 @@ export class Sender<T> extends SenderBase<T> {
     try {
       this.check(value);
     } catch (err) {
-      return Promise.reject(err);
+      return failedAtOnce(err);
     }
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.state.offer(value)) return Promise.resolve();
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (this.state.offer(value)) return completedAtOnce(undefined);
     return park(this.state.sendWaiters, new SendWaiter(value), signal);
   }
 
@@ -225,9 +226,9 @@ export class Receiver<T> implements AsyncIterable<T>, Disposable {
    */
   recv(options?: WaitOptions): Promise<T | undefined> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
     const v = this.state.take();
-    if (v !== EMPTY) return Promise.resolve(toValue(v));
+    if (v !== EMPTY) return completedAtOnce(toValue(v));
     return this.state.wait(signal).then(toValue);
   }
 
@@ -256,7 +257,7 @@ export class Receiver<T> implements AsyncIterable<T>, Disposable {
     const it: AsyncIterableIterator<T> = {
       next(): Promise<IteratorResult<T>> {
         const v = state.take();
-        if (v !== EMPTY) return Promise.resolve(toResult(v));
+        if (v !== EMPTY) return completedAtOnce(toResult(v));
         return state.wait(undefined).then(toResult);
       },
       return(value?: unknown): Promise<IteratorResult<T>> {

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ReleasedError } from './errors';
 
@@ -56,7 +57,7 @@ export class MutexGuard<T> implements Disposable {
 export class Mutex<T> {
   /** @internal */ data: T;
   /** @internal */ private locked = false;
-  /** @internal */ private readonly waiters = new WaitList<Waiter<MutexGuard<T>>>();
+  /** @internal */ private readonly waiters = new WaitList<CoopWaiter<MutexGuard<T>>>();
 
   /** @param value - The protected value. */
   constructor(value: T) {
@@ -71,12 +72,12 @@ export class Mutex<T> {
   /** Waits for the lock (FIFO). Rejects with `AbortError` if `signal` aborts first. */
   lock(options?: LockOptions): Promise<MutexGuard<T>> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
     if (!this.locked) {
       this.locked = true;
-      return Promise.resolve(new MutexGuard(this));
+      return completedAtOnce(new MutexGuard(this));
     }
-    return park(this.waiters, new Waiter<MutexGuard<T>>(), signal);
+    return park(this.waiters, new CoopWaiter<MutexGuard<T>>(), signal);
   }
 
   /** The guard if the lock is free now (and nobody waits), else null. */

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 
 /** Options for {@link Notify.notified}. */
@@ -19,7 +20,7 @@ export interface NotifiedOptions {
 /** A notification primitive (tokio's `Notify`). */
 export class Notify {
   /** @internal */ private permit = false;
-  /** @internal */ private readonly waiters = new WaitList<Waiter<void>>();
+  /** @internal */ private readonly waiters = new WaitList<CoopWaiter<void>>();
 
   /** Number of callers waiting in `notified()`. */
   get waiterCount(): number {
@@ -31,12 +32,12 @@ export class Notify {
    */
   notified(options?: NotifiedOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
     if (this.permit) {
       this.permit = false;
-      return Promise.resolve();
+      return completedAtOnce(undefined);
     }
-    return park(this.waiters, new Waiter<void>(), signal);
+    return park(this.waiters, new CoopWaiter<void>(), signal);
   }
 
   /** Wakes the oldest waiter, or stores one permit if nobody waits (permits do not add up). */

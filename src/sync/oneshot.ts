@@ -8,7 +8,8 @@
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ChannelClosedError } from './errors';
 import type { WaitOptions } from './mpsc';
@@ -23,8 +24,8 @@ class OneshotState<T> {
   status: number = PENDING;
   value: T | undefined = undefined;
   rxClosed = false;
-  readonly waiters = new WaitList<Waiter<T>>();
-  readonly closedWaiters = new WaitList<Waiter<void>>();
+  readonly waiters = new WaitList<CoopWaiter<T>>();
+  readonly closedWaiters = new WaitList<CoopWaiter<void>>();
 }
 
 /** Sends the one value. */
@@ -61,9 +62,9 @@ export class OneshotSender<T> implements Disposable {
   /** Resolves when the receiver is closed. @param options - `signal` cancels the wait. */
   closed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.state.rxClosed) return Promise.resolve();
-    return park(this.state.closedWaiters, new Waiter<void>(), signal);
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (this.state.rxClosed) return completedAtOnce(undefined);
+    return park(this.state.closedWaiters, new CoopWaiter<void>(), signal);
   }
 
   /** Closes without sending: the receiver rejects with `ChannelClosedError`. Idempotent. */
@@ -98,15 +99,15 @@ export class OneshotReceiver<T> implements PromiseLike<T>, Disposable {
    */
   recv(options?: WaitOptions): Promise<T> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
     const s = this.state;
     if (s.status === SENT || s.status === TAKEN) {
       s.status = TAKEN;
-      return Promise.resolve(s.value as T);
+      return completedAtOnce(s.value as T);
     }
-    if (s.status === SENDER_CLOSED) return Promise.reject(new ChannelClosedError('Oneshot sender closed'));
-    if (s.rxClosed) return Promise.reject(new ChannelClosedError('Oneshot receiver closed'));
-    return park(s.waiters, new Waiter<T>(), signal);
+    if (s.status === SENDER_CLOSED) return failedAtOnce(new ChannelClosedError('Oneshot sender closed'));
+    if (s.rxClosed) return failedAtOnce(new ChannelClosedError('Oneshot receiver closed'));
+    return park(s.waiters, new CoopWaiter<T>(), signal);
   }
 
   /** The value if it was sent, else `undefined`. Never waits. */

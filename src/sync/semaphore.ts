@@ -7,7 +7,8 @@
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ReleasedError, SemaphoreClosedError } from './errors';
@@ -21,7 +22,7 @@ export interface AcquireOptions {
 /** The largest number of permits a semaphore can hold. */
 export const MAX_PERMITS = Number.MAX_SAFE_INTEGER;
 
-class AcquireWaiter extends Waiter<Permit> {
+class AcquireWaiter extends CoopWaiter<Permit> {
   constructor(readonly n: number) {
     super();
   }
@@ -107,11 +108,11 @@ export class Semaphore {
   acquire(n = 1, options?: AcquireOptions): Promise<Permit> {
     validateInteger(n, 'n', 1, MAX_PERMITS);
     const signal = signalOf(options);
-    if (this.closedSem) return Promise.reject(new SemaphoreClosedError());
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.closedSem) return failedAtOnce(new SemaphoreClosedError());
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
     if (this.waiters.size === 0 && this.permits >= n) {
       this.permits -= n;
-      return Promise.resolve(new Permit(this, n));
+      return completedAtOnce(new Permit(this, n));
     }
     return park(this.waiters, new AcquireWaiter(n), signal, this.wake);
   }

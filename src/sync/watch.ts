@@ -7,12 +7,13 @@
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ChannelClosedError } from './errors';
 import type { WaitOptions } from './mpsc';
 
-class ChangedWaiter<T> extends Waiter<void> {
+class ChangedWaiter<T> extends CoopWaiter<void> {
   constructor(readonly rx: WatchReceiver<T>) {
     super();
   }
@@ -125,14 +126,14 @@ export class WatchReceiver<T> implements AsyncIterable<T>, Disposable {
    */
   changed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal));
     const s = this.state;
     if (s.version !== this.seen) {
       this.seen = s.version;
-      return Promise.resolve();
+      return completedAtOnce(undefined);
     }
     if (s.senderClosed || this.closedRx) {
-      return Promise.reject(new ChannelClosedError('Watch sender closed'));
+      return failedAtOnce(new ChannelClosedError('Watch sender closed'));
     }
     return park(s.waiters, new ChangedWaiter<T>(this), signal);
   }
