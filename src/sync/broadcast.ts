@@ -7,6 +7,11 @@
  * than `capacity` values behind loses the oldest ones and learns how many through a
  * `LaggedError`, then continues from the oldest value still retained. This is what makes a
  * chat room or a pub/sub fan-out safe against one slow consumer.
+ *
+ * `recv` and async iteration spend the budget shared by the sync primitives (see `sync/index.ts`):
+ * past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes effect at once, but
+ * its promise settles after the event loop's next turn, so a loop of them cannot starve timers and
+ * I/O.
  * @module
  */
 

@@ -6,6 +6,11 @@
  * settled-style records (`{ status: 'fulfilled', value } | { status: 'rejected', reason }`,
  * as from `Promise.allSettled`), so a failing task's error reaches whoever joins it and,
  * because handlers are attached when the task is spawned, never becomes an unhandled rejection.
+ *
+ * `joinNext` and async iteration spend the budget shared by the sync primitives (see
+ * `sync/index.ts`): past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes
+ * effect at once, but its promise settles after the event loop's next turn, so a loop of them
+ * cannot starve timers and I/O.
  * @module
  */
 

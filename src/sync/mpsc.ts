@@ -6,6 +6,11 @@
  * queue is a ring buffer; a value sent while the receiver is already waiting is handed to it
  * directly without being queued. The receiver is async-iterable and ends once every sender has
  * been closed and the queue is drained.
+ *
+ * `send`, `recv`, `closed` and async iteration spend the budget shared by the sync primitives (see
+ * `sync/index.ts`): past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes
+ * effect at once, but its promise settles after the event loop's next turn, so a loop of them
+ * cannot starve timers and I/O.
  * @module
  */
 

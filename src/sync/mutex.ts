@@ -4,6 +4,10 @@
  * The protected value is only reachable through a guard, which makes "forgot to lock" a type
  * error rather than a race across awaits. Guards are `Disposable` (`using g = await m.lock()`).
  * The lock is handed directly to the oldest waiter on release (FIFO, no barging).
+ *
+ * `lock` spends the budget shared by the sync primitives (see `sync/index.ts`): past 64 settlements
+ * in a row (`CORIO_SYNC_BUDGET`) an operation still takes effect at once, but its promise settles
+ * after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 

@@ -4,6 +4,10 @@
  * `notifyOne()` wakes the oldest waiter, or, if nobody waits, stores a single permit that the
  * next `notified()` consumes at once, so a notification sent just before the wait starts is
  * not lost. `notifyWaiters()` wakes everyone waiting now and stores nothing.
+ *
+ * `notified` spends the budget shared by the sync primitives (see `sync/index.ts`): past 64
+ * settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes effect at once, but its
+ * promise settles after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 

@@ -5,6 +5,11 @@
  * request message). The receiver is `PromiseLike`, so `await rx` works; it rejects with
  * `ChannelClosedError` if the sender is closed without sending. The receiver's promise is only
  * created when someone awaits it, so an un-awaited receiver never causes an unhandled rejection.
+ *
+ * `recv` (and `await rx`) and `closed` spend the budget shared by the sync primitives (see
+ * `sync/index.ts`): past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes
+ * effect at once, but its promise settles after the event loop's next turn, so a loop of them
+ * cannot starve timers and I/O.
  * @module
  */
 

@@ -4,6 +4,10 @@
  * Limits concurrency (connections, in-flight requests). Waiters are served strictly in arrival
  * order: a large request at the head blocks later small ones, so large requests cannot starve.
  * Permits are `Disposable`, so `using permit = await sem.acquire()` releases them at scope exit.
+ *
+ * `acquire` spends the budget shared by the sync primitives (see `sync/index.ts`): past 64
+ * settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes effect at once, but its
+ * promise settles after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 

@@ -4,6 +4,11 @@
  * For configuration, state or "current leader" broadcasts where receivers only care about the
  * newest value: senders overwrite, receivers read it at any time with `borrow()` and wait for
  * a newer one with `changed()`. A version counter tells each receiver what it has seen.
+ *
+ * `changed` and async iteration spend the budget shared by the sync primitives (see
+ * `sync/index.ts`): past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes
+ * effect at once, but its promise settles after the event loop's next turn, so a loop of them
+ * cannot starve timers and I/O.
  * @module
  */
 
