@@ -83,7 +83,8 @@ function defer(settle: () => void): void {
  * `p`, the promise of a call that had to wait, settled no earlier than the promises of calls
  * that completed at once before it and are still deferred: a waiting call's completion comes
  * in the event loop's poll phase, before the `setImmediate` that settles deferred ones, and
- * the caller must still see a socket's calls settle in call order.
+ * the caller must still see a socket's calls settle in call order. (Sync-primitive waiters need
+ * no such wrapper: their wake-ups go through {@link settleInBudget}, behind deferred ones.)
  */
 export function inCallOrder<T>(p: Promise<T>): Promise<T> {
   const b = barrier;

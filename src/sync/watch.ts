@@ -126,8 +126,8 @@ export class WatchReceiver<T> implements AsyncIterable<T>, Disposable {
 
   /**
    * Resolves (and marks the newest value seen) when a value newer than the last seen one was
-   * sent, immediately if one already was. Rejects with `ChannelClosedError` if the sender is
-   * closed and there is no unseen value, with `AbortError` if `signal` aborts.
+   * sent, immediately if one already was. Rejects with `ChannelClosedError` if the sender or
+   * this receiver is closed and there is no unseen value, with `AbortError` if `signal` aborts.
    */
   changed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
@@ -137,9 +137,8 @@ export class WatchReceiver<T> implements AsyncIterable<T>, Disposable {
       this.seen = s.version;
       return completedAtOnce(undefined);
     }
-    if (s.senderClosed || this.closedRx) {
-      return failedAtOnce(new ChannelClosedError('Watch sender closed'));
-    }
+    if (this.closedRx) return failedAtOnce(new ChannelClosedError('Watch receiver closed'));
+    if (s.senderClosed) return failedAtOnce(new ChannelClosedError('Watch sender closed'));
     return park(s.waiters, new ChangedWaiter<T>(this), signal);
   }
 
