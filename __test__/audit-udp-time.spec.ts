@@ -109,6 +109,43 @@ test('UdpSocket: a connect cancelled while queued behind sends removes its abort
 });
 
 // ---------------------------------------------------------------------------------------------
+// UDP: the async iterator's return() closes the socket at once
+
+test('UdpSocket: iterator return() while next() waits closes the socket and settles both at once', async (t) => {
+  t.timeout(10_000);
+  const s = await UdpSocket.bind('127.0.0.1:0');
+  const it = s[Symbol.asyncIterator]();
+  const pending = it.next();
+  t.true(await isPending(pending));
+  t.deepEqual(await it.return(undefined), { done: true, value: undefined });
+  t.true(s.closed);
+  t.deepEqual(await pending, { done: true, value: undefined });
+});
+
+test('UdpSocket: iterator return() before the first next() closes the socket', async (t) => {
+  const s = await UdpSocket.bind('127.0.0.1:0');
+  const it = s[Symbol.asyncIterator]();
+  await it.return(undefined);
+  t.true(s.closed);
+  t.deepEqual(await it.next(), { done: true, value: undefined });
+});
+
+test('StreamMap.close() ends UdpSocket members, pulled or not (no receive left holding the loop)', async (t) => {
+  t.timeout(10_000);
+  const pulled = await UdpSocket.bind('127.0.0.1:0');
+  const idle = await UdpSocket.bind('127.0.0.1:0');
+  const m = new StreamMap<string, unknown>();
+  m.insert('pulled', pulled);
+  const waiting = m.next();
+  t.true(await isPending(waiting));
+  m.insert('idle', idle);
+  await m.close();
+  t.deepEqual(await waiting, { done: true, value: undefined });
+  t.true(pulled.closed, 'the member with a receive in flight was left open');
+  t.true(idle.closed, 'the member never pulled was left open');
+});
+
+// ---------------------------------------------------------------------------------------------
 // time: interval ticks cancelled while queued behind another tick
 
 test('interval: a tick cancelled while it waits behind another tick rejects at once', async (t) => {

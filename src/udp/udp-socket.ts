@@ -652,9 +652,35 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   /**
    * Yields datagrams as they arrive (received in batches with {@link UdpSocket.recvMany}). The
    * loop ends when the socket is closed; leaving it (`break`, `return`, an exception) closes
-   * the socket.
+   * the socket. The iterator's `return()`/`throw()` close the socket at once, also while a
+   * `next()` waits for a datagram (that `next()` then ends the iteration) or before the first
+   * `next()`: a holder of the iterator (a `StreamMap` ending its members) ends the socket
+   * without waiting for a datagram that may never come.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
+    const gen = this.#datagrams();
+    // An async generator queues return()/throw() behind a pending next() (here a receive that
+    // may wait forever) and runs no `finally` when it never started: close first, which ends
+    // the pending receive, then let the generator finish.
+    const it: AsyncGenerator<Datagram, void, undefined> = {
+      next: (...args: [] | [undefined]) => gen.next(...args),
+      return: (value: void | PromiseLike<void>) => {
+        this.close();
+        return gen.return(value);
+      },
+      throw: (err: unknown) => {
+        this.close();
+        return gen.throw(err);
+      },
+      [Symbol.asyncIterator]: () => it,
+      [Symbol.asyncDispose]: async () => {
+        await it.return(undefined);
+      },
+    };
+    return it;
+  }
+
+  async *#datagrams(): AsyncGenerator<Datagram, void, undefined> {
     try {
       for (;;) {
         let batch: Datagram[];
