@@ -109,6 +109,18 @@ test('UdpSocket: a connect cancelled while queued behind sends removes its abort
 });
 
 // ---------------------------------------------------------------------------------------------
+// UDP: localAddr after connect()
+
+test('UdpSocket: localAddr read before connect() is refreshed by it (as getsockname and node:dgram)', async (t) => {
+  await using peer = await UdpSocket.bind('127.0.0.1:0');
+  await using s = await UdpSocket.bind('0.0.0.0:0');
+  t.is(s.localAddr.address, '0.0.0.0');
+  const port = s.localAddr.port;
+  await s.connect(peer.localAddr);
+  t.deepEqual(s.localAddr, { address: '127.0.0.1', port, family: 'IPv4' });
+});
+
+// ---------------------------------------------------------------------------------------------
 // UDP: the async iterator's return() closes the socket at once
 
 test('UdpSocket: iterator return() while next() waits closes the socket and settles both at once', async (t) => {

@@ -546,6 +546,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         this.#connecting--;
         this.#connected = true;
         this.#peer = undefined;
+        // A socket bound to a wildcard address gets a concrete local address from the
+        // connect (the route's source address), as getsockname and node:dgram report.
+        this.#local = undefined;
       },
       (err: unknown) => {
         this.#waitingSends--;
@@ -599,7 +602,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   }
 
   /**
-   * The address the socket is bound to (the actual port when bound to port 0).
+   * The address the socket is bound to (the actual port when bound to port 0). After a
+   * `connect()`, a socket bound to a wildcard address (`0.0.0.0`, `::`) reports the local
+   * address the connect chose, as `getsockname(2)` and node:dgram do.
    * @throws `ERR_SOCKET_CLOSED` when first read after the socket was closed
    */
   get localAddr(): SocketAddress {
