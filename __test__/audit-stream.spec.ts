@@ -4,6 +4,10 @@
  */
 
 import test from 'ava';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { TcpStream } from '../src';
 import { codeOf, pair } from './fixtures/tcp-util';
 
 test('writable.abort() while a write waits for the peer closes the socket at once', async (t) => {
@@ -20,6 +24,49 @@ test('writable.abort() while a write waits for the peer closes the socket at onc
   await writer.abort(new Error('stop'));
   t.true(client.closed);
   t.is(codeOf(await t.throwsAsync(pending)), 'ERR_SOCKET_CLOSED');
+  server.close();
+  listener.close();
+});
+
+test('toNodeStream(): ref()/unref() as on net.Socket, so a keep-alive http.Agent can pool it', async (t) => {
+  t.timeout(20_000);
+  const httpServer = http.createServer((req, res) => res.end(`hello ${req.url}`));
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const port = (httpServer.address() as AddressInfo).port;
+  const agent = new http.Agent({ keepAlive: true });
+  let connections = 0;
+  // `createConnection(options, callback)` is the Agent's documented hook for custom sockets.
+  (agent as unknown as { createConnection: unknown }).createConnection = (
+    _opts: unknown,
+    cb: (err: Error | null, socket?: Duplex) => void,
+  ) => {
+    connections++;
+    TcpStream.connect({ port }).then((s) => cb(null, s.toNodeStream()), cb);
+  };
+  const get = (path: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ port, agent, path }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+  // The agent calls socket.unref() when a request is done (keepSocketAlive) and socket.ref()
+  // when it reuses the socket: without them, 'free' threw a TypeError out of a process tick.
+  t.is(await get('/a'), 'hello /a');
+  t.is(await get('/b'), 'hello /b');
+  t.is(connections, 1);
+  agent.destroy();
+  await new Promise((resolve) => httpServer.close(resolve));
+
+  const { client, server, listener } = await pair();
+  const duplex = client.toNodeStream() as Duplex & { ref(): unknown; unref(): unknown };
+  t.is(duplex.unref(), duplex);
+  t.is(duplex.ref(), duplex);
+  duplex.destroy();
   server.close();
   listener.close();
 });
