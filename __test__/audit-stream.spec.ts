@@ -70,3 +70,21 @@ test('toNodeStream(): ref()/unref() as on net.Socket, so a keep-alive http.Agent
   server.close();
   listener.close();
 });
+
+test('close() rejects a shutdown queued behind a waiting writeAll (it must not run after close)', async (t) => {
+  t.timeout(20_000);
+  for (let i = 0; i < 5; i++) {
+    const { client, server, listener } = await pair();
+    // Waits for room: the peer reads nothing.
+    const writing = client.writeAll(Buffer.alloc(64 << 20));
+    // Queued behind the write on the write lock.
+    const shuttingDown = client.shutdown();
+    client.close();
+    // Closing dropped the write, which released the lock: the shutdown used to be woken, run
+    // on the runtime and resolve although close() said pending ops reject.
+    t.is(codeOf(await t.throwsAsync(writing)), 'ERR_SOCKET_CLOSED');
+    t.is(codeOf(await t.throwsAsync(shuttingDown)), 'ERR_SOCKET_CLOSED');
+    server.close();
+    listener.close();
+  }
+});
