@@ -7,7 +7,7 @@ import test from 'ava';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { TcpStream } from '../src';
+import { TcpListener, TcpStream } from '../src';
 import { codeOf, pair } from './fixtures/tcp-util';
 
 test('writable.abort() while a write waits for the peer closes the socket at once', async (t) => {
@@ -87,4 +87,19 @@ test('close() rejects a shutdown queued behind a waiting writeAll (it must not r
     server.close();
     listener.close();
   }
+});
+
+test('a host too long for the binding is a RangeError naming the argument the caller passed', (t) => {
+  const long = 'a'.repeat(2000);
+  for (const call of [
+    () => TcpStream.connect({ host: long, port: 80 }),
+    () => TcpListener.bind({ host: long, port: 0 }),
+  ]) {
+    const err = t.throws(call, { instanceOf: RangeError });
+    t.is(codeOf(err), 'ERR_OUT_OF_RANGE');
+    // It named the binding's parameter ("host"), not the caller's "addr.host".
+    t.regex(err!.message, /"addr\.host"/);
+  }
+  const err = t.throws(() => TcpStream.connect(`${long}:80`), { instanceOf: RangeError });
+  t.regex(err!.message, /"addr\.host"/);
 });
