@@ -317,6 +317,9 @@ impl TcpState {
                 return Ok(Outcome::Number(0.0));
             }
             let _g = io.read_lock.lock().await;
+            if io.is_closed() {
+                return Err(OpError::Closed);
+            }
             crate::bridge::leave_js_thread_without_fast_path().await;
             let done = io.read(max).await.map_err(|e| OpError::io(e, "read"))?;
             if done.n == 0 {
@@ -369,6 +372,9 @@ impl TcpState {
                     return Ok(Outcome::Number(0.0));
                 }
                 let _g = io.write_lock.lock().await;
+                if io.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 crate::bridge::leave_js_thread_without_fast_path().await;
                 io.write(&owned)
                     .await
@@ -404,6 +410,9 @@ impl TcpState {
             Dir::Write,
             move |io| async move {
                 let _g = io.write_lock.lock().await;
+                if io.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 crate::bridge::leave_js_thread_without_fast_path().await;
                 io.write_all(&owned)
                     .await
@@ -519,6 +528,9 @@ impl NativeTcpStream {
             Dir::Write,
             move |io| async move {
                 let _g = io.write_lock.lock().await;
+                if io.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 crate::bridge::leave_js_thread_without_fast_path().await;
                 io.shutdown_write()
                     .map(|_| Outcome::Undefined)
@@ -539,6 +551,7 @@ impl NativeTcpStream {
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
         if let Some(io) = self.io() {
+            io.mark_closed();
             io.stop_idle_timer();
         }
         // Stops and closes the poll while the socket is still open; the pending JS-loop reads
