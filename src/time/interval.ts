@@ -33,7 +33,10 @@ export interface IntervalOptions {
 
 /** Options for {@link Interval.tick}. */
 export interface TickOptions {
-  /** Cancels this wait only; the schedule is unchanged. */
+  /**
+   * Cancels this wait only; the schedule is unchanged. It also cancels a tick still queued
+   * behind earlier pending ticks (it rejects at once and never takes a tick).
+   */
   signal?: AbortSignal;
 }
 

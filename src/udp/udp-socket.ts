@@ -547,8 +547,14 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         this.#connected = true;
         this.#peer = undefined;
         // A socket bound to a wildcard address gets a concrete local address from the
-        // connect (the route's source address), as getsockname and node:dgram report.
+        // connect (the route's source address), as getsockname and node:dgram report. Read
+        // now, so the address stays readable after a later close() like before the connect.
         this.#local = undefined;
+        try {
+          void this.localAddr;
+        } catch {
+          // closed meanwhile: the getter reports that when read
+        }
       },
       (err: unknown) => {
         this.#waitingSends--;

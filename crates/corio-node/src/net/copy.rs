@@ -60,14 +60,14 @@ pub fn copy<'e>(
             bridge.start_lazy(spec, async move {
                 let _in_flight = in_flight;
                 let _g = lock_all(&mut [&a.read_lock, &b.write_lock]).await;
-                if a.is_closed() || b.is_closed() {
-                    return Err(OpError::Closed);
-                }
                 // Copies start lazily: their first poll, on the JS thread at call time, queues them
                 // on the direction locks in call order (spawned, a copy queued only when a worker
                 // first polled it, possibly after later reads). The copying itself runs on the
                 // runtime: it could go on for as long as the peer keeps sending.
                 leave_js_thread().await;
+                if a.is_closed() || b.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 // A 64 KiB buffer (the core's `copy` uses 8 KiB): bulk transfers move a socket
                 // buffer's worth per syscall, like node:net's 64 KiB reads. Measured in
                 // docs/benchmarks.md (workload (c)).
@@ -118,11 +118,11 @@ pub fn copy_bidirectional<'e>(
                 let _in_flight = in_flight;
                 let _g =
                     lock_all(&mut [&x.read_lock, &x.write_lock, &y.read_lock, &y.write_lock]).await;
+                // Started lazily and off the JS thread once locked, as in `copy`.
+                leave_js_thread().await;
                 if x.is_closed() || y.is_closed() {
                     return Err(OpError::Closed);
                 }
-                // Started lazily and off the JS thread once locked, as in `copy`.
-                leave_js_thread().await;
                 let (ab, ba) = corio::io::copy_bidirectional(&mut Shared(&x), &mut Shared(&y))
                     .await
                     .map_err(|e| OpError::io(e, "copy"))?;

@@ -317,10 +317,10 @@ impl TcpState {
                 return Ok(Outcome::Number(0.0));
             }
             let _g = io.read_lock.lock().await;
+            crate::bridge::leave_js_thread_without_fast_path().await;
             if io.is_closed() {
                 return Err(OpError::Closed);
             }
-            crate::bridge::leave_js_thread_without_fast_path().await;
             let done = io.read(max).await.map_err(|e| OpError::io(e, "read"))?;
             if done.n == 0 {
                 done.recycle();
@@ -372,10 +372,10 @@ impl TcpState {
                     return Ok(Outcome::Number(0.0));
                 }
                 let _g = io.write_lock.lock().await;
+                crate::bridge::leave_js_thread_without_fast_path().await;
                 if io.is_closed() {
                     return Err(OpError::Closed);
                 }
-                crate::bridge::leave_js_thread_without_fast_path().await;
                 io.write(&owned)
                     .await
                     .map(|n| Outcome::Number(n as f64))
@@ -410,10 +410,10 @@ impl TcpState {
             Dir::Write,
             move |io| async move {
                 let _g = io.write_lock.lock().await;
+                crate::bridge::leave_js_thread_without_fast_path().await;
                 if io.is_closed() {
                     return Err(OpError::Closed);
                 }
-                crate::bridge::leave_js_thread_without_fast_path().await;
                 io.write_all(&owned)
                     .await
                     .map(|_| Outcome::Undefined)
@@ -528,10 +528,10 @@ impl NativeTcpStream {
             Dir::Write,
             move |io| async move {
                 let _g = io.write_lock.lock().await;
+                crate::bridge::leave_js_thread_without_fast_path().await;
                 if io.is_closed() {
                     return Err(OpError::Closed);
                 }
-                crate::bridge::leave_js_thread_without_fast_path().await;
                 io.shutdown_write()
                     .map(|_| Outcome::Undefined)
                     .map_err(|e| OpError::io(e, "shutdown"))
