@@ -39,12 +39,12 @@
  *
  * @module
  */
-import { spawn, spawnSync, ChildProcess, execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { cpuSeconds, fmt, machineTicks, median, root, Running, ServerSpec, start, stealPercent, ticksToSeconds, tsServer } from './harness';
 
-const root = path.join(__dirname, '..');
 const quick = process.env.BENCH_QUICK === '1';
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 0.5 : 3));
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
@@ -64,14 +64,7 @@ const pin = process.env.BENCH_PIN === '1';
 /** `cmd args` run on CPU `cpu` when pinning, else unchanged. */
 const pinned = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
   pin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
-const clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-interface ServerSpec {
-  name: string;
-  cmd: string;
-  args: string[];
-}
-const tsServer = (file: string): string[] => ['--import', 'tsx', path.join(__dirname, 'servers', file)];
 const servers: ServerSpec[] = [
   { name: 'node:net', cmd: process.execPath, args: tsServer('node-net.ts') },
   { name: 'corio loop', cmd: process.execPath, args: tsServer('corio-loop.ts') },
@@ -109,52 +102,6 @@ interface ClientResult {
   cpuTicks: number | null;
 }
 
-interface Running {
-  spec: ServerSpec;
-  proc: ChildProcess;
-  port: number;
-}
-
-function start(spec: ServerSpec): Promise<Running> {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = pinned(1, spec.cmd, spec.args);
-    const proc = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${spec.name}: no "listening" line within 60 s`)), 60_000);
-    proc.once('exit', (code) => reject(new Error(`${spec.name} exited early (code ${code})`)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ spec, proc, port: Number(m[1]) });
-      }
-    });
-  });
-}
-
-/** utime + stime of a whole process (every thread), in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  return (Number(fields[11]) + Number(fields[12])) / clkTck;
-}
-
-/**
- * The machine's CPU time so far from /proc/stat's first line, in clock ticks: `steal` (time
- * the hypervisor gave this VM's CPUs to others) and `total`; null where there is no /proc.
- */
-function machineTicks(): { steal: number; total: number } | null {
-  try {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user).
-    return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
-  } catch {
-    return null;
-  }
-}
-
 interface Cell {
   value: number;
   cpuUsPerMsg: number;
@@ -173,18 +120,9 @@ function runCell(s: Running, w: Workload): Cell {
   return {
     value: w.value(res),
     cpuUsPerMsg: perMsg(cpu1 - cpu0),
-    clientCpuUsPerMsg: res.cpuTicks === null ? NaN : perMsg(res.cpuTicks / clkTck),
+    clientCpuUsPerMsg: res.cpuTicks === null ? NaN : perMsg(ticksToSeconds(res.cpuTicks)),
     totalOps: res.totalOps,
   };
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-function fmt(n: number): string {
-  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1);
 }
 
 async function main(): Promise<void> {
@@ -196,7 +134,7 @@ async function main(): Promise<void> {
   const running: Running[] = [];
   const ticks0 = machineTicks();
   try {
-    for (const spec of servers) running.push(await start(spec));
+    for (const spec of servers) running.push(await start(spec, (cmd, args) => pinned(1, cmd, args)));
     const results: Record<string, Record<string, { value: number; cpuUsPerMsg: number; clientCpuUsPerMsg: number; samples: number[] }>> = {};
     for (const w of workloads) {
       const per: Record<string, Cell[]> = {};
@@ -237,9 +175,7 @@ async function main(): Promise<void> {
     }
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
     const ticks1 = machineTicks();
-    // Share of the machine's CPU time the hypervisor gave to other VMs during the run: above a
-    // few percent, rounds swing and ratios of a few percent mean little.
-    const stealPct = ticks0 && ticks1 ? (100 * (ticks1.steal - ticks0.steal)) / Math.max(1, ticks1.total - ticks0.total) : null;
+    const stealPct = stealPercent(ticks0, ticks1);
     console.log(
       `echo benchmark: ${seconds}s × ${rounds} round(s) per cell, node ${process.version}, ` +
         `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), CORIO_SYNC_BUDGET ${syncBudget}, ${pin ? 'pinned (servers CPU 1, client CPU 0), ' : ''}` +

@@ -9,8 +9,9 @@
  * (`_final` → `shutdown()`), destroying the duplex closes it (`_destroy` → `close()`).
  *
  * The duplex also has the parts of `net.Socket` that servers use: `setTimeout` (idle timeout,
- * emits `'timeout'`; `http.Server` uses it for keep-alive), `setNoDelay`, `setKeepAlive` and the
- * `remoteAddress`/`localAddress` family of getters.
+ * emits `'timeout'`; `http.Server` uses it for keep-alive), `setNoDelay`, `setKeepAlive`,
+ * `ref`/`unref` (a keep-alive `http.Agent` calls them) and the `remoteAddress`/`localAddress`
+ * family of getters.
  *
  * @module
  */
@@ -28,6 +29,8 @@ export interface SocketLike extends ByteStream {
   readonly peerAddr?: SocketAddress;
   setNoDelay?(on?: boolean): unknown;
   setKeepAlive?(on?: boolean, initialDelayMs?: number): unknown;
+  ref?(): unknown;
+  unref?(): unknown;
 }
 
 /** Options for {@link TcpStream.toNodeStream}. */
@@ -160,6 +163,24 @@ export class SocketDuplex extends Duplex {
   /** Enables or disables TCP keep-alive (see `TcpStream.setKeepAlive`). */
   setKeepAlive(enable = true, initialDelayMs?: number): this {
     this.#socket.setKeepAlive?.(enable, initialDelayMs);
+    return this;
+  }
+
+  /**
+   * Like `net.Socket#ref`: pending reads and writes keep the process alive again (the
+   * default; see `TcpStream.ref`). A keep-alive `http.Agent` calls it when it reuses a socket.
+   */
+  ref(): this {
+    if (!this.destroyed) this.#socket.ref?.();
+    return this;
+  }
+
+  /**
+   * Like `net.Socket#unref`: the process may exit while this socket waits (see
+   * `TcpStream.unref`). A keep-alive `http.Agent` calls it on a pooled idle socket.
+   */
+  unref(): this {
+    if (!this.destroyed) this.#socket.unref?.();
     return this;
   }
 

@@ -48,6 +48,18 @@ export function readableFrom(source: ByteStream): ReadableStream<Uint8Array> {
  */
 export function writableTo(sink: ByteStream): WritableStream<Uint8Array> {
   return new WritableStream<Uint8Array>({
+    start(controller: WritableStreamDefaultController): void {
+      // The spec calls `abort()` below only after the write in flight settles, and a write
+      // waiting for a peer that reads nothing never does: `writer.abort()` would hang with the
+      // socket open. The controller's signal fires at once on abort, so close there (the
+      // pending write then rejects with ERR_SOCKET_CLOSED). One listener per stream, nothing
+      // per write.
+      (controller as WritableStreamDefaultController & { signal: AbortSignal }).signal.addEventListener(
+        'abort',
+        () => sink.close(),
+        { once: true },
+      );
+    },
     write(chunk: Uint8Array): Promise<void> {
       if (!(chunk instanceof Uint8Array)) return Promise.reject(invalidArgType('chunk', 'an instance of Uint8Array', chunk));
       return sink.writeAll(chunk);

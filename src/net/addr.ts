@@ -50,6 +50,19 @@ export const DEFAULT_HOST = '127.0.0.1';
 
 const DIGITS = /^[0-9]{1,5}$/;
 
+/** The longest host (UTF-8 bytes) the binding takes; a DNS name has at most 253. */
+const MAX_HOST_BYTES = 1024;
+
+/** Checks the host's length here, so the RangeError names the caller's argument. */
+function checkHostLength(host: string, name: string): void {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: count only when it could be too long.
+  if (host.length * 3 <= MAX_HOST_BYTES) return;
+  const bytes = Buffer.byteLength(host, 'utf8');
+  if (bytes > MAX_HOST_BYTES) {
+    throw outOfRange(`${name}.host`, `a string of at most ${MAX_HOST_BYTES} bytes (UTF-8)`, `${bytes} bytes`);
+  }
+}
+
 /**
  * Parses and validates an address argument.
  *
@@ -74,6 +87,7 @@ export function parseAddress(value: unknown, name: string, allowPortZero: boolea
     }
     if (host.length === 0) throw invalidArgValue(name, value, 'has no host');
     if (host.includes('\0')) throw invalidArgValue(name, value, 'must not contain null bytes');
+    checkHostLength(host, name);
     if (!DIGITS.test(portText)) throw invalidArgValue(name, value, 'has no valid port');
     const port = Number(portText);
     if (port < minPort || port > 65535) throw outOfRange(`${name}.port`, `>= ${minPort} && <= 65535`, port);
@@ -91,6 +105,7 @@ export function parseAddress(value: unknown, name: string, allowPortZero: boolea
   if (host.includes('\0')) throw invalidArgValue(`${name}.host`, host, 'must not contain null bytes');
   let h = host;
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  checkHostLength(h, name);
   if (typeof port !== 'number') throw invalidArgType(`${name}.port`, 'of type number', port);
   if (!Number.isInteger(port) || port < minPort || port > 65535) {
     throw outOfRange(`${name}.port`, `an integer >= ${minPort} && <= 65535`, port);

@@ -51,6 +51,23 @@ class Entry<K, V> {
   ) {}
 }
 
+/**
+ * A member's fulfilled `next()`, checked as `for await` checks it: a result that is not an
+ * object is a `TypeError` of that member (reported as its failure), and `done` is read once
+ * here, so a throwing getter is the member's failure too, never an exception in the map.
+ */
+function settledOf<V>(result: IteratorResult<V>): Settled<V> {
+  try {
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+      throw new TypeError(`Iterator result ${result === null ? 'null' : typeof result} is not an object`);
+    }
+    const r: IteratorResult<V> = result.done ? { done: true, value: result.value } : { done: false, value: result.value };
+    return { result: r, failed: false, error: undefined };
+  } catch (error) {
+    return { result: undefined, failed: true, error };
+  }
+}
+
 function toResult<V>(s: Settled<V>): IteratorResult<V> {
   if (s.failed) throw s.error;
   return s.result as IteratorResult<V>;
@@ -244,7 +261,7 @@ export class StreamMap<K, V> implements AsyncIterable<[K, V]>, AsyncDisposable {
       p = Promise.reject(err);
     }
     Promise.resolve(p).then(
-      (result) => this.onSettled(e, { result, failed: false, error: undefined }),
+      (result) => this.onSettled(e, settledOf(result)),
       (error) => this.onSettled(e, { result: undefined, failed: true, error }),
     );
   }

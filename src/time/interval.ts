@@ -33,7 +33,10 @@ export interface IntervalOptions {
 
 /** Options for {@link Interval.tick}. */
 export interface TickOptions {
-  /** Cancels this wait only; the schedule is unchanged. */
+  /**
+   * Cancels this wait only; the schedule is unchanged. It also cancels a tick still queued
+   * behind earlier pending ticks (it rejects at once and never takes a tick).
+   */
   signal?: AbortSignal;
 }
 
@@ -103,12 +106,36 @@ export class Interval implements AsyncIterableIterator<number>, Disposable {
    */
   tick(options?: TickOptions): Promise<number> {
     const signal = signalOf(options);
-    const p = this.chain.then(() => this.waitTick(signal)).then((v) => {
+    const gate = this.chain;
+    const waited = signal === undefined ? gate.then(() => this.waitTick(undefined)) : this.queued(gate, signal);
+    const p = waited.then((v) => {
       if (v === CLOSED) throw this.closedError ?? new IntervalClosedError();
       return v;
     });
-    this.chain = p.catch(() => {});
+    // The next tick waits for the ticks before this one too: a tick cancelled while queued
+    // settles early, but must not let the one after it overtake a tick still pending.
+    this.chain = gate.then(() => p).catch(() => {});
     return p;
+  }
+
+  /**
+   * @internal `waitTick(signal)` once the ticks called before (`gate`) are done; `signal`
+   * aborting while it still waits for them rejects at once (and that tick never runs).
+   */
+  private queued(gate: Promise<unknown>, signal: AbortSignal): Promise<number | typeof CLOSED> {
+    if (signal.aborted) return Promise.reject(abortError(signal));
+    return new Promise<number | typeof CLOSED>((resolve, reject) => {
+      let cancelled = false;
+      const onAbort = (): void => {
+        cancelled = true;
+        reject(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      void gate.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        if (!cancelled) this.waitTick(signal).then(resolve, reject);
+      });
+    });
   }
 
   /** Async-iterator protocol: the next tick, or done once closed. */

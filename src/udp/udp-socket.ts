@@ -546,6 +546,15 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         this.#connecting--;
         this.#connected = true;
         this.#peer = undefined;
+        // A socket bound to a wildcard address gets a concrete local address from the
+        // connect (the route's source address), as getsockname and node:dgram report. Read
+        // now, so the address stays readable after a later close() like before the connect.
+        this.#local = undefined;
+        try {
+          void this.localAddr;
+        } catch {
+          // closed meanwhile: the getter reports that when read
+        }
       },
       (err: unknown) => {
         this.#waitingSends--;
@@ -599,7 +608,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   }
 
   /**
-   * The address the socket is bound to (the actual port when bound to port 0).
+   * The address the socket is bound to (the actual port when bound to port 0). After a
+   * `connect()`, a socket bound to a wildcard address (`0.0.0.0`, `::`) reports the local
+   * address the connect chose, as `getsockname(2)` and node:dgram do.
    * @throws `ERR_SOCKET_CLOSED` when first read after the socket was closed
    */
   get localAddr(): SocketAddress {
@@ -652,9 +663,35 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
   /**
    * Yields datagrams as they arrive (received in batches with {@link UdpSocket.recvMany}). The
    * loop ends when the socket is closed; leaving it (`break`, `return`, an exception) closes
-   * the socket.
+   * the socket. The iterator's `return()`/`throw()` close the socket at once, also while a
+   * `next()` waits for a datagram (that `next()` then ends the iteration) or before the first
+   * `next()`: a holder of the iterator (a `StreamMap` ending its members) ends the socket
+   * without waiting for a datagram that may never come.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
+    const gen = this.#datagrams();
+    // An async generator queues return()/throw() behind a pending next() (here a receive that
+    // may wait forever) and runs no `finally` when it never started: close first, which ends
+    // the pending receive, then let the generator finish.
+    const it: AsyncGenerator<Datagram, void, undefined> = {
+      next: (...args: [] | [undefined]) => gen.next(...args),
+      return: (value: void | PromiseLike<void>) => {
+        this.close();
+        return gen.return(value);
+      },
+      throw: (err: unknown) => {
+        this.close();
+        return gen.throw(err);
+      },
+      [Symbol.asyncIterator]: () => it,
+      [Symbol.asyncDispose]: async () => {
+        await it.return(undefined);
+      },
+    };
+    return it;
+  }
+
+  async *#datagrams(): AsyncGenerator<Datagram, void, undefined> {
     try {
       for (;;) {
         let batch: Datagram[];

@@ -65,12 +65,22 @@ impl OpError {
 }
 
 /// Node's error code name and libuv-style (negative) errno for an `io::Error`.
+///
+/// On Windows both come from libuv's translation of WinSock/Win32 numbers
+/// ([`crate::windows_errors`]), as Node reports them there.
 pub(crate) fn code_of(err: &io::Error) -> (&'static str, i32) {
     #[cfg(unix)]
     if let Some(raw) = err.raw_os_error() {
         if let Some(name) = unix_errno_name(raw) {
             return (name, -raw);
         }
+    }
+    #[cfg(windows)]
+    if let Some(found) = err
+        .raw_os_error()
+        .and_then(crate::windows_errors::translate)
+    {
+        return found;
     }
     use io::ErrorKind as K;
     let name = match err.kind() {
@@ -92,7 +102,11 @@ pub(crate) fn code_of(err: &io::Error) -> (&'static str, i32) {
         K::Unsupported => "ENOTSUP",
         _ => "EIO",
     };
-    (name, err.raw_os_error().map(|e| -e).unwrap_or(0))
+    #[cfg(windows)]
+    let errno = crate::windows_errors::uv_errno(name);
+    #[cfg(not(windows))]
+    let errno = err.raw_os_error().map(|e| -e).unwrap_or(0);
+    (name, errno)
 }
 
 #[cfg(unix)]

@@ -21,6 +21,7 @@ mod errors;
 mod js;
 mod net;
 mod runtime;
+mod windows_errors;
 
 use napi::{Env, Unknown};
 use napi_derive::napi;

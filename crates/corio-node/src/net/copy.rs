@@ -65,6 +65,9 @@ pub fn copy<'e>(
                 // first polled it, possibly after later reads). The copying itself runs on the
                 // runtime: it could go on for as long as the peer keeps sending.
                 leave_js_thread().await;
+                if a.is_closed() || b.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 // A 64 KiB buffer (the core's `copy` uses 8 KiB): bulk transfers move a socket
                 // buffer's worth per syscall, like node:net's 64 KiB reads. Measured in
                 // docs/benchmarks.md (workload (c)).
@@ -117,6 +120,9 @@ pub fn copy_bidirectional<'e>(
                     lock_all(&mut [&x.read_lock, &x.write_lock, &y.read_lock, &y.write_lock]).await;
                 // Started lazily and off the JS thread once locked, as in `copy`.
                 leave_js_thread().await;
+                if x.is_closed() || y.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 let (ab, ba) = corio::io::copy_bidirectional(&mut Shared(&x), &mut Shared(&y))
                     .await
                     .map_err(|e| OpError::io(e, "copy"))?;

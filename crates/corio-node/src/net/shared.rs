@@ -69,6 +69,10 @@ pub(crate) struct StreamIo {
     idle_changed: Notify,
     /// Set once the idle timeout fired: every later I/O fails with `ETIMEDOUT`.
     timed_out: AtomicBool,
+    /// Set by the handle's `close()` (JS thread), before its pending ops are stopped: an op
+    /// queued on a direction lock behind one that `close()` drops must not go on to run its
+    /// syscall on the socket the user closed (see [`StreamIo::is_closed`]).
+    closed: AtomicBool,
     /// Whether the runtime's I/O driver watches the socket for readability (JS thread only:
     /// turned off while reads are served by the JS loop's poll watcher, `jspoll.rs`, so
     /// incoming data does not wake a runtime thread for nothing; back on before any native
@@ -136,6 +140,7 @@ impl StreamIo {
             idle_gen: AtomicU64::new(0),
             idle_changed: Notify::new(),
             timed_out: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             driver_reads: AtomicBool::new(true),
         }
     }
@@ -186,6 +191,20 @@ impl StreamIo {
         if ms > 0 && !self.timed_out.load(Ordering::Acquire) {
             rt.spawn(idle_timer(self.clone(), gen, ms));
         }
+    }
+
+    /// Marks the stream closed by its handle (`close()`, JS thread), before its pending ops are
+    /// stopped.
+    pub(crate) fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether the handle's `close()` was called. Checked by every op once it holds its
+    /// direction lock: stopping the op that held the lock releases it, and the next op in line
+    /// would otherwise be woken, run on the runtime and complete (a `shutdown` queued behind a
+    /// waiting `writeAll` resolved after `close()`) before `close()` got to stop it.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Stops the idle timer task (on close, so it does not keep the socket open).

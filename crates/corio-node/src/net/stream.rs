@@ -318,6 +318,9 @@ impl TcpState {
             }
             let _g = io.read_lock.lock().await;
             crate::bridge::leave_js_thread_without_fast_path().await;
+            if io.is_closed() {
+                return Err(OpError::Closed);
+            }
             let done = io.read(max).await.map_err(|e| OpError::io(e, "read"))?;
             if done.n == 0 {
                 done.recycle();
@@ -370,6 +373,9 @@ impl TcpState {
                 }
                 let _g = io.write_lock.lock().await;
                 crate::bridge::leave_js_thread_without_fast_path().await;
+                if io.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 io.write(&owned)
                     .await
                     .map(|n| Outcome::Number(n as f64))
@@ -405,6 +411,9 @@ impl TcpState {
             move |io| async move {
                 let _g = io.write_lock.lock().await;
                 crate::bridge::leave_js_thread_without_fast_path().await;
+                if io.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 io.write_all(&owned)
                     .await
                     .map(|_| Outcome::Undefined)
@@ -520,6 +529,9 @@ impl NativeTcpStream {
             move |io| async move {
                 let _g = io.write_lock.lock().await;
                 crate::bridge::leave_js_thread_without_fast_path().await;
+                if io.is_closed() {
+                    return Err(OpError::Closed);
+                }
                 io.shutdown_write()
                     .map(|_| Outcome::Undefined)
                     .map_err(|e| OpError::io(e, "shutdown"))
@@ -539,6 +551,7 @@ impl NativeTcpStream {
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
         if let Some(io) = self.io() {
+            io.mark_closed();
             io.stop_idle_timer();
         }
         // Stops and closes the poll while the socket is still open; the pending JS-loop reads

@@ -66,7 +66,7 @@ use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use corio::net::RecvMeta;
@@ -181,6 +181,10 @@ pub(crate) struct UdpIo {
     /// for readiness and takes its datagrams, queued for at call time, so waiting receives are
     /// served in call order.
     recv_lock: corio::sync::Mutex<()>,
+    /// Set by the handle's `close()` (JS thread) before its pending ops are stopped: an op
+    /// queued on a turn lock behind one that `close()` drops must not go on to send, receive
+    /// or connect on the socket the user closed (checked once the op holds its turn).
+    closed: AtomicBool,
 }
 
 /// Which of a socket's two FIFO locks a waiting send or receive queues on ([`UdpIo`]'s
@@ -275,6 +279,7 @@ impl UdpIo {
             rest: Mutex::new(VecDeque::new()),
             send_lock: corio::sync::Mutex::new(()),
             recv_lock: corio::sync::Mutex::new(()),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -975,6 +980,9 @@ impl NativeUdpSocket {
                     // close, or a panic (the bridge's task catches it and drops the future).
                     let _turn = io.turn_lock(turn).lock().await;
                     leave_js_thread().await;
+                    if io.closed.load(Ordering::Acquire) {
+                        return Err(OpError::Closed);
+                    }
                     work.await
                 })?
             }
@@ -1697,6 +1705,9 @@ impl NativeUdpSocket {
     /// Closes the socket: pending ops reject with ERR_SOCKET_CLOSED; idempotent.
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
+        if let Some(io) = self.io() {
+            io.closed.store(true, Ordering::Release);
+        }
         handle::close(env, &self.core, &self.io)
     }
 
