@@ -4,7 +4,7 @@
  * stored permit...) returns a settled promise, and a waiter woken by a synchronous call (a send
  * to a waiting receiver, a release to a waiting locker) settles in a microtask: two async
  * functions exchanging values never give Node's event loop a turn on their own. The shared
- * budget of src/internal/sync-budget.ts (64 settlements in a row, `CORIO_SYNC_BUDGET`) defers
+ * budget of src/internal/sync-budget.ts (1,024 primitive settlements in a row, `CORIO_SYNC_BUDGET` × 16) defers
  * the next settlement past the event loop's next turn. These tests run such loops and check
  * that a 0-ms timer fires while they run; the loops are bounded (they stop once the timer fired,
  * or after `CAP` rounds, and the test then fails), and nothing is timed.
@@ -260,8 +260,8 @@ test('JoinSet: spawning and joining tasks that finish at once lets a timer run',
   t.true(timer.fired, `the timer did not run during ${rounds} joins`);
 });
 
-// Ordering past the budget. Each test spends the budget within one turn (more than 64
-// operations that complete at once), so some settlements are deferred, and checks that the
+// Ordering past the budget. Each test spends the budget within one turn (more than the 1,024
+// units a primitive's operations may spend at once), so some settlements are deferred, and checks that the
 // promises still settle in the order the operations took effect.
 
 /** Runs a few rounds of microtasks: settlements within the budget happen, deferred ones not. */
@@ -270,7 +270,7 @@ async function microtasks(): Promise<void> {
 }
 
 test('past the budget, mpsc receives settle in call order (deferred ones before a later waiting one)', async (t) => {
-  const queued = 150;
+  const queued = 1_500;
   const [tx, rx] = channel<number>(queued + 1);
   for (let i = 0; i < queued; i++) t.true(tx.trySend(i));
   const settled: number[] = [];
@@ -288,7 +288,7 @@ test('past the budget, mpsc receives settle in call order (deferred ones before 
 });
 
 test('past the budget, bounded sends settle in call order, waiting ones after the ones with room', async (t) => {
-  const room = 100;
+  const room = 1_100;
   const [tx, rx] = channel<number>(room);
   const settled: number[] = [];
   const sends: Promise<void>[] = [];
@@ -303,41 +303,41 @@ test('past the budget, bounded sends settle in call order, waiting ones after th
 });
 
 test('past the budget, Semaphore acquires settle in FIFO order, at once or after waiting', async (t) => {
-  const sem = new Semaphore(100);
+  const sem = new Semaphore(1_100);
   const settled: number[] = [];
   const held: Promise<unknown>[] = [];
-  for (let i = 0; i < 120; i++) held.push(sem.acquire().then((p) => (settled.push(i), p)));
-  t.is(sem.availablePermits, 0, 'the first 100 took their permits at once');
+  for (let i = 0; i < 1_120; i++) held.push(sem.acquire().then((p) => (settled.push(i), p)));
+  t.is(sem.availablePermits, 0, 'the first 1,100 took their permits at once');
   sem.addPermits(20); // served to the 20 waiters at once, in order
   t.is(sem.availablePermits, 0);
   await microtasks();
-  t.true(settled.length < 120, 'the budget deferred some settlements');
+  t.true(settled.length < 1_120, 'the budget deferred some settlements');
   await Promise.all(held);
-  t.deepEqual(settled, Array.from({ length: 120 }, (_, i) => i));
+  t.deepEqual(settled, Array.from({ length: 1_120 }, (_, i) => i));
 });
 
 test('past the budget, Notify wakes waiters in FIFO order and a stored permit is consumed at once', async (t) => {
   const n = new Notify();
   const settled: number[] = [];
   const waits: Promise<void>[] = [];
-  for (let i = 0; i < 150; i++) waits.push(n.notified().then(() => void settled.push(i)));
+  for (let i = 0; i < 1_500; i++) waits.push(n.notified().then(() => void settled.push(i)));
   n.notifyWaiters();
   t.is(n.waiterCount, 0, 'every waiter was woken at once');
   n.notifyOne(); // stores a permit
-  waits.push(n.notified().then(() => void settled.push(150)));
+  waits.push(n.notified().then(() => void settled.push(1_500)));
   n.notifyOne(); // stores a permit again: the previous notified() consumed the first at once
-  waits.push(n.notified().then(() => void settled.push(151)));
+  waits.push(n.notified().then(() => void settled.push(1_501)));
   t.is(n.waiterCount, 0);
   await microtasks();
-  t.true(settled.length < 152, 'the budget deferred some settlements');
+  t.true(settled.length < 1_502, 'the budget deferred some settlements');
   await Promise.all(waits);
-  t.deepEqual(settled, Array.from({ length: 152 }, (_, i) => i));
+  t.deepEqual(settled, Array.from({ length: 1_502 }, (_, i) => i));
 });
 
 test('past the budget, a Mutex is handed to its waiters in FIFO order', async (t) => {
   const m = new Mutex<number[]>([]);
   const locks: Promise<void>[] = [];
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < 1_500; i++) {
     locks.push(
       m.lock().then((g) => {
         g.value.push(i);
@@ -346,5 +346,5 @@ test('past the budget, a Mutex is handed to its waiters in FIFO order', async (t
     );
   }
   await Promise.all(locks);
-  t.deepEqual(m.tryLock()!.value, Array.from({ length: 150 }, (_, i) => i));
+  t.deepEqual(m.tryLock()!.value, Array.from({ length: 1_500 }, (_, i) => i));
 });

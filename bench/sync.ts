@@ -1,10 +1,14 @@
-// Sync-primitive micro-benchmark: operations/s of the pure-TS channels and Mutex on the JS
-// thread, to measure what the shared event-loop budget (src/internal/sync-budget.ts) costs.
+// Sync-primitive micro-benchmark: operations/s of the TS channels and Mutex on the JS thread,
+// to measure what the shared event-loop budget (src/internal/sync-budget.ts) costs.
 //
-//   npx tsx bench/sync.ts [src-dir=../src] [ops=1000000]
+//   npm run build:ts && npx tsx bench/sync.ts [lib-dir=../dist] [ops=1000000]
 //
-// `src-dir` lets the same script run against another checkout's sources (e.g. the code before a
-// change: `npx tsx bench/sync.ts /work/main/src`), so before/after runs can alternate. Cases:
+// By default it loads the compiled package (dist/, what `require('corio')` runs). Pointing it at
+// TypeScript sources (`../src`) measures tsx's module transform as well: tsx reads every imported
+// binding through a getter, which made a helper call per operation cost 2.6x in mpsc-bounded.
+// `lib-dir` lets the same script run against another build (e.g. before a change: build it with
+// `npx tsc -p tsconfig.build.json --outDir /tmp/before`), so before/after runs can alternate.
+// Cases:
 //   mpsc-bounded   a producer and a consumer on channel(64): send/recv pairs per second
 //   mpsc-pingpong  a round trip over two unbounded channels (every recv waits): round trips/s
 //   mutex          `using g = await m.lock()` on a free lock in a loop: lock/unlock pairs/s
@@ -16,7 +20,7 @@ import * as path from 'node:path';
 
 type Sync = typeof import('../src/sync');
 
-const srcDir = path.resolve(__dirname, process.argv[2] ?? '../src');
+const srcDir = path.resolve(__dirname, process.argv[2] ?? '../dist');
 const OPS = Number(process.argv[3] ?? 1_000_000);
 
 async function mpscBounded(s: Sync, n: number): Promise<void> {

@@ -9,14 +9,14 @@
  * chat room or a pub/sub fan-out safe against one slow consumer.
  *
  * `recv` and async iteration spend the budget shared by the sync primitives (see `sync/index.ts`):
- * past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes effect at once, but
+ * past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but
  * its promise settles after the event loop's next turn, so a loop of them cannot starve timers and
  * I/O.
  * @module
  */
 
 import { CoopWaiter, WaitList, park } from '../internal/wait-list';
-import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ChannelClosedError, LaggedError } from './errors';
@@ -211,14 +211,14 @@ export class BroadcastReceiver<T> implements AsyncIterable<T>, Disposable {
 
   /** @internal */
   private recvRaw(signal: AbortSignal | undefined): Promise<Raw<T>> {
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     let v: Raw<T> | typeof EMPTY;
     try {
       v = this.state.read(this);
     } catch (err) {
-      return failedAtOnce(err);
+      return failedAtOnce(err, PRIMITIVE_OP);
     }
-    if (v !== EMPTY) return completedAtOnce(v);
+    if (v !== EMPTY) return completedAtOnce(v, PRIMITIVE_OP);
     return park(this.state.waiters, new RecvWaiter<T>(this), signal);
   }
 }

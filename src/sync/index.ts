@@ -7,8 +7,9 @@
  * and a waiter woken by a synchronous call (a send to a waiting receiver, a release) settles in
  * a microtask. Awaiting either never lets Node's event loop turn, so two async functions
  * exchanging values would starve timers and sockets. Like tokio's cooperative budget, at most
- * 64 such settlements (`CORIO_SYNC_BUDGET`, shared with the sockets' fast path:
- * `internal/sync-budget.ts`) happen in a row; after that each operation still takes effect at
+ * 1,024 such settlements (a budget shared with the sockets' fast path, whose calls spend 16
+ * times as much: `CORIO_SYNC_BUDGET` socket calls, 64 by default; `internal/sync-budget.ts`)
+ * happen in a row; after that each operation still takes effect at
  * once, in call order (the value is taken, the lock or permits held, the waiter unlinked), and
  * only its promise settles after the event loop's next turn, in the order the operations took
  * effect — so FIFO waiters, direct hand-over and every other ordering guarantee hold. The

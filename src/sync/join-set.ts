@@ -8,7 +8,7 @@
  * because handlers are attached when the task is spawned, never becomes an unhandled rejection.
  *
  * `joinNext` and async iteration spend the budget shared by the sync primitives (see
- * `sync/index.ts`): past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes
+ * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
  * effect at once, but its promise settles after the event loop's next turn, so a loop of them
  * cannot starve timers and I/O.
  * @module
@@ -16,7 +16,7 @@
 
 import { Deque } from '../internal/deque';
 import { CoopWaiter, WaitList, park } from '../internal/wait-list';
-import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateFunction } from '../internal/validate';
 import type { WaitOptions } from './mpsc';
@@ -89,10 +89,10 @@ export class JoinSet<T> implements AsyncIterable<JoinResult<T>>, AsyncDisposable
    */
   joinNext(options?: WaitOptions): Promise<JoinResult<T> | undefined> {
     const signal = signalOf(options);
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const r = this.done.shift();
-    if (r) return completedAtOnce(r);
-    if (this.running.size === 0) return completedAtOnce(undefined);
+    if (r) return completedAtOnce(r, PRIMITIVE_OP);
+    if (this.running.size === 0) return completedAtOnce(undefined, PRIMITIVE_OP);
     return park(this.waiters, new CoopWaiter<JoinResult<T> | undefined>(), signal);
   }
 

@@ -8,7 +8,7 @@
  * been closed and the queue is drained.
  *
  * `send`, `recv`, `closed` and async iteration spend the budget shared by the sync primitives (see
- * `sync/index.ts`): past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes
+ * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
  * effect at once, but its promise settles after the event loop's next turn, so a loop of them
  * cannot starve timers and I/O.
  * @module
@@ -16,7 +16,7 @@
 
 import { Deque } from '../internal/deque';
 import { CoopWaiter, WaitList, park } from '../internal/wait-list';
-import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ChannelClosedError } from './errors';
@@ -123,8 +123,8 @@ abstract class SenderBase<T> implements Disposable {
    */
   closed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
-    if (this.state.rxClosed) return completedAtOnce(undefined);
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
+    if (this.state.rxClosed) return completedAtOnce(undefined, PRIMITIVE_OP);
     return park(this.state.closedWaiters, new CoopWaiter<void>(), signal);
   }
 
@@ -170,10 +170,10 @@ export class Sender<T> extends SenderBase<T> {
     try {
       this.check(value);
     } catch (err) {
-      return failedAtOnce(err);
+      return failedAtOnce(err, PRIMITIVE_OP);
     }
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
-    if (this.state.offer(value)) return completedAtOnce(undefined);
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
+    if (this.state.offer(value)) return completedAtOnce(undefined, PRIMITIVE_OP);
     return park(this.state.sendWaiters, new SendWaiter(value), signal);
   }
 
@@ -231,9 +231,9 @@ export class Receiver<T> implements AsyncIterable<T>, Disposable {
    */
   recv(options?: WaitOptions): Promise<T | undefined> {
     const signal = signalOf(options);
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const v = this.state.take();
-    if (v !== EMPTY) return completedAtOnce(toValue(v));
+    if (v !== EMPTY) return completedAtOnce(toValue(v), PRIMITIVE_OP);
     return this.state.wait(signal).then(toValue);
   }
 
@@ -262,7 +262,7 @@ export class Receiver<T> implements AsyncIterable<T>, Disposable {
     const it: AsyncIterableIterator<T> = {
       next(): Promise<IteratorResult<T>> {
         const v = state.take();
-        if (v !== EMPTY) return completedAtOnce(toResult(v));
+        if (v !== EMPTY) return completedAtOnce(toResult(v), PRIMITIVE_OP);
         return state.wait(undefined).then(toResult);
       },
       return(value?: unknown): Promise<IteratorResult<T>> {

@@ -5,14 +5,14 @@
  * error rather than a race across awaits. Guards are `Disposable` (`using g = await m.lock()`).
  * The lock is handed directly to the oldest waiter on release (FIFO, no barging).
  *
- * `lock` spends the budget shared by the sync primitives (see `sync/index.ts`): past 64 settlements
- * in a row (`CORIO_SYNC_BUDGET`) an operation still takes effect at once, but its promise settles
+ * `lock` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024 settlements
+ * in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its promise settles
  * after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 
 import { CoopWaiter, WaitList, park } from '../internal/wait-list';
-import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ReleasedError } from './errors';
 
@@ -76,10 +76,10 @@ export class Mutex<T> {
   /** Waits for the lock (FIFO). Rejects with `AbortError` if `signal` aborts first. */
   lock(options?: LockOptions): Promise<MutexGuard<T>> {
     const signal = signalOf(options);
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     if (!this.locked) {
       this.locked = true;
-      return completedAtOnce(new MutexGuard(this));
+      return completedAtOnce(new MutexGuard(this), PRIMITIVE_OP);
     }
     return park(this.waiters, new CoopWaiter<MutexGuard<T>>(), signal);
   }

@@ -5,14 +5,14 @@
  * next `notified()` consumes at once, so a notification sent just before the wait starts is
  * not lost. `notifyWaiters()` wakes everyone waiting now and stores nothing.
  *
- * `notified` spends the budget shared by the sync primitives (see `sync/index.ts`): past 64
- * settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes effect at once, but its
+ * `notified` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024
+ * settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its
  * promise settles after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 
 import { CoopWaiter, WaitList, park } from '../internal/wait-list';
-import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 
 /** Options for {@link Notify.notified}. */
@@ -36,10 +36,10 @@ export class Notify {
    */
   notified(options?: NotifiedOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     if (this.permit) {
       this.permit = false;
-      return completedAtOnce(undefined);
+      return completedAtOnce(undefined, PRIMITIVE_OP);
     }
     return park(this.waiters, new CoopWaiter<void>(), signal);
   }

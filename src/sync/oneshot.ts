@@ -7,14 +7,14 @@
  * created when someone awaits it, so an un-awaited receiver never causes an unhandled rejection.
  *
  * `recv` (and `await rx`) and `closed` spend the budget shared by the sync primitives (see
- * `sync/index.ts`): past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes
+ * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
  * effect at once, but its promise settles after the event loop's next turn, so a loop of them
  * cannot starve timers and I/O.
  * @module
  */
 
 import { CoopWaiter, WaitList, park } from '../internal/wait-list';
-import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ChannelClosedError } from './errors';
 import type { WaitOptions } from './mpsc';
@@ -67,8 +67,8 @@ export class OneshotSender<T> implements Disposable {
   /** Resolves when the receiver is closed. @param options - `signal` cancels the wait. */
   closed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
-    if (this.state.rxClosed) return completedAtOnce(undefined);
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
+    if (this.state.rxClosed) return completedAtOnce(undefined, PRIMITIVE_OP);
     return park(this.state.closedWaiters, new CoopWaiter<void>(), signal);
   }
 
@@ -104,14 +104,14 @@ export class OneshotReceiver<T> implements PromiseLike<T>, Disposable {
    */
   recv(options?: WaitOptions): Promise<T> {
     const signal = signalOf(options);
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const s = this.state;
     if (s.status === SENT || s.status === TAKEN) {
       s.status = TAKEN;
-      return completedAtOnce(s.value as T);
+      return completedAtOnce(s.value as T, PRIMITIVE_OP);
     }
-    if (s.status === SENDER_CLOSED) return failedAtOnce(new ChannelClosedError('Oneshot sender closed'));
-    if (s.rxClosed) return failedAtOnce(new ChannelClosedError('Oneshot receiver closed'));
+    if (s.status === SENDER_CLOSED) return failedAtOnce(new ChannelClosedError('Oneshot sender closed'), PRIMITIVE_OP);
+    if (s.rxClosed) return failedAtOnce(new ChannelClosedError('Oneshot receiver closed'), PRIMITIVE_OP);
     return park(s.waiters, new CoopWaiter<T>(), signal);
   }
 

@@ -5,14 +5,14 @@
  * order: a large request at the head blocks later small ones, so large requests cannot starve.
  * Permits are `Disposable`, so `using permit = await sem.acquire()` releases them at scope exit.
  *
- * `acquire` spends the budget shared by the sync primitives (see `sync/index.ts`): past 64
- * settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes effect at once, but its
+ * `acquire` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024
+ * settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its
  * promise settles after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 
 import { CoopWaiter, WaitList, park } from '../internal/wait-list';
-import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ReleasedError, SemaphoreClosedError } from './errors';
@@ -112,11 +112,11 @@ export class Semaphore {
   acquire(n = 1, options?: AcquireOptions): Promise<Permit> {
     validateInteger(n, 'n', 1, MAX_PERMITS);
     const signal = signalOf(options);
-    if (this.closedSem) return failedAtOnce(new SemaphoreClosedError());
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (this.closedSem) return failedAtOnce(new SemaphoreClosedError(), PRIMITIVE_OP);
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     if (this.waiters.size === 0 && this.permits >= n) {
       this.permits -= n;
-      return completedAtOnce(new Permit(this, n));
+      return completedAtOnce(new Permit(this, n), PRIMITIVE_OP);
     }
     return park(this.waiters, new AcquireWaiter(n), signal, this.wake);
   }

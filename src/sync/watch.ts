@@ -6,14 +6,14 @@
  * a newer one with `changed()`. A version counter tells each receiver what it has seen.
  *
  * `changed` and async iteration spend the budget shared by the sync primitives (see
- * `sync/index.ts`): past 64 settlements in a row (`CORIO_SYNC_BUDGET`) an operation still takes
+ * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
  * effect at once, but its promise settles after the event loop's next turn, so a loop of them
  * cannot starve timers and I/O.
  * @module
  */
 
 import { CoopWaiter, WaitList, park } from '../internal/wait-list';
-import { completedAtOnce, failedAtOnce } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ChannelClosedError } from './errors';
 import type { WaitOptions } from './mpsc';
@@ -131,14 +131,14 @@ export class WatchReceiver<T> implements AsyncIterable<T>, Disposable {
    */
   changed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return failedAtOnce(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const s = this.state;
     if (s.version !== this.seen) {
       this.seen = s.version;
-      return completedAtOnce(undefined);
+      return completedAtOnce(undefined, PRIMITIVE_OP);
     }
-    if (this.closedRx) return failedAtOnce(new ChannelClosedError('Watch receiver closed'));
-    if (s.senderClosed) return failedAtOnce(new ChannelClosedError('Watch sender closed'));
+    if (this.closedRx) return failedAtOnce(new ChannelClosedError('Watch receiver closed'), PRIMITIVE_OP);
+    if (s.senderClosed) return failedAtOnce(new ChannelClosedError('Watch sender closed'), PRIMITIVE_OP);
     return park(s.waiters, new ChangedWaiter<T>(this), signal);
   }
 
