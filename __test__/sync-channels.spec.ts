@@ -260,6 +260,15 @@ test('watch: pending changed() rejects when the sender closes; cancellation', as
   await t.throwsAsync(p, { instanceOf: ChannelClosedError });
 });
 
+test('watch: changed() on a closed receiver says the receiver, not the sender, is closed', async (t) => {
+  const [tx, rx] = watch(0);
+  const pending = rx.changed();
+  rx.close();
+  await t.throwsAsync(pending, { instanceOf: ChannelClosedError, message: 'Watch receiver closed' });
+  await t.throwsAsync(rx.changed(), { instanceOf: ChannelClosedError, message: 'Watch receiver closed' });
+  t.false(tx.isClosed);
+});
+
 test('watch: async iteration yields the current value then newer ones, ends on close', async (t) => {
   const [tx, rx] = watch('a');
   const seen: string[] = [];

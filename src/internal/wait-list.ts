@@ -4,11 +4,15 @@
  * Every wait (a semaphore acquire, a channel send, a notified()) is a node in an intrusive
  * doubly-linked list. Cancellation removes the node synchronously from the abort listener, so a
  * cancelled waiter leaves no trace and can never be handed a permit, value or notification:
- * a waiter is always unlinked *before* its promise settles, in the same turn.
+ * a waiter is always unlinked *before* its promise settles, in the same turn as the call that
+ * woke or cancelled it. A {@link CoopWaiter} (the sync primitives') settles its promise through
+ * the shared budget of `sync-budget.ts`, which may defer the settlement — never the unlinking —
+ * past the event loop's next turn.
  * @module
  */
 
 import { abortError } from './abort';
+import { settleInBudget } from './sync-budget';
 
 /** A parked caller. Subclasses add what the primitive needs (a value, a permit count...). */
 export class Waiter<T> {
@@ -26,7 +30,7 @@ export class Waiter<T> {
     this.detach();
     const fn = this.resolveFn;
     this.resolveFn = this.rejectFn = null;
-    fn?.(value);
+    if (fn) this.settle(fn, value);
   }
 
   /** Unlinks (if still linked), detaches the abort listener and rejects. */
@@ -35,13 +39,30 @@ export class Waiter<T> {
     this.detach();
     const fn = this.rejectFn;
     this.resolveFn = this.rejectFn = null;
-    fn?.(reason);
+    if (fn) this.settle(fn, reason);
+  }
+
+  /** Settles the promise with `fn(arg)` (its resolve or reject): at once here. */
+  protected settle<A>(fn: (arg: A) => void, arg: A): void {
+    fn(arg);
   }
 
   private detach(): void {
     if (this.signal && this.onAbort) this.signal.removeEventListener('abort', this.onAbort);
     this.signal = undefined;
     this.onAbort = undefined;
+  }
+}
+
+/**
+ * A waiter of a sync primitive: its wake-up spends the shared budget, so a loop of wake-ups
+ * (a ping-pong whose every receive waits) still lets the event loop turn, and a deferred
+ * settlement stays behind the at-once completions that took effect before it.
+ */
+export class CoopWaiter<T> extends Waiter<T> {
+  /** Settles through the budget (see `sync-budget.ts`). */
+  protected override settle<A>(fn: (arg: A) => void, arg: A): void {
+    settleInBudget(fn, arg);
   }
 }
 

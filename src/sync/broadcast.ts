@@ -7,10 +7,16 @@
  * than `capacity` values behind loses the oldest ones and learns how many through a
  * `LaggedError`, then continues from the oldest value still retained. This is what makes a
  * chat room or a pub/sub fan-out safe against one slow consumer.
+ *
+ * `recv` and async iteration spend the budget shared by the sync primitives (see `sync/index.ts`):
+ * past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but
+ * its promise settles after the event loop's next turn, so a loop of them cannot starve timers and
+ * I/O.
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ChannelClosedError, LaggedError } from './errors';
@@ -20,7 +26,7 @@ const CLOSED: unique symbol = Symbol('closed');
 const EMPTY: unique symbol = Symbol('empty');
 type Raw<T> = T | typeof CLOSED;
 
-class RecvWaiter<T> extends Waiter<Raw<T>> {
+class RecvWaiter<T> extends CoopWaiter<Raw<T>> {
   constructor(readonly rx: BroadcastReceiver<T>) {
     super();
   }
@@ -205,14 +211,14 @@ export class BroadcastReceiver<T> implements AsyncIterable<T>, Disposable {
 
   /** @internal */
   private recvRaw(signal: AbortSignal | undefined): Promise<Raw<T>> {
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     let v: Raw<T> | typeof EMPTY;
     try {
       v = this.state.read(this);
     } catch (err) {
-      return Promise.reject(err);
+      return failedAtOnce(err, PRIMITIVE_OP);
     }
-    if (v !== EMPTY) return Promise.resolve(v);
+    if (v !== EMPTY) return completedAtOnce(v, PRIMITIVE_OP);
     return park(this.state.waiters, new RecvWaiter<T>(this), signal);
   }
 }

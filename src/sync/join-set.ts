@@ -6,11 +6,17 @@
  * settled-style records (`{ status: 'fulfilled', value } | { status: 'rejected', reason }`,
  * as from `Promise.allSettled`), so a failing task's error reaches whoever joins it and,
  * because handlers are attached when the task is spawned, never becomes an unhandled rejection.
+ *
+ * `joinNext` and async iteration spend the budget shared by the sync primitives (see
+ * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
+ * effect at once, but its promise settles after the event loop's next turn, so a loop of them
+ * cannot starve timers and I/O.
  * @module
  */
 
 import { Deque } from '../internal/deque';
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateFunction } from '../internal/validate';
 import type { WaitOptions } from './mpsc';
@@ -48,7 +54,7 @@ let nextId = 1;
 export class JoinSet<T> implements AsyncIterable<JoinResult<T>>, AsyncDisposable {
   /** @internal */ private readonly running = new Map<number, AbortController>();
   /** @internal */ private readonly done = new Deque<JoinResult<T>>();
-  /** @internal */ private readonly waiters = new WaitList<Waiter<JoinResult<T> | undefined>>();
+  /** @internal */ private readonly waiters = new WaitList<CoopWaiter<JoinResult<T> | undefined>>();
 
   /** Tasks spawned and not yet joined (running or finished). */
   get size(): number {
@@ -83,11 +89,11 @@ export class JoinSet<T> implements AsyncIterable<JoinResult<T>>, AsyncDisposable
    */
   joinNext(options?: WaitOptions): Promise<JoinResult<T> | undefined> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const r = this.done.shift();
-    if (r) return Promise.resolve(r);
-    if (this.running.size === 0) return Promise.resolve(undefined);
-    return park(this.waiters, new Waiter<JoinResult<T> | undefined>(), signal);
+    if (r) return completedAtOnce(r, PRIMITIVE_OP);
+    if (this.running.size === 0) return completedAtOnce(undefined, PRIMITIVE_OP);
+    return park(this.waiters, new CoopWaiter<JoinResult<T> | undefined>(), signal);
   }
 
   /** Aborts every running task's signal. Their results are still joined. */

@@ -6,11 +6,17 @@
  * queue is a ring buffer; a value sent while the receiver is already waiting is handed to it
  * directly without being queued. The receiver is async-iterable and ends once every sender has
  * been closed and the queue is drained.
+ *
+ * `send`, `recv`, `closed` and async iteration spend the budget shared by the sync primitives (see
+ * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
+ * effect at once, but its promise settles after the event loop's next turn, so a loop of them
+ * cannot starve timers and I/O.
  * @module
  */
 
 import { Deque } from '../internal/deque';
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ChannelClosedError } from './errors';
@@ -25,7 +31,7 @@ const CLOSED: unique symbol = Symbol('closed');
 const EMPTY: unique symbol = Symbol('empty');
 type Raw<T> = T | typeof CLOSED;
 
-class SendWaiter<T> extends Waiter<void> {
+class SendWaiter<T> extends CoopWaiter<void> {
   constructor(readonly value: T) {
     super();
   }
@@ -36,9 +42,9 @@ class MpscState<T> {
   readonly queue = new Deque<T>();
   senders = 1;
   rxClosed = false;
-  readonly recvWaiters = new WaitList<Waiter<Raw<T>>>();
+  readonly recvWaiters = new WaitList<CoopWaiter<Raw<T>>>();
   readonly sendWaiters = new WaitList<SendWaiter<T>>();
-  readonly closedWaiters = new WaitList<Waiter<void>>();
+  readonly closedWaiters = new WaitList<CoopWaiter<void>>();
 
   constructor(readonly capacity: number) {}
 
@@ -72,7 +78,7 @@ class MpscState<T> {
   }
 
   wait(signal: AbortSignal | undefined): Promise<Raw<T>> {
-    return park(this.recvWaiters, new Waiter<Raw<T>>(), signal);
+    return park(this.recvWaiters, new CoopWaiter<Raw<T>>(), signal);
   }
 
   closeReceiver(): void {
@@ -117,9 +123,9 @@ abstract class SenderBase<T> implements Disposable {
    */
   closed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.state.rxClosed) return Promise.resolve();
-    return park(this.state.closedWaiters, new Waiter<void>(), signal);
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
+    if (this.state.rxClosed) return completedAtOnce(undefined, PRIMITIVE_OP);
+    return park(this.state.closedWaiters, new CoopWaiter<void>(), signal);
   }
 
   /**
@@ -164,10 +170,10 @@ export class Sender<T> extends SenderBase<T> {
     try {
       this.check(value);
     } catch (err) {
-      return Promise.reject(err);
+      return failedAtOnce(err, PRIMITIVE_OP);
     }
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.state.offer(value)) return Promise.resolve();
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
+    if (this.state.offer(value)) return completedAtOnce(undefined, PRIMITIVE_OP);
     return park(this.state.sendWaiters, new SendWaiter(value), signal);
   }
 
@@ -225,9 +231,9 @@ export class Receiver<T> implements AsyncIterable<T>, Disposable {
    */
   recv(options?: WaitOptions): Promise<T | undefined> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const v = this.state.take();
-    if (v !== EMPTY) return Promise.resolve(toValue(v));
+    if (v !== EMPTY) return completedAtOnce(toValue(v), PRIMITIVE_OP);
     return this.state.wait(signal).then(toValue);
   }
 
@@ -256,7 +262,7 @@ export class Receiver<T> implements AsyncIterable<T>, Disposable {
     const it: AsyncIterableIterator<T> = {
       next(): Promise<IteratorResult<T>> {
         const v = state.take();
-        if (v !== EMPTY) return Promise.resolve(toResult(v));
+        if (v !== EMPTY) return completedAtOnce(toResult(v), PRIMITIVE_OP);
         return state.wait(undefined).then(toResult);
       },
       return(value?: unknown): Promise<IteratorResult<T>> {

@@ -4,10 +4,15 @@
  * The protected value is only reachable through a guard, which makes "forgot to lock" a type
  * error rather than a race across awaits. Guards are `Disposable` (`using g = await m.lock()`).
  * The lock is handed directly to the oldest waiter on release (FIFO, no barging).
+ *
+ * `lock` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024 settlements
+ * in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its promise settles
+ * after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ReleasedError } from './errors';
 
@@ -56,7 +61,7 @@ export class MutexGuard<T> implements Disposable {
 export class Mutex<T> {
   /** @internal */ data: T;
   /** @internal */ private locked = false;
-  /** @internal */ private readonly waiters = new WaitList<Waiter<MutexGuard<T>>>();
+  /** @internal */ private readonly waiters = new WaitList<CoopWaiter<MutexGuard<T>>>();
 
   /** @param value - The protected value. */
   constructor(value: T) {
@@ -71,12 +76,12 @@ export class Mutex<T> {
   /** Waits for the lock (FIFO). Rejects with `AbortError` if `signal` aborts first. */
   lock(options?: LockOptions): Promise<MutexGuard<T>> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     if (!this.locked) {
       this.locked = true;
-      return Promise.resolve(new MutexGuard(this));
+      return completedAtOnce(new MutexGuard(this), PRIMITIVE_OP);
     }
-    return park(this.waiters, new Waiter<MutexGuard<T>>(), signal);
+    return park(this.waiters, new CoopWaiter<MutexGuard<T>>(), signal);
   }
 
   /** The guard if the lock is free now (and nobody waits), else null. */

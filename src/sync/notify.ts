@@ -4,10 +4,15 @@
  * `notifyOne()` wakes the oldest waiter, or, if nobody waits, stores a single permit that the
  * next `notified()` consumes at once, so a notification sent just before the wait starts is
  * not lost. `notifyWaiters()` wakes everyone waiting now and stores nothing.
+ *
+ * `notified` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024
+ * settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its
+ * promise settles after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 
 /** Options for {@link Notify.notified}. */
@@ -19,7 +24,7 @@ export interface NotifiedOptions {
 /** A notification primitive (tokio's `Notify`). */
 export class Notify {
   /** @internal */ private permit = false;
-  /** @internal */ private readonly waiters = new WaitList<Waiter<void>>();
+  /** @internal */ private readonly waiters = new WaitList<CoopWaiter<void>>();
 
   /** Number of callers waiting in `notified()`. */
   get waiterCount(): number {
@@ -31,12 +36,12 @@ export class Notify {
    */
   notified(options?: NotifiedOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     if (this.permit) {
       this.permit = false;
-      return Promise.resolve();
+      return completedAtOnce(undefined, PRIMITIVE_OP);
     }
-    return park(this.waiters, new Waiter<void>(), signal);
+    return park(this.waiters, new CoopWaiter<void>(), signal);
   }
 
   /** Wakes the oldest waiter, or stores one permit if nobody waits (permits do not add up). */

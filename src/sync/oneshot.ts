@@ -5,10 +5,16 @@
  * request message). The receiver is `PromiseLike`, so `await rx` works; it rejects with
  * `ChannelClosedError` if the sender is closed without sending. The receiver's promise is only
  * created when someone awaits it, so an un-awaited receiver never causes an unhandled rejection.
+ *
+ * `recv` (and `await rx`) and `closed` spend the budget shared by the sync primitives (see
+ * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
+ * effect at once, but its promise settles after the event loop's next turn, so a loop of them
+ * cannot starve timers and I/O.
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ChannelClosedError } from './errors';
 import type { WaitOptions } from './mpsc';
@@ -23,8 +29,8 @@ class OneshotState<T> {
   status: number = PENDING;
   value: T | undefined = undefined;
   rxClosed = false;
-  readonly waiters = new WaitList<Waiter<T>>();
-  readonly closedWaiters = new WaitList<Waiter<void>>();
+  readonly waiters = new WaitList<CoopWaiter<T>>();
+  readonly closedWaiters = new WaitList<CoopWaiter<void>>();
 }
 
 /** Sends the one value. */
@@ -61,9 +67,9 @@ export class OneshotSender<T> implements Disposable {
   /** Resolves when the receiver is closed. @param options - `signal` cancels the wait. */
   closed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.state.rxClosed) return Promise.resolve();
-    return park(this.state.closedWaiters, new Waiter<void>(), signal);
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
+    if (this.state.rxClosed) return completedAtOnce(undefined, PRIMITIVE_OP);
+    return park(this.state.closedWaiters, new CoopWaiter<void>(), signal);
   }
 
   /** Closes without sending: the receiver rejects with `ChannelClosedError`. Idempotent. */
@@ -98,15 +104,15 @@ export class OneshotReceiver<T> implements PromiseLike<T>, Disposable {
    */
   recv(options?: WaitOptions): Promise<T> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const s = this.state;
     if (s.status === SENT || s.status === TAKEN) {
       s.status = TAKEN;
-      return Promise.resolve(s.value as T);
+      return completedAtOnce(s.value as T, PRIMITIVE_OP);
     }
-    if (s.status === SENDER_CLOSED) return Promise.reject(new ChannelClosedError('Oneshot sender closed'));
-    if (s.rxClosed) return Promise.reject(new ChannelClosedError('Oneshot receiver closed'));
-    return park(s.waiters, new Waiter<T>(), signal);
+    if (s.status === SENDER_CLOSED) return failedAtOnce(new ChannelClosedError('Oneshot sender closed'), PRIMITIVE_OP);
+    if (s.rxClosed) return failedAtOnce(new ChannelClosedError('Oneshot receiver closed'), PRIMITIVE_OP);
+    return park(s.waiters, new CoopWaiter<T>(), signal);
   }
 
   /** The value if it was sent, else `undefined`. Never waits. */

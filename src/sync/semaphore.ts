@@ -4,10 +4,15 @@
  * Limits concurrency (connections, in-flight requests). Waiters are served strictly in arrival
  * order: a large request at the head blocks later small ones, so large requests cannot starve.
  * Permits are `Disposable`, so `using permit = await sem.acquire()` releases them at scope exit.
+ *
+ * `acquire` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024
+ * settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its
+ * promise settles after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { validateInteger } from '../internal/validate';
 import { ReleasedError, SemaphoreClosedError } from './errors';
@@ -21,7 +26,7 @@ export interface AcquireOptions {
 /** The largest number of permits a semaphore can hold. */
 export const MAX_PERMITS = Number.MAX_SAFE_INTEGER;
 
-class AcquireWaiter extends Waiter<Permit> {
+class AcquireWaiter extends CoopWaiter<Permit> {
   constructor(readonly n: number) {
     super();
   }
@@ -107,11 +112,11 @@ export class Semaphore {
   acquire(n = 1, options?: AcquireOptions): Promise<Permit> {
     validateInteger(n, 'n', 1, MAX_PERMITS);
     const signal = signalOf(options);
-    if (this.closedSem) return Promise.reject(new SemaphoreClosedError());
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.closedSem) return failedAtOnce(new SemaphoreClosedError(), PRIMITIVE_OP);
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     if (this.waiters.size === 0 && this.permits >= n) {
       this.permits -= n;
-      return Promise.resolve(new Permit(this, n));
+      return completedAtOnce(new Permit(this, n), PRIMITIVE_OP);
     }
     return park(this.waiters, new AcquireWaiter(n), signal, this.wake);
   }

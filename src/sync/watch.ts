@@ -4,15 +4,21 @@
  * For configuration, state or "current leader" broadcasts where receivers only care about the
  * newest value: senders overwrite, receivers read it at any time with `borrow()` and wait for
  * a newer one with `changed()`. A version counter tells each receiver what it has seen.
+ *
+ * `changed` and async iteration spend the budget shared by the sync primitives (see
+ * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
+ * effect at once, but its promise settles after the event loop's next turn, so a loop of them
+ * cannot starve timers and I/O.
  * @module
  */
 
-import { Waiter, WaitList, park } from '../internal/wait-list';
+import { CoopWaiter, WaitList, park } from '../internal/wait-list';
+import { completedAtOnce, failedAtOnce, PRIMITIVE_OP } from '../internal/sync-budget';
 import { abortError, signalOf } from '../internal/abort';
 import { ChannelClosedError } from './errors';
 import type { WaitOptions } from './mpsc';
 
-class ChangedWaiter<T> extends Waiter<void> {
+class ChangedWaiter<T> extends CoopWaiter<void> {
   constructor(readonly rx: WatchReceiver<T>) {
     super();
   }
@@ -120,20 +126,19 @@ export class WatchReceiver<T> implements AsyncIterable<T>, Disposable {
 
   /**
    * Resolves (and marks the newest value seen) when a value newer than the last seen one was
-   * sent, immediately if one already was. Rejects with `ChannelClosedError` if the sender is
-   * closed and there is no unseen value, with `AbortError` if `signal` aborts.
+   * sent, immediately if one already was. Rejects with `ChannelClosedError` if the sender or
+   * this receiver is closed and there is no unseen value, with `AbortError` if `signal` aborts.
    */
   changed(options?: WaitOptions): Promise<void> {
     const signal = signalOf(options);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const s = this.state;
     if (s.version !== this.seen) {
       this.seen = s.version;
-      return Promise.resolve();
+      return completedAtOnce(undefined, PRIMITIVE_OP);
     }
-    if (s.senderClosed || this.closedRx) {
-      return Promise.reject(new ChannelClosedError('Watch sender closed'));
-    }
+    if (this.closedRx) return failedAtOnce(new ChannelClosedError('Watch receiver closed'), PRIMITIVE_OP);
+    if (s.senderClosed) return failedAtOnce(new ChannelClosedError('Watch sender closed'), PRIMITIVE_OP);
     return park(s.waiters, new ChangedWaiter<T>(this), signal);
   }
 

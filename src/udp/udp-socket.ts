@@ -29,7 +29,7 @@ import {
   validateObject,
   validateUint8Array,
 } from '../errors';
-import { completedAtOnce, failedAtOnce, inCallOrder } from '../internal/sync-budget';
+import { completedAtOnce, failedAtOnce, inCallOrder, SOCKET_CALL } from '../internal/sync-budget';
 import { cancellable } from '../io/op';
 import type { AbortOptions } from '../io/traits';
 import { AddressInput, DEFAULT_HOST, HostPort, parseAddress, SocketAddress } from '../net/addr';
@@ -235,9 +235,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     if (this.#waitingSends === 0) {
       try {
         const n = h.trySendTo(bytes, a.host, a.port);
-        if (n >= 0) return completedAtOnce(n);
+        if (n >= 0) return completedAtOnce(n, SOCKET_CALL);
       } catch (err) {
-        return failedAtOnce(fromNative(err, 'send', a.host, a.port));
+        return failedAtOnce(fromNative(err, 'send', a.host, a.port), SOCKET_CALL);
       }
     }
     this.#waitingSends++;
@@ -270,9 +270,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     if (this.#waitingSends === 0) {
       try {
         const n = h.trySend(bytes);
-        if (n >= 0) return completedAtOnce(n);
+        if (n >= 0) return completedAtOnce(n, SOCKET_CALL);
       } catch (err) {
-        return failedAtOnce(fromNative(err, 'send'));
+        return failedAtOnce(fromNative(err, 'send'), SOCKET_CALL);
       }
     }
     this.#waitingSends++;
@@ -312,7 +312,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
       try {
         n = h.tryRecvFromInto(buf, this.#info);
       } catch (err) {
-        return failedAtOnce(fromNative(err, 'recv'));
+        return failedAtOnce(fromNative(err, 'recv'), SOCKET_CALL);
       }
       if (n >= 0) {
         const info = this.#info;
@@ -324,7 +324,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
           port: info[0] | (info[1] << 8),
           family: info[2] === 4 ? 'IPv4' : 'IPv6',
         };
-        return completedAtOnce(r);
+        return completedAtOnce(r, SOCKET_CALL);
       }
     }
     this.#waitingRecvs++;
@@ -375,9 +375,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     if (this.#waitingRecvs === 0) {
       try {
         const b = h.tryRecvMany(max);
-        if (b !== null) return completedAtOnce(this.#unpack(b));
+        if (b !== null) return completedAtOnce(this.#unpack(b), SOCKET_CALL);
       } catch (err) {
-        return failedAtOnce(fromNative(err, 'recv'));
+        return failedAtOnce(fromNative(err, 'recv'), SOCKET_CALL);
       }
     }
     this.#waitingRecvs++;
@@ -492,9 +492,9 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
         const k = h.trySendMany(payload, meta, hosts, 0);
         if (k >= 0) sent = k;
       } catch (err) {
-        return failedAtOnce(fromNative(err, 'send'));
+        return failedAtOnce(fromNative(err, 'send'), SOCKET_CALL);
       }
-      if (sent === n) return completedAtOnce(n);
+      if (sent === n) return completedAtOnce(n, SOCKET_CALL);
     }
     this.#waitingSends++;
     return inCallOrder(h.sendMany(payload, meta, hosts, sent, 0).then(
