@@ -26,18 +26,10 @@ import {
   JoinSet,
   type OneshotSender,
 } from '../src/sync';
+import { timerFlag } from './fixtures/timer-flag';
 
 /** Rounds after which a loop gives up: far more than the budget, so a failing test ends. */
 const CAP = 2_000_000;
-
-/** A flag set by a 0-ms timer armed now. */
-function timerFlag(): { fired: boolean } {
-  const flag = { fired: false };
-  setTimeout(() => {
-    flag.fired = true;
-  }, 0);
-  return flag;
-}
 
 /** Runs `round` until the timer fired or `CAP` rounds; returns how many rounds ran. */
 async function loopUntilTimer(timer: { fired: boolean }, round: (i: number) => Promise<unknown>): Promise<number> {

@@ -12,15 +12,7 @@
 import test from 'ava';
 import { UdpSocket } from '../src';
 import { pair } from './fixtures/tcp-util';
-
-/** A flag set by a 0-ms timer armed now. */
-function timerFlag(): { fired: boolean } {
-  const flag = { fired: false };
-  setTimeout(() => {
-    flag.fired = true;
-  }, 0);
-  return flag;
-}
+import { timerFlag } from './fixtures/timer-flag';
 
 test('a UDP send/receive loop that never waits still lets a timer run', async (t) => {
   await using rx = await UdpSocket.bind({ host: '127.0.0.1', port: 0 });
