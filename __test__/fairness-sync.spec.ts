@@ -4,8 +4,8 @@
  * stored permit...) returns a settled promise, and a waiter woken by a synchronous call (a send
  * to a waiting receiver, a release to a waiting locker) settles in a microtask: two async
  * functions exchanging values never give Node's event loop a turn on their own. The shared
- * budget of src/internal/sync-budget.ts (1,024 primitive settlements in a row, `CORIO_SYNC_BUDGET` × 16) defers
- * the next settlement past the event loop's next turn. These tests run such loops and check
+ * budget of src/internal/sync-budget.ts (1,024 primitive settlements in a row: `CORIO_SYNC_BUDGET`
+ * socket calls of 16 units each) defers the next settlement past the event loop's next turn. These tests run such loops and check
  * that a 0-ms timer fires while they run; the loops are bounded (they stop once the timer fired,
  * or after `CAP` rounds, and the test then fails), and nothing is timed.
  *
@@ -26,6 +26,7 @@ import {
   JoinSet,
   type OneshotSender,
 } from '../src/sync';
+import { completedAtOnce, PRIMITIVE_OP } from '../src/internal/sync-budget';
 import { timerFlag } from './fixtures/timer-flag';
 
 /** Rounds after which a loop gives up: far more than the budget, so a failing test ends. */
@@ -252,16 +253,36 @@ test('JoinSet: spawning and joining tasks that finish at once lets a timer run',
   t.true(timer.fired, `the timer did not run during ${rounds} joins`);
 });
 
-// Ordering past the budget. Each test spends the budget within one turn (more than the 1,024
-// units a primitive's operations may spend at once), so some settlements are deferred, and checks that the
-// promises still settle in the order the operations took effect.
+// Ordering past the budget. Each test starts from a renewed budget (the count is shared by the
+// whole process) and spends it within one turn (more than the 1,024 units a primitive's
+// operations may spend at once), so some settlements are deferred, and checks that the
+// promises still settle in the order the operations took effect. Serial, so no other test
+// spends the budget meanwhile.
 
 /** Runs a few rounds of microtasks: settlements within the budget happen, deferred ones not. */
 async function microtasks(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
-test('past the budget, mpsc receives settle in call order (deferred ones before a later waiting one)', async (t) => {
+/** Spends the shared budget until a settlement is deferred, and waits for it: the count restarts. */
+async function renewedBudget(): Promise<void> {
+  for (;;) {
+    let settled = false;
+    const p = completedAtOnce(undefined, PRIMITIVE_OP).then(() => {
+      settled = true;
+    });
+    await Promise.resolve();
+    if (!settled) return p;
+  }
+}
+
+/** Spends `units` of the budget at once (all settled or deferred, none awaited). */
+function spend(units: number): Promise<unknown> {
+  return Promise.all(Array.from({ length: units }, () => completedAtOnce(undefined, PRIMITIVE_OP)));
+}
+
+test.serial('past the budget, mpsc receives settle in call order (deferred ones before a later waiting one)', async (t) => {
+  await renewedBudget();
   const queued = 1_500;
   const [tx, rx] = channel<number>(queued + 1);
   for (let i = 0; i < queued; i++) t.true(tx.trySend(i));
@@ -279,7 +300,8 @@ test('past the budget, mpsc receives settle in call order (deferred ones before 
   t.deepEqual(settled, Array.from({ length: queued + 1 }, (_, i) => i));
 });
 
-test('past the budget, bounded sends settle in call order, waiting ones after the ones with room', async (t) => {
+test.serial('past the budget, bounded sends settle in call order, waiting ones after the ones with room', async (t) => {
+  await renewedBudget();
   const room = 1_100;
   const [tx, rx] = channel<number>(room);
   const settled: number[] = [];
@@ -294,7 +316,8 @@ test('past the budget, bounded sends settle in call order, waiting ones after th
   for (let i = 20; i < room + 20; i++) t.is(rx.tryRecv(), i);
 });
 
-test('past the budget, Semaphore acquires settle in FIFO order, at once or after waiting', async (t) => {
+test.serial('past the budget, Semaphore acquires settle in FIFO order, at once or after waiting', async (t) => {
+  await renewedBudget();
   const sem = new Semaphore(1_100);
   const settled: number[] = [];
   const held: Promise<unknown>[] = [];
@@ -308,7 +331,8 @@ test('past the budget, Semaphore acquires settle in FIFO order, at once or after
   t.deepEqual(settled, Array.from({ length: 1_120 }, (_, i) => i));
 });
 
-test('past the budget, Notify wakes waiters in FIFO order and a stored permit is consumed at once', async (t) => {
+test.serial('past the budget, Notify wakes waiters in FIFO order and a stored permit is consumed at once', async (t) => {
+  await renewedBudget();
   const n = new Notify();
   const settled: number[] = [];
   const waits: Promise<void>[] = [];
@@ -326,7 +350,8 @@ test('past the budget, Notify wakes waiters in FIFO order and a stored permit is
   t.deepEqual(settled, Array.from({ length: 1_502 }, (_, i) => i));
 });
 
-test('past the budget, a Mutex is handed to its waiters in FIFO order', async (t) => {
+test.serial('past the budget, a Mutex is handed to its waiters in FIFO order', async (t) => {
+  await renewedBudget();
   const m = new Mutex<number[]>([]);
   const locks: Promise<void>[] = [];
   for (let i = 0; i < 1_500; i++) {
@@ -339,4 +364,63 @@ test('past the budget, a Mutex is handed to its waiters in FIFO order', async (t
   }
   await Promise.all(locks);
   t.deepEqual(m.tryLock()!.value, Array.from({ length: 1_500 }, (_, i) => i));
+});
+
+for (const past of [false, true]) {
+  const when = past ? 'past the budget' : 'within the budget';
+  test.serial(`${when}, a waiting mpsc receive settles before a later receive that completes at once`, async (t) => {
+    await renewedBudget();
+    const spent = past ? spend(1_100) : Promise.resolve();
+    const [tx, rx] = unboundedChannel<number>();
+    const order: string[] = [];
+    const first = rx.recv().then((v) => void order.push(`first=${v}`));
+    tx.send(1);
+    t.is(rx.length, 0, '1 was handed to the waiting receive');
+    tx.send(2);
+    t.is(rx.length, 1, '2 was queued');
+    const second = rx.recv().then((v) => void order.push(`second=${v}`)); // at once
+    await Promise.all([first, second, spent]);
+    t.deepEqual(order, ['first=1', 'second=2']);
+  });
+
+  test.serial(`${when}, a waiting iterator next() settles before a later next() that completes at once`, async (t) => {
+    await renewedBudget();
+    const spent = past ? spend(1_100) : Promise.resolve();
+    const [tx, rx] = unboundedChannel<number>();
+    const it = rx[Symbol.asyncIterator]();
+    const order: string[] = [];
+    const first = it.next().then((r) => void order.push(`first=${r.value}`));
+    tx.send(1);
+    tx.send(2);
+    const second = it.next().then((r) => void order.push(`second=${r.value}`));
+    await Promise.all([first, second, spent]);
+    t.deepEqual(order, ['first=1', 'second=2']);
+  });
+}
+
+test.serial('past the budget, a Mutex handed over while the new holder is deferred stays held, and skips a cancelled waiter', async (t) => {
+  await renewedBudget();
+  const m = new Mutex(0);
+  const holder = await m.lock();
+  const ac = new AbortController();
+  const cancelled = m.lock({ signal: ac.signal });
+  const next = m.lock();
+  ac.abort();
+  await t.throwsAsync(cancelled, { name: 'AbortError' });
+  const spent = spend(1_100); // the budget is gone: the next settlement is deferred
+  let got = false;
+  const handed = next.then((g) => {
+    got = true;
+    return g;
+  });
+  holder.release(); // hands the lock to `next`, whose promise settles only after the turn
+  await microtasks();
+  t.false(got, 'the hand-over settles after the event loop turn');
+  t.true(m.isLocked, 'the lock is held by the waiter it was handed to');
+  t.is(m.tryLock(), null, 'nobody can take it meanwhile');
+  const g = await handed;
+  t.true(m.isLocked);
+  g.release();
+  t.false(m.isLocked);
+  await spent;
 });

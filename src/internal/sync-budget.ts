@@ -1,6 +1,7 @@
 /**
  * The budget that keeps a loop of completions on the JS thread from starving Node's event loop,
- * shared by the sockets' fast path and the sync primitives (it is one event loop).
+ * shared by UDP's fast path and the sync primitives (it is one event loop; TCP's fast path has the
+ * same budget in the binding, counted there).
  *
  * A socket call the fast path completes, or a sync-primitive operation that can complete at
  * once (a receive with a value queued, a lock that is free...), returns a settled promise, and
@@ -35,11 +36,15 @@ export const PRIMITIVE_OP = 1;
 
 /**
  * Units settled at once before the next event-loop turn: `CORIO_SYNC_BUDGET` socket calls (64 by
- * default, as the binding's budget).
+ * default, as the binding's budget; read as the binding reads it: a non-negative integer, else
+ * the default). `0` is the sockets' setting for "no socket call completes on the JS thread"
+ * (the binding then sends them all to the runtime); the primitives keep the default budget
+ * then, rather than settle every operation a turn late.
  */
 const LIMIT = ((): number => {
-  const v = Number.parseInt(process.env.CORIO_SYNC_BUDGET ?? '', 10);
-  return (Number.isFinite(v) && v >= 0 ? v : 64) * SOCKET_CALL;
+  const text = (process.env.CORIO_SYNC_BUDGET ?? '').trim();
+  const calls = /^\+?[0-9]+$/.test(text) ? Number(text) : 64;
+  return (calls > 0 ? calls : 64) * SOCKET_CALL;
 })();
 
 /** Units settled at once since the last renewal. */

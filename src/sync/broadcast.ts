@@ -8,10 +8,10 @@
  * `LaggedError`, then continues from the oldest value still retained. This is what makes a
  * chat room or a pub/sub fan-out safe against one slow consumer.
  *
- * `recv` and async iteration spend the budget shared by the sync primitives (see `sync/index.ts`):
- * past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but
- * its promise settles after the event loop's next turn, so a loop of them cannot starve timers and
- * I/O.
+ * `recv` and async iteration spend the budget the sync primitives share with UDP's fast path
+ * (see `sync/index.ts`): past 1,024 settlements in a row an operation still takes effect at once,
+ * but its promise settles after the event loop's next turn, so a loop of them cannot starve timers
+ * and I/O.
  * @module
  */
 

@@ -7,7 +7,7 @@
  * and a waiter woken by a synchronous call (a send to a waiting receiver, a release) settles in
  * a microtask. Awaiting either never lets Node's event loop turn, so two async functions
  * exchanging values would starve timers and sockets. Like tokio's cooperative budget, at most
- * 1,024 such settlements (a budget shared with the sockets' fast path, whose calls spend 16
+ * 1,024 such settlements (a budget shared with UDP's JS-thread fast path, whose calls spend 16
  * times as much: `CORIO_SYNC_BUDGET` socket calls, 64 by default; `internal/sync-budget.ts`)
  * happen in a row; after that each operation still takes effect at
  * once, in call order (the value is taken, the lock or permits held, the waiter unlinked), and

@@ -7,10 +7,10 @@
  * as from `Promise.allSettled`), so a failing task's error reaches whoever joins it and,
  * because handlers are attached when the task is spawned, never becomes an unhandled rejection.
  *
- * `joinNext` and async iteration spend the budget shared by the sync primitives (see
- * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
- * effect at once, but its promise settles after the event loop's next turn, so a loop of them
- * cannot starve timers and I/O.
+ * `joinNext` and async iteration spend the budget the sync primitives share with UDP's fast path
+ * (see `sync/index.ts`): past 1,024 settlements in a row an operation still takes effect at once,
+ * but its promise settles after the event loop's next turn, so a loop of them cannot starve timers
+ * and I/O.
  * @module
  */
 

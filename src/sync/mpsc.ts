@@ -7,8 +7,8 @@
  * directly without being queued. The receiver is async-iterable and ends once every sender has
  * been closed and the queue is drained.
  *
- * `send`, `recv`, `closed` and async iteration spend the budget shared by the sync primitives (see
- * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
+ * `send`, `recv`, `closed` and async iteration spend the budget the sync primitives share with
+ * UDP's fast path (see `sync/index.ts`): past 1,024 settlements in a row an operation still takes
  * effect at once, but its promise settles after the event loop's next turn, so a loop of them
  * cannot starve timers and I/O.
  * @module
@@ -31,6 +31,22 @@ const CLOSED: unique symbol = Symbol('closed');
 const EMPTY: unique symbol = Symbol('empty');
 type Raw<T> = T | typeof CLOSED;
 
+/**
+ * A waiting receive. It is resolved with the caller's form of the value (`recv`'s value or the
+ * iterator's result) converted before it settles, so a waiting receive and a later one that
+ * completed at once settle in the order they took their values (no extra `.then` step).
+ */
+class RecvWaiter<T> extends CoopWaiter<unknown> {
+  constructor(readonly convert: (v: Raw<T>) => unknown) {
+    super();
+  }
+
+  /** Hands the receive its value (or CLOSED), converted. */
+  deliver(v: Raw<T>): void {
+    this.resolve(this.convert(v));
+  }
+}
+
 class SendWaiter<T> extends CoopWaiter<void> {
   constructor(readonly value: T) {
     super();
@@ -42,7 +58,7 @@ class MpscState<T> {
   readonly queue = new Deque<T>();
   senders = 1;
   rxClosed = false;
-  readonly recvWaiters = new WaitList<CoopWaiter<Raw<T>>>();
+  readonly recvWaiters = new WaitList<RecvWaiter<T>>();
   readonly sendWaiters = new WaitList<SendWaiter<T>>();
   readonly closedWaiters = new WaitList<CoopWaiter<void>>();
 
@@ -52,7 +68,7 @@ class MpscState<T> {
   offer(value: T): boolean {
     const rx = this.recvWaiters.shift();
     if (rx) {
-      rx.resolve(value);
+      rx.deliver(value);
       return true;
     }
     if (this.queue.length < this.capacity && this.sendWaiters.size === 0) {
@@ -77,8 +93,9 @@ class MpscState<T> {
     return EMPTY;
   }
 
-  wait(signal: AbortSignal | undefined): Promise<Raw<T>> {
-    return park(this.recvWaiters, new CoopWaiter<Raw<T>>(), signal);
+  /** Waits for a value (or the end), settling with `convert` of it. */
+  wait<R>(signal: AbortSignal | undefined, convert: (v: Raw<T>) => R): Promise<R> {
+    return park(this.recvWaiters, new RecvWaiter<T>(convert), signal) as Promise<R>;
   }
 
   closeReceiver(): void {
@@ -87,13 +104,13 @@ class MpscState<T> {
     for (const w of this.sendWaiters.drain()) {
       w.reject(new ChannelClosedError('Channel receiver closed', w.value));
     }
-    if (this.queue.length === 0) for (const w of this.recvWaiters.drain()) w.resolve(CLOSED);
+    if (this.queue.length === 0) for (const w of this.recvWaiters.drain()) w.deliver(CLOSED);
     for (const w of this.closedWaiters.drain()) w.resolve();
   }
 
   dropSender(): void {
     if (--this.senders === 0) {
-      for (const w of this.recvWaiters.drain()) w.resolve(CLOSED);
+      for (const w of this.recvWaiters.drain()) w.deliver(CLOSED);
     }
   }
 }
@@ -234,7 +251,7 @@ export class Receiver<T> implements AsyncIterable<T>, Disposable {
     if (signal?.aborted) return failedAtOnce(abortError(signal), PRIMITIVE_OP);
     const v = this.state.take();
     if (v !== EMPTY) return completedAtOnce(toValue(v), PRIMITIVE_OP);
-    return this.state.wait(signal).then(toValue);
+    return this.state.wait(signal, toValue<T>);
   }
 
   /** The next value if one is queued, else `undefined` (empty or ended). Never waits. */
@@ -263,7 +280,7 @@ export class Receiver<T> implements AsyncIterable<T>, Disposable {
       next(): Promise<IteratorResult<T>> {
         const v = state.take();
         if (v !== EMPTY) return completedAtOnce(toResult(v), PRIMITIVE_OP);
-        return state.wait(undefined).then(toResult);
+        return state.wait(undefined, toResult<T>);
       },
       return(value?: unknown): Promise<IteratorResult<T>> {
         state.closeReceiver();

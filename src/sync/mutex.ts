@@ -5,8 +5,8 @@
  * error rather than a race across awaits. Guards are `Disposable` (`using g = await m.lock()`).
  * The lock is handed directly to the oldest waiter on release (FIFO, no barging).
  *
- * `lock` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024 settlements
- * in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its promise settles
+ * `lock` spends the budget the sync primitives share with UDP's fast path (see `sync/index.ts`):
+ * past 1,024 settlements in a row an operation still takes effect at once, but its promise settles
  * after the event loop's next turn, so a loop of them cannot starve timers and I/O.
  * @module
  */

@@ -5,9 +5,10 @@
  * next `notified()` consumes at once, so a notification sent just before the wait starts is
  * not lost. `notifyWaiters()` wakes everyone waiting now and stores nothing.
  *
- * `notified` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024
- * settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its
- * promise settles after the event loop's next turn, so a loop of them cannot starve timers and I/O.
+ * `notified` spends the budget the sync primitives share with UDP's fast path (see
+ * `sync/index.ts`): past 1,024 settlements in a row an operation still takes effect at once, but
+ * its promise settles after the event loop's next turn, so a loop of them cannot starve timers and
+ * I/O.
  * @module
  */
 

@@ -6,10 +6,10 @@
  * `ChannelClosedError` if the sender is closed without sending. The receiver's promise is only
  * created when someone awaits it, so an un-awaited receiver never causes an unhandled rejection.
  *
- * `recv` (and `await rx`) and `closed` spend the budget shared by the sync primitives (see
- * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
- * effect at once, but its promise settles after the event loop's next turn, so a loop of them
- * cannot starve timers and I/O.
+ * `recv` (and `await rx`) and `closed` spend the budget the sync primitives share with UDP's fast
+ * path (see `sync/index.ts`): past 1,024 settlements in a row an operation still takes effect at
+ * once, but its promise settles after the event loop's next turn, so a loop of them cannot starve
+ * timers and I/O.
  * @module
  */
 

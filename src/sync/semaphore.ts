@@ -5,9 +5,10 @@
  * order: a large request at the head blocks later small ones, so large requests cannot starve.
  * Permits are `Disposable`, so `using permit = await sem.acquire()` releases them at scope exit.
  *
- * `acquire` spends the budget shared by the sync primitives (see `sync/index.ts`): past 1,024
- * settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes effect at once, but its
- * promise settles after the event loop's next turn, so a loop of them cannot starve timers and I/O.
+ * `acquire` spends the budget the sync primitives share with UDP's fast path (see
+ * `sync/index.ts`): past 1,024 settlements in a row an operation still takes effect at once, but
+ * its promise settles after the event loop's next turn, so a loop of them cannot starve timers and
+ * I/O.
  * @module
  */
 

@@ -5,10 +5,10 @@
  * newest value: senders overwrite, receivers read it at any time with `borrow()` and wait for
  * a newer one with `changed()`. A version counter tells each receiver what it has seen.
  *
- * `changed` and async iteration spend the budget shared by the sync primitives (see
- * `sync/index.ts`): past 1,024 settlements in a row (a budget shared with sockets, which spend more per call) an operation still takes
- * effect at once, but its promise settles after the event loop's next turn, so a loop of them
- * cannot starve timers and I/O.
+ * `changed` and async iteration spend the budget the sync primitives share with UDP's fast path
+ * (see `sync/index.ts`): past 1,024 settlements in a row an operation still takes effect at once,
+ * but its promise settles after the event loop's next turn, so a loop of them cannot starve timers
+ * and I/O.
  * @module
  */
 
