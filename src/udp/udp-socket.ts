@@ -33,7 +33,7 @@ import { completedAtOnce, failedAtOnce, inCallOrder, SOCKET_CALL } from '../inte
 import { cancellable } from '../io/op';
 import type { AbortOptions } from '../io/traits';
 import { AddressInput, DEFAULT_HOST, HostPort, parseAddress, SocketAddress } from '../net/addr';
-import { NativeRecv, NativeUdpBindOptions, NativeUdpSocket, newNativeUdpSocket } from './native';
+import { NativeUdpBindOptions, NativeUdpSocket, newNativeUdpSocket } from './native';
 
 /** Options for {@link UdpSocket.bind}. */
 export interface UdpBindOptions extends AbortOptions {
@@ -97,6 +97,8 @@ const DEFAULT_BATCH = 64;
 
 /** `recv`'s mapping of a `recvFrom` result, made once instead of per call. */
 const bytesOf = (r: RecvFromResult): number => r.bytes;
+/** `recvFrom`'s: the result itself. */
+const sameResult = (r: RecvFromResult): RecvFromResult => r;
 
 const encoder = new TextEncoder();
 const toBytes = (data: Uint8Array | string, name: string): Uint8Array => {
@@ -302,6 +304,23 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
    *   `ECONNREFUSED` on a connected socket whose peer is gone
    */
   recvFrom(buf: Uint8Array, opts?: AbortOptions): Promise<RecvFromResult> {
+    return this.#receive(buf, opts, sameResult);
+  }
+
+  /**
+   * Receives one datagram from the connected peer into `buf` (see {@link UdpSocket.recvFrom}).
+   *
+   * @returns the number of bytes written into `buf`
+   */
+  recv(buf: Uint8Array, opts?: AbortOptions): Promise<number> {
+    return this.#receive(buf, opts, bytesOf);
+  }
+
+  /**
+   * `recvFrom`, with the result shaped by `shape` before its promise settles (no `.then` after
+   * it), so `recv` and `recvFrom` calls settle in the order they were served.
+   */
+  #receive<R>(buf: Uint8Array, opts: AbortOptions | undefined, shape: (r: RecvFromResult) => R): Promise<R> {
     validateUint8Array(buf, 'buf');
     const signal = opts === undefined ? undefined : signalOf(opts, 'opts');
     if (this.#closed) return Promise.reject(socketClosedError('recv'));
@@ -324,7 +343,7 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
           port: info[0] | (info[1] << 8),
           family: info[2] === 4 ? 'IPv4' : 'IPv6',
         };
-        return completedAtOnce(r, SOCKET_CALL);
+        return completedAtOnce(shape(r), SOCKET_CALL);
       }
     }
     this.#waitingRecvs++;
@@ -332,24 +351,15 @@ export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable {
     const start = (opId: number): Promise<number> => h.recvFrom(size, opId);
     const pending = signal === undefined ? start(0) : cancellable(signal, start);
     return inCallOrder(pending.then(
-      (ticket): NativeRecv => {
+      (ticket): R => {
         this.#waitingRecvs--;
-        return h.takeRecv(ticket, buf);
+        return shape(h.takeRecv(ticket, buf));
       },
       (err: unknown) => {
         this.#waitingRecvs--;
         throw fromNative(err, 'recv');
       },
     ));
-  }
-
-  /**
-   * Receives one datagram from the connected peer into `buf` (see {@link UdpSocket.recvFrom}).
-   *
-   * @returns the number of bytes written into `buf`
-   */
-  recv(buf: Uint8Array, opts?: AbortOptions): Promise<number> {
-    return this.recvFrom(buf, opts).then(bytesOf);
   }
 
   /**

@@ -43,6 +43,8 @@ use corio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use corio::sync::{Mutex, Notify};
 
 use super::conn::NetStream;
+use crate::bridge::OpResult;
+use crate::errors::OpError;
 
 /// Direction of an op, for the in-flight counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +207,25 @@ impl StreamIo {
     /// waiting `writeAll` resolved after `close()`) before `close()` got to stop it.
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Runs `body` as the stream's next op in direction `dir`: waits for that direction's lock
+    /// (queued at call time, so ops run in call order), leaves the JS thread, refuses to run
+    /// once the handle was closed (`ERR_SOCKET_CLOSED`), and publishes the result before it
+    /// releases the lock ([`crate::bridge::publish_now`]), so the op queued next cannot
+    /// settle first.
+    pub(crate) async fn in_turn(&self, dir: Dir, body: impl Future<Output = OpResult>) -> OpResult {
+        let _turn = match dir {
+            Dir::Read => self.read_lock.lock().await,
+            Dir::Write => self.write_lock.lock().await,
+        };
+        crate::bridge::leave_js_thread_without_fast_path().await;
+        let result = if self.is_closed() {
+            Err(OpError::Closed)
+        } else {
+            body.await
+        };
+        crate::bridge::publish_now(result)
     }
 
     /// Stops the idle timer task (on close, so it does not keep the socket open).

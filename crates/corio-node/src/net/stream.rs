@@ -316,17 +316,15 @@ impl TcpState {
             if max == 0 {
                 return Ok(Outcome::Number(0.0));
             }
-            let _g = io.read_lock.lock().await;
-            crate::bridge::leave_js_thread_without_fast_path().await;
-            if io.is_closed() {
-                return Err(OpError::Closed);
-            }
-            let done = io.read(max).await.map_err(|e| OpError::io(e, "read"))?;
-            if done.n == 0 {
-                done.recycle();
-                return Ok(eof);
-            }
-            Ok(Outcome::Read(done))
+            io.in_turn(Dir::Read, async {
+                let done = io.read(max).await.map_err(|e| OpError::io(e, "read"))?;
+                if done.n == 0 {
+                    done.recycle();
+                    return Ok(eof);
+                }
+                Ok(Outcome::Read(done))
+            })
+            .await
         })
     }
 
@@ -371,15 +369,13 @@ impl TcpState {
                 if owned.is_empty() {
                     return Ok(Outcome::Number(0.0));
                 }
-                let _g = io.write_lock.lock().await;
-                crate::bridge::leave_js_thread_without_fast_path().await;
-                if io.is_closed() {
-                    return Err(OpError::Closed);
-                }
-                io.write(&owned)
-                    .await
-                    .map(|n| Outcome::Number(n as f64))
-                    .map_err(|e| OpError::io(e, "write"))
+                io.in_turn(Dir::Write, async {
+                    io.write(&owned)
+                        .await
+                        .map(|n| Outcome::Number(n as f64))
+                        .map_err(|e| OpError::io(e, "write"))
+                })
+                .await
             },
         )
     }
@@ -409,15 +405,13 @@ impl TcpState {
             OpSpec::on(id, &self.core),
             Dir::Write,
             move |io| async move {
-                let _g = io.write_lock.lock().await;
-                crate::bridge::leave_js_thread_without_fast_path().await;
-                if io.is_closed() {
-                    return Err(OpError::Closed);
-                }
-                io.write_all(&owned)
-                    .await
-                    .map(|_| Outcome::Undefined)
-                    .map_err(|e| OpError::io(e, "write"))
+                io.in_turn(Dir::Write, async {
+                    io.write_all(&owned)
+                        .await
+                        .map(|_| Outcome::Undefined)
+                        .map_err(|e| OpError::io(e, "write"))
+                })
+                .await
             },
         )
     }
@@ -527,14 +521,12 @@ impl NativeTcpStream {
             OpSpec::on(id, &self.state.core),
             Dir::Write,
             move |io| async move {
-                let _g = io.write_lock.lock().await;
-                crate::bridge::leave_js_thread_without_fast_path().await;
-                if io.is_closed() {
-                    return Err(OpError::Closed);
-                }
-                io.shutdown_write()
-                    .map(|_| Outcome::Undefined)
-                    .map_err(|e| OpError::io(e, "shutdown"))
+                io.in_turn(Dir::Write, async {
+                    io.shutdown_write()
+                        .map(|_| Outcome::Undefined)
+                        .map_err(|e| OpError::io(e, "shutdown"))
+                })
+                .await
             },
         )?;
         Ok(PromiseRaw::new(env.raw(), p))
