@@ -6,9 +6,6 @@
 //!   into an error, or — if the task is dropped before finishing (aborted by `cancel`/`close`,
 //!   or dropped by the runtime) — a `Dropped` marker that the JS side resolves into the reason
 //!   it recorded. So every promise settles, and settles only after the native future is gone.
-//! - An op that holds a lock other ops queue on (a socket's direction lock) publishes its
-//!   completion with [`publish_now`] before it releases the lock, so the op that takes the lock
-//!   next cannot complete first: ops queued on one lock settle in the order they ran.
 //! - The wake-up (one `napi_call_threadsafe_function`) happens only when the queue goes from
 //!   empty to non-empty: one wake-up per batch however many operations complete.
 //! - Once the environment is torn down (`dead`), completions are dropped on the worker thread
@@ -20,7 +17,6 @@
 //!   (inside its `write` to Node's async handle) often enough to cost a futex sleep and a
 //!   context switch per wake-up in the echo profile (docs/benchmarks.md).
 
-use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -201,50 +197,8 @@ impl Drop for CompletionSender {
     }
 }
 
-thread_local! {
-    /// The sender of the op whose future [`OpTask::poll`] is polling on this thread (null
-    /// outside such a poll), for [`publish_now`].
-    static PUBLISHING: Cell<*mut CompletionSender> = const { Cell::new(ptr::null_mut()) };
-}
-
-/// Delivers `result` as the completion of the op being polled, now, instead of when its future
-/// returns. An op that queues others behind a lock calls this just before it releases the lock
-/// (before its guard is dropped): otherwise the next op, woken by the release on another
-/// worker, can push its completion before this op's future has returned, and the two promises
-/// settle out of call order. Returns the value for the future to return (it is ignored: an op's
-/// completion is delivered once). Outside an op's poll, returns `result` unchanged.
-pub(crate) fn publish_now(result: OpResult) -> OpResult {
-    let sender = PUBLISHING.with(Cell::get);
-    if sender.is_null() {
-        return result;
-    }
-    // SAFETY: `PUBLISHING` is non-null only while `OpTask::poll` polls this op's future on this
-    // thread, and then points to that task's `sender` field, which the poll does not otherwise
-    // touch until the future returns (the future and the sender are separate fields, so this
-    // `&mut` aliases nothing). This function is called from inside that future's poll.
-    unsafe { (*sender).send(result) };
-    Ok(Outcome::Undefined)
-}
-
-/// Sets [`PUBLISHING`] for one poll and restores the previous value when dropped (also when the
-/// poll unwinds).
-struct Publishing(*mut CompletionSender);
-
-impl Publishing {
-    fn set(sender: &mut CompletionSender) -> Publishing {
-        Publishing(PUBLISHING.with(|p| p.replace(sender)))
-    }
-}
-
-impl Drop for Publishing {
-    fn drop(&mut self) {
-        PUBLISHING.with(|p| p.set(self.0));
-    }
-}
-
 /// The future spawned on the runtime for one op: polls the operation under `catch_unwind` and
-/// hands its result to the env's queue (or lets the operation hand it over earlier through
-/// [`publish_now`]).
+/// hands its result to the env's queue.
 ///
 /// The sender is a field (not a local of an `async` block) so that a task aborted before its
 /// first poll still reports `Dropped` when the runtime drops it.
@@ -274,11 +228,7 @@ impl<F: Future<Output = OpResult>> Future for OpTask<F> {
             return Poll::Ready(());
         }
         let fut = &mut this.fut;
-        let polled = {
-            let _publishing = Publishing::set(&mut this.sender);
-            catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)))
-        };
-        match polled {
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => {
                 this.done = true;
@@ -335,42 +285,6 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].key, 3);
         assert!(matches!(got[0].result, Ok(Outcome::Number(n)) if n == 7.0));
-    }
-
-    /// Dropped at the end of the op's future: records whether the op's completion was already
-    /// queued by then.
-    struct SeesQueue(Arc<EnvQueue>, Arc<std::sync::atomic::AtomicBool>);
-
-    impl Drop for SeesQueue {
-        fn drop(&mut self) {
-            let queued = !self.0.items.lock().unwrap().is_empty();
-            self.1.store(queued, Ordering::SeqCst);
-        }
-    }
-
-    #[test]
-    fn publish_now_delivers_before_the_future_releases_what_it_holds() {
-        let q = Arc::new(EnvQueue::new());
-        let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (q2, seen2) = (q.clone(), seen.clone());
-        let mut t = Box::pin(OpTask::new(
-            async move {
-                let _held = SeesQueue(q2, seen2);
-                publish_now(Ok(Outcome::Number(5.0)))
-            },
-            CompletionSender::new(q.clone(), 9),
-        ));
-        assert!(poll_once(&mut t).is_ready());
-        assert!(
-            seen.load(Ordering::SeqCst),
-            "published before the guard dropped"
-        );
-        drop(t);
-        let got = drain(&q);
-        assert_eq!(got.len(), 1, "delivered once");
-        assert!(matches!(got[0].result, Ok(Outcome::Number(n)) if n == 5.0));
-        // Outside an op's poll it hands the result back.
-        assert!(matches!(publish_now(Ok(Outcome::Null)), Ok(Outcome::Null)));
     }
 
     #[test]

@@ -65,24 +65,18 @@ pub fn copy<'e>(
                 // first polled it, possibly after later reads). The copying itself runs on the
                 // runtime: it could go on for as long as the peer keeps sending.
                 leave_js_thread().await;
-                let result = if a.is_closed() || b.is_closed() {
-                    Err(OpError::Closed)
-                } else {
-                    // A 64 KiB buffer (the core's `copy` uses 8 KiB): bulk transfers move a
-                    // socket buffer's worth per syscall, like node:net's 64 KiB reads. Measured
-                    // in docs/benchmarks.md (workload (c)).
-                    let mut reader = corio::io::BufReader::with_capacity(COPY_BUF, Shared(&a));
-                    async {
-                        let n = corio::io::copy_buf(&mut reader, &mut Shared(&b))
-                            .await
-                            .map_err(|e| OpError::io(e, "copy"))?;
-                        b.shutdown_write().map_err(|e| OpError::io(e, "shutdown"))?;
-                        Ok(Outcome::Number(n as f64))
-                    }
+                if a.is_closed() || b.is_closed() {
+                    return Err(OpError::Closed);
+                }
+                // A 64 KiB buffer (the core's `copy` uses 8 KiB): bulk transfers move a socket
+                // buffer's worth per syscall, like node:net's 64 KiB reads. Measured in
+                // docs/benchmarks.md (workload (c)).
+                let mut reader = corio::io::BufReader::with_capacity(COPY_BUF, Shared(&a));
+                let n = corio::io::copy_buf(&mut reader, &mut Shared(&b))
                     .await
-                };
-                // Settled before the locks pass on (see `publish_now`).
-                crate::bridge::publish_now(result)
+                    .map_err(|e| OpError::io(e, "copy"))?;
+                b.shutdown_write().map_err(|e| OpError::io(e, "shutdown"))?;
+                Ok(Outcome::Number(n as f64))
             })?
         }
         _ => bridge.start(spec, async { Err(OpError::Closed) })?,
@@ -126,16 +120,13 @@ pub fn copy_bidirectional<'e>(
                     lock_all(&mut [&x.read_lock, &x.write_lock, &y.read_lock, &y.write_lock]).await;
                 // Started lazily and off the JS thread once locked, as in `copy`.
                 leave_js_thread().await;
-                let result = if x.is_closed() || y.is_closed() {
-                    Err(OpError::Closed)
-                } else {
-                    corio::io::copy_bidirectional(&mut Shared(&x), &mut Shared(&y))
-                        .await
-                        .map(|(ab, ba)| Outcome::Pair(ab as f64, ba as f64))
-                        .map_err(|e| OpError::io(e, "copy"))
-                };
-                // Settled before the locks pass on (see `publish_now`).
-                crate::bridge::publish_now(result)
+                if x.is_closed() || y.is_closed() {
+                    return Err(OpError::Closed);
+                }
+                let (ab, ba) = corio::io::copy_bidirectional(&mut Shared(&x), &mut Shared(&y))
+                    .await
+                    .map_err(|e| OpError::io(e, "copy"))?;
+                Ok(Outcome::Pair(ab as f64, ba as f64))
             })?
         }
         _ => bridge.start(spec, async { Err(OpError::Closed) })?,

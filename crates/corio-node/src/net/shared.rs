@@ -210,22 +210,19 @@ impl StreamIo {
     }
 
     /// Runs `body` as the stream's next op in direction `dir`: waits for that direction's lock
-    /// (queued at call time, so ops run in call order), leaves the JS thread, refuses to run
-    /// once the handle was closed (`ERR_SOCKET_CLOSED`), and publishes the result before it
-    /// releases the lock ([`crate::bridge::publish_now`]), so the op queued next cannot
-    /// settle first.
+    /// (queued at call time, so ops run in call order), moves to the runtime if the op's first
+    /// poll is on the JS thread, and refuses to run once the handle was closed
+    /// (`ERR_SOCKET_CLOSED`). The lock is released when the op's future ends.
     pub(crate) async fn in_turn(&self, dir: Dir, body: impl Future<Output = OpResult>) -> OpResult {
         let _turn = match dir {
             Dir::Read => self.read_lock.lock().await,
             Dir::Write => self.write_lock.lock().await,
         };
         crate::bridge::leave_js_thread_without_fast_path().await;
-        let result = if self.is_closed() {
-            Err(OpError::Closed)
-        } else {
-            body.await
-        };
-        crate::bridge::publish_now(result)
+        if self.is_closed() {
+            return Err(OpError::Closed);
+        }
+        body.await
     }
 
     /// Stops the idle timer task (on close, so it does not keep the socket open).

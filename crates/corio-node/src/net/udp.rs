@@ -980,14 +980,10 @@ impl NativeUdpSocket {
                     // close, or a panic (the bridge's task catches it and drops the future).
                     let _turn = io.turn_lock(turn).lock().await;
                     leave_js_thread().await;
-                    let result = if io.closed.load(Ordering::Acquire) {
-                        Err(OpError::Closed)
-                    } else {
-                        work.await
-                    };
-                    // Settled before the turn passes on, so the op queued next cannot
-                    // settle first (see `publish_now`).
-                    crate::bridge::publish_now(result)
+                    if io.closed.load(Ordering::Acquire) {
+                        return Err(OpError::Closed);
+                    }
+                    work.await
                 })?
             }
         };
