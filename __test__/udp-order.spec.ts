@@ -306,6 +306,23 @@ test(`waiting receives (recvFrom, recv, recvMany(1) mixed) are served in call or
   t.is(wrong, '');
 });
 
+test(`waiting receives of every kind (recvFrom, recv, recvMany(1) mixed) settle in call order: ${COUNT} in rounds of ${ROUND}`, async (t) => {
+  await using rx = await receiver();
+  await using tx = await UdpSocket.bind('127.0.0.1:0');
+  await tx.connect(rx.localAddr);
+  const settled: number[] = [];
+  for (let start = 0, round = 0; start < COUNT; start += ROUND, round++) {
+    const seqs = Array.from({ length: ROUND }, (_, k) => start + k);
+    // As above; each receive's turn passes to the next only once its completion is queued, and
+    // the kinds' results are shaped before their promises settle (no extra `.then` for one
+    // kind), so their promises settle in call order too.
+    const receives = seqs.map((i) => receiveOne(rx, i).then(() => void settled.push(i)));
+    await sendSeqs(tx, seqs, round % 2 === 0);
+    await Promise.all(receives);
+  }
+  t.is(misdelivery(settled, 0), '');
+});
+
 test('a cancelled waiting receive takes no datagram and does not hold up the receives after it', async (t) => {
   await using rx = await receiver();
   await using tx = await UdpSocket.bind('127.0.0.1:0');

@@ -32,4 +32,4 @@ pub(crate) use env::{
 pub(crate) use env::{js_poll_enabled, JsLoopReads};
 #[cfg(unix)]
 pub(crate) use queue::OpKey;
-pub(crate) use queue::{wake_every_env, OpResult, Outcome};
+pub(crate) use queue::{release_after_settle, wake_every_env, OpResult, Outcome};

@@ -6,6 +6,10 @@
 //!   into an error, or — if the task is dropped before finishing (aborted by `cancel`/`close`,
 //!   or dropped by the runtime) — a `Dropped` marker that the JS side resolves into the reason
 //!   it recorded. So every promise settles, and settles only after the native future is gone.
+//! - An op that holds a lock other ops queue on (a socket's direction lock) hands its owned
+//!   guard to [`release_after_settle`]: the lock passes on only after the op's completion is
+//!   queued, so the op queued next cannot complete first and ops queued on one lock settle in
+//!   the order they ran. Nothing else outlives the future (the guard owns only the lock).
 //! - The wake-up (one `napi_call_threadsafe_function`) happens only when the queue goes from
 //!   empty to non-empty: one wake-up per batch however many operations complete.
 //! - Once the environment is torn down (`dead`), completions are dropped on the worker thread
@@ -17,6 +21,7 @@
 //!   (inside its `write` to Node's async handle) often enough to cost a futex sleep and a
 //!   context switch per wake-up in the echo profile (docs/benchmarks.md).
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -197,14 +202,65 @@ impl Drop for CompletionSender {
     }
 }
 
+/// What an op keeps until its completion is queued (an owned lock guard), type-erased.
+type Kept = Box<dyn Send>;
+
+thread_local! {
+    /// The `kept` slot of the op whose future [`OpTask::poll`] is polling on this thread (null
+    /// outside such a poll), for [`release_after_settle`].
+    static KEEPING: Cell<*mut Option<Kept>> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Keeps `guard` (an owned lock guard) until the completion of the op being polled is queued,
+/// then drops it; outside an op's poll it is dropped at once. An op that other ops queue behind
+/// calls this with its lock's guard just before its future returns: otherwise the release wakes
+/// the next op, which may run on another worker (on 2 CPUs the wake-up tends to preempt this
+/// one) and queue its completion first, so the two promises settle out of call order. Only the
+/// guard is kept: the future's own values (the socket's `Arc`, its in-flight count) are dropped
+/// when it returns, as before, so a promise still settles only after they are gone.
+pub(crate) fn release_after_settle<G: Send + 'static>(guard: G) {
+    let slot = KEEPING.with(Cell::get);
+    if slot.is_null() {
+        return;
+    }
+    // SAFETY: `KEEPING` is non-null only while `OpTask::poll` polls this op's future on this
+    // thread, and then points to that task's `kept` field, which the poll does not otherwise
+    // touch until the future returns (the future and `kept` are separate fields, so this `&mut`
+    // aliases nothing). This function runs inside that future's poll.
+    let slot = unsafe { &mut *slot };
+    // A second guard in the same op replaces the first, which is released now (no op keeps
+    // two; the slot holds one to stay allocation-light).
+    *slot = Some(Box::new(guard));
+}
+
+/// Sets [`KEEPING`] for one poll and restores the previous value when dropped (also when the
+/// poll unwinds).
+struct Keeping(*mut Option<Kept>);
+
+impl Keeping {
+    fn set(slot: &mut Option<Kept>) -> Keeping {
+        Keeping(KEEPING.with(|k| k.replace(slot)))
+    }
+}
+
+impl Drop for Keeping {
+    fn drop(&mut self) {
+        KEEPING.with(|k| k.set(self.0));
+    }
+}
+
 /// The future spawned on the runtime for one op: polls the operation under `catch_unwind` and
-/// hands its result to the env's queue.
+/// hands its result to the env's queue, then releases what the op kept
+/// ([`release_after_settle`]).
 ///
 /// The sender is a field (not a local of an `async` block) so that a task aborted before its
 /// first poll still reports `Dropped` when the runtime drops it.
 pub(crate) struct OpTask<F> {
+    // Field order is drop order: a task dropped unfinished drops the future, then reports
+    // `Dropped`, then releases what the op kept.
     fut: Pin<Box<F>>,
     sender: CompletionSender,
+    kept: Option<Kept>,
     done: bool,
 }
 
@@ -213,6 +269,7 @@ impl<F: Future<Output = OpResult> + Send + 'static> OpTask<F> {
         OpTask {
             fut: Box::pin(fut),
             sender,
+            kept: None,
             done: false,
         }
     }
@@ -228,11 +285,16 @@ impl<F: Future<Output = OpResult>> Future for OpTask<F> {
             return Poll::Ready(());
         }
         let fut = &mut this.fut;
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        let polled = {
+            let _keeping = Keeping::set(&mut this.kept);
+            catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)))
+        };
+        match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => {
                 this.done = true;
                 this.sender.send(result);
+                drop(this.kept.take());
                 Poll::Ready(())
             }
             Err(payload) => {
@@ -240,6 +302,7 @@ impl<F: Future<Output = OpResult>> Future for OpTask<F> {
                 this.done = true;
                 this.sender
                     .send(Err(OpError::Panic(panic_message(&payload))));
+                drop(this.kept.take());
                 Poll::Ready(())
             }
         }
@@ -285,6 +348,72 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].key, 3);
         assert!(matches!(got[0].result, Ok(Outcome::Number(n)) if n == 7.0));
+    }
+
+    /// Dropped when the op releases what it kept: records whether the op's completion was
+    /// already queued by then.
+    struct SeesQueue(Arc<EnvQueue>, Arc<std::sync::atomic::AtomicBool>);
+
+    impl Drop for SeesQueue {
+        fn drop(&mut self) {
+            let queued = !self.0.items.lock().unwrap().is_empty();
+            self.1.store(queued, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn what_an_op_keeps_is_released_after_its_completion_is_queued() {
+        let q = Arc::new(EnvQueue::new());
+        let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (q2, seen2) = (q.clone(), seen.clone());
+        let mut t = Box::pin(OpTask::new(
+            async move {
+                release_after_settle(SeesQueue(q2, seen2));
+                Ok(Outcome::Number(5.0))
+            },
+            CompletionSender::new(q.clone(), 9),
+        ));
+        assert!(poll_once(&mut t).is_ready());
+        assert!(
+            seen.load(Ordering::SeqCst),
+            "released after the completion was queued"
+        );
+        let got = drain(&q);
+        assert_eq!(got.len(), 1);
+        assert!(matches!(got[0].result, Ok(Outcome::Number(n)) if n == 5.0));
+    }
+
+    #[test]
+    fn what_an_unfinished_op_keeps_is_released_after_dropped_is_reported() {
+        let q = Arc::new(EnvQueue::new());
+        let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (q2, seen2) = (q.clone(), seen.clone());
+        let mut t = Box::pin(OpTask::new(
+            async move {
+                release_after_settle(SeesQueue(q2, seen2));
+                std::future::pending::<()>().await;
+                Ok(Outcome::Undefined)
+            },
+            CompletionSender::new(q.clone(), 4),
+        ));
+        assert!(poll_once(&mut t).is_pending());
+        drop(t);
+        assert!(
+            seen.load(Ordering::SeqCst),
+            "released after Dropped was queued"
+        );
+        assert!(matches!(drain(&q)[0].result, Err(OpError::Dropped)));
+    }
+
+    #[test]
+    fn outside_an_op_a_kept_guard_is_dropped_at_once() {
+        let q = Arc::new(EnvQueue::new());
+        let seen = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        release_after_settle(SeesQueue(q.clone(), seen.clone()));
+        assert!(
+            !seen.load(Ordering::SeqCst),
+            "dropped at once (nothing queued)"
+        );
     }
 
     #[test]

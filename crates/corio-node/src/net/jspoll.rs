@@ -222,9 +222,11 @@ impl ReadWatcher {
         if h.guard.is_some() {
             return true;
         }
-        // SAFETY: `read_lock` lives inside the `Arc<StreamIo>` allocation that `h.io` keeps
-        // alive and that never moves; the guard made from this reference is stored next to
-        // that `Arc` in `Held`, which drops the guard first, so it never outlives the lock.
+        // SAFETY: `read_lock` (an `Arc<Mutex>`, whose mutex never moves) is a field of the
+        // `Arc<StreamIo>` allocation that `h.io` keeps alive and that never moves, and it keeps
+        // its mutex alive as long as that field lives; the guard made from this reference is
+        // stored next to that `Arc` in `Held`, which drops the guard first, so it never
+        // outlives the lock.
         let lock: &'static corio::sync::Mutex<()> = unsafe { &*ptr::addr_of!(h.io.read_lock) };
         match lock.try_lock() {
             Ok(g) => {

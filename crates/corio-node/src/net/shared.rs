@@ -56,8 +56,8 @@ pub(crate) enum Dir {
 /// The socket plus its per-direction locks, in-flight counters and reusable read buffer.
 pub(crate) struct StreamIo {
     pub(crate) stream: NetStream,
-    pub(crate) read_lock: Mutex<()>,
-    pub(crate) write_lock: Mutex<()>,
+    pub(crate) read_lock: Arc<Mutex<()>>,
+    pub(crate) write_lock: Arc<Mutex<()>>,
     reads_in_flight: AtomicUsize,
     writes_in_flight: AtomicUsize,
     /// The read buffer between reads (empty while a read holds it).
@@ -133,8 +133,8 @@ impl StreamIo {
     pub(crate) fn new(stream: NetStream) -> StreamIo {
         StreamIo {
             stream,
-            read_lock: Mutex::new(()),
-            write_lock: Mutex::new(()),
+            read_lock: Arc::new(Mutex::new(())),
+            write_lock: Arc::new(Mutex::new(())),
             reads_in_flight: AtomicUsize::new(0),
             writes_in_flight: AtomicUsize::new(0),
             spare: std::sync::Mutex::new(Vec::new()),
@@ -212,17 +212,22 @@ impl StreamIo {
     /// Runs `body` as the stream's next op in direction `dir`: waits for that direction's lock
     /// (queued at call time, so ops run in call order), moves to the runtime if the op's first
     /// poll is on the JS thread, and refuses to run once the handle was closed
-    /// (`ERR_SOCKET_CLOSED`). The lock is released when the op's future ends.
+    /// (`ERR_SOCKET_CLOSED`). The lock passes on only once the op's completion is queued
+    /// ([`crate::bridge::release_after_settle`]), so the op queued next cannot settle first.
     pub(crate) async fn in_turn(&self, dir: Dir, body: impl Future<Output = OpResult>) -> OpResult {
-        let _turn = match dir {
-            Dir::Read => self.read_lock.lock().await,
-            Dir::Write => self.write_lock.lock().await,
+        let lock = match dir {
+            Dir::Read => &self.read_lock,
+            Dir::Write => &self.write_lock,
         };
+        let turn = lock.clone().lock_owned().await;
         crate::bridge::leave_js_thread_without_fast_path().await;
-        if self.is_closed() {
-            return Err(OpError::Closed);
-        }
-        body.await
+        let result = if self.is_closed() {
+            Err(OpError::Closed)
+        } else {
+            body.await
+        };
+        crate::bridge::release_after_settle(turn);
+        result
     }
 
     /// Stops the idle timer task (on close, so it does not keep the socket open).

@@ -176,11 +176,11 @@ pub(crate) struct UdpIo {
     /// Held by a waiting send for as long as it sends, queued for at call time: sends leave in
     /// call order (see the module docs). FIFO and cancel-safe: a send cancelled or closed while
     /// queued leaves the queue, and one dropped while holding the lock releases it.
-    send_lock: corio::sync::Mutex<()>,
+    send_lock: Arc<corio::sync::Mutex<()>>,
     /// The receive side's counterpart of `send_lock`: held by a waiting receive while it waits
     /// for readiness and takes its datagrams, queued for at call time, so waiting receives are
     /// served in call order.
-    recv_lock: corio::sync::Mutex<()>,
+    recv_lock: Arc<corio::sync::Mutex<()>>,
     /// Set by the handle's `close()` (JS thread) before its pending ops are stopped: an op
     /// queued on a turn lock behind one that `close()` drops must not go on to send, receive
     /// or connect on the socket the user closed (checked once the op holds its turn).
@@ -277,14 +277,14 @@ impl UdpIo {
             gro: OnceLock::new(),
             gso: AtomicUsize::new(corio::net::UdpSocket::GSO_ALL),
             rest: Mutex::new(VecDeque::new()),
-            send_lock: corio::sync::Mutex::new(()),
-            recv_lock: corio::sync::Mutex::new(()),
+            send_lock: Arc::new(corio::sync::Mutex::new(())),
+            recv_lock: Arc::new(corio::sync::Mutex::new(())),
             closed: AtomicBool::new(false),
         }
     }
 
     /// The lock that orders this socket's waiting ops of one direction.
-    fn turn_lock(&self, turn: Turn) -> &corio::sync::Mutex<()> {
+    fn turn_lock(&self, turn: Turn) -> &Arc<corio::sync::Mutex<()>> {
         match turn {
             Turn::Send => &self.send_lock,
             Turn::Recv => &self.recv_lock,
@@ -976,14 +976,20 @@ impl NativeUdpSocket {
                 let work = f(io.clone());
                 bridge.start_lazy(spec, async move {
                     let _claim = claim;
-                    // Released when this future ends or is dropped: completion, cancel,
-                    // close, or a panic (the bridge's task catches it and drops the future).
-                    let _turn = io.turn_lock(turn).lock().await;
+                    // Released when this future is dropped (cancel, close, or a panic: the
+                    // bridge's task catches it and drops the future), or on completion right
+                    // after the completion is queued (below).
+                    let held = io.turn_lock(turn).clone().lock_owned().await;
                     leave_js_thread().await;
-                    if io.closed.load(Ordering::Acquire) {
-                        return Err(OpError::Closed);
-                    }
-                    work.await
+                    let result = if io.closed.load(Ordering::Acquire) {
+                        Err(OpError::Closed)
+                    } else {
+                        work.await
+                    };
+                    // The turn passes on once this op's completion is queued, so the op
+                    // queued next cannot settle first.
+                    crate::bridge::release_after_settle(held);
+                    result
                 })?
             }
         };
