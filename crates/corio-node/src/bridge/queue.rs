@@ -211,9 +211,10 @@ thread_local! {
     static KEEPING: Cell<*mut Option<Kept>> = const { Cell::new(ptr::null_mut()) };
 }
 
-/// Keeps `guard` (an owned lock guard) until the completion of the op being polled is queued,
-/// then drops it; outside an op's poll it is dropped at once. An op that other ops queue behind
-/// calls this with its lock's guard just before its future returns: otherwise the release wakes
+/// Keeps `guard` (an owned lock guard) until the completion of the op being polled is queued —
+/// its result, its panic, or `Dropped` when it is cancelled — then drops it; outside an op's
+/// poll it is dropped at once. An op that other ops queue behind calls this with its lock's
+/// guard as soon as it holds the lock (at most once per op): otherwise the release wakes
 /// the next op, which may run on another worker (on 2 CPUs the wake-up tends to preempt this
 /// one) and queue its completion first, so the two promises settle out of call order. Only the
 /// guard is kept: the future's own values (the socket's `Arc`, its in-flight count) are dropped
@@ -227,10 +228,12 @@ pub(crate) fn release_after_settle<G: Send + 'static>(guard: G) {
     // thread, and then points to that task's `kept` field, which the poll does not otherwise
     // touch until the future returns (the future and `kept` are separate fields, so this `&mut`
     // aliases nothing). This function runs inside that future's poll.
-    let slot = unsafe { &mut *slot };
-    // A second guard in the same op replaces the first, which is released now (no op keeps
-    // two; the slot holds one to stay allocation-light).
-    *slot = Some(Box::new(guard));
+    let old = unsafe { &mut *slot }.replace(Box::new(guard));
+    debug_assert!(
+        old.is_none(),
+        "an op keeps one guard (release_after_settle called twice)"
+    );
+    drop(old);
 }
 
 /// Sets [`KEEPING`] for one poll and restores the previous value when dropped (also when the

@@ -59,7 +59,10 @@ pub fn copy<'e>(
             ];
             bridge.start_lazy(spec, async move {
                 let _in_flight = in_flight;
-                let _g = lock_all(&mut [&a.read_lock, &b.write_lock]).await;
+                // Kept until the copy's completion is queued (see `release_after_settle`).
+                crate::bridge::release_after_settle(
+                    lock_all(&mut [&a.read_lock, &b.write_lock]).await,
+                );
                 // Copies start lazily: their first poll, on the JS thread at call time, queues them
                 // on the direction locks in call order (spawned, a copy queued only when a worker
                 // first polled it, possibly after later reads). The copying itself runs on the
@@ -116,8 +119,9 @@ pub fn copy_bidirectional<'e>(
             ];
             bridge.start_lazy(spec, async move {
                 let _in_flight = in_flight;
-                let _g =
-                    lock_all(&mut [&x.read_lock, &x.write_lock, &y.read_lock, &y.write_lock]).await;
+                crate::bridge::release_after_settle(
+                    lock_all(&mut [&x.read_lock, &x.write_lock, &y.read_lock, &y.write_lock]).await,
+                );
                 // Started lazily and off the JS thread once locked, as in `copy`.
                 leave_js_thread().await;
                 if x.is_closed() || y.is_closed() {

@@ -212,22 +212,20 @@ impl StreamIo {
     /// Runs `body` as the stream's next op in direction `dir`: waits for that direction's lock
     /// (queued at call time, so ops run in call order), moves to the runtime if the op's first
     /// poll is on the JS thread, and refuses to run once the handle was closed
-    /// (`ERR_SOCKET_CLOSED`). The lock passes on only once the op's completion is queued
-    /// ([`crate::bridge::release_after_settle`]), so the op queued next cannot settle first.
+    /// (`ERR_SOCKET_CLOSED`). The lock passes on only once the op's completion (or its
+    /// cancellation or panic) is queued ([`crate::bridge::release_after_settle`]), so the op
+    /// queued next cannot settle first.
     pub(crate) async fn in_turn(&self, dir: Dir, body: impl Future<Output = OpResult>) -> OpResult {
         let lock = match dir {
             Dir::Read => &self.read_lock,
             Dir::Write => &self.write_lock,
         };
-        let turn = lock.clone().lock_owned().await;
+        crate::bridge::release_after_settle(lock.clone().lock_owned().await);
         crate::bridge::leave_js_thread_without_fast_path().await;
-        let result = if self.is_closed() {
-            Err(OpError::Closed)
-        } else {
-            body.await
-        };
-        crate::bridge::release_after_settle(turn);
-        result
+        if self.is_closed() {
+            return Err(OpError::Closed);
+        }
+        body.await
     }
 
     /// Stops the idle timer task (on close, so it does not keep the socket open).
@@ -492,17 +490,19 @@ impl AsyncWrite for Shared<'_> {
 /// on every lock they share. No deadlock: the locks are FIFO and every op that can wait joins
 /// its queues in one total order (call order on the JS thread), so an op only ever waits for
 /// ops called before it; the JS-loop read watcher only `try_lock`s.
-pub(crate) async fn lock_all<'a>(
-    locks: &mut [&'a Mutex<()>],
-) -> Vec<corio::sync::MutexGuard<'a, ()>> {
-    locks.sort_by_key(|m| *m as *const Mutex<()> as usize);
+///
+/// The guards are owned, so the op can hand them to [`crate::bridge::release_after_settle`].
+pub(crate) async fn lock_all(
+    locks: &mut [&Arc<Mutex<()>>],
+) -> Vec<corio::sync::OwnedMutexGuard<()>> {
+    locks.sort_by_key(|m| Arc::as_ptr(m) as usize);
     let mut distinct = locks.to_vec();
     // The same lock twice (copy(s, s) never needs that, but be safe).
-    distinct.dedup_by(|a, b| std::ptr::eq(*a, *b));
+    distinct.dedup_by(|a, b| Arc::ptr_eq(a, b));
     // Each lock's queue entry, and its guard once granted.
     let mut queued: Vec<_> = distinct
         .iter()
-        .map(|m| (Box::pin(m.lock()), None))
+        .map(|m| (Box::pin(Arc::clone(m).lock_owned()), None))
         .collect();
     std::future::poll_fn(|cx| {
         let mut all = true;

@@ -976,20 +976,16 @@ impl NativeUdpSocket {
                 let work = f(io.clone());
                 bridge.start_lazy(spec, async move {
                     let _claim = claim;
-                    // Released when this future is dropped (cancel, close, or a panic: the
-                    // bridge's task catches it and drops the future), or on completion right
-                    // after the completion is queued (below).
-                    let held = io.turn_lock(turn).clone().lock_owned().await;
+                    // Kept by the op's task until its completion (or its cancellation or
+                    // panic) is queued, so the op queued next cannot settle first.
+                    crate::bridge::release_after_settle(
+                        io.turn_lock(turn).clone().lock_owned().await,
+                    );
                     leave_js_thread().await;
-                    let result = if io.closed.load(Ordering::Acquire) {
-                        Err(OpError::Closed)
-                    } else {
-                        work.await
-                    };
-                    // The turn passes on once this op's completion is queued, so the op
-                    // queued next cannot settle first.
-                    crate::bridge::release_after_settle(held);
-                    result
+                    if io.closed.load(Ordering::Acquire) {
+                        return Err(OpError::Closed);
+                    }
+                    work.await
                 })?
             }
         };
