@@ -357,6 +357,14 @@ mod tests {
     /// already queued by then.
     struct SeesQueue(Arc<EnvQueue>, Arc<std::sync::atomic::AtomicBool>);
 
+    impl SeesQueue {
+        /// A probe of `q`, and the flag it sets when dropped (`initial` until then).
+        fn on(q: &Arc<EnvQueue>, initial: bool) -> (SeesQueue, Arc<std::sync::atomic::AtomicBool>) {
+            let seen = Arc::new(std::sync::atomic::AtomicBool::new(initial));
+            (SeesQueue(q.clone(), seen.clone()), seen)
+        }
+    }
+
     impl Drop for SeesQueue {
         fn drop(&mut self) {
             let queued = !self.0.items.lock().unwrap().is_empty();
@@ -367,11 +375,10 @@ mod tests {
     #[test]
     fn what_an_op_keeps_is_released_after_its_completion_is_queued() {
         let q = Arc::new(EnvQueue::new());
-        let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (q2, seen2) = (q.clone(), seen.clone());
+        let (probe, seen) = SeesQueue::on(&q, false);
         let mut t = Box::pin(OpTask::new(
             async move {
-                release_after_settle(SeesQueue(q2, seen2));
+                release_after_settle(probe);
                 Ok(Outcome::Number(5.0))
             },
             CompletionSender::new(q.clone(), 9),
@@ -389,11 +396,10 @@ mod tests {
     #[test]
     fn what_an_unfinished_op_keeps_is_released_after_dropped_is_reported() {
         let q = Arc::new(EnvQueue::new());
-        let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (q2, seen2) = (q.clone(), seen.clone());
+        let (probe, seen) = SeesQueue::on(&q, false);
         let mut t = Box::pin(OpTask::new(
             async move {
-                release_after_settle(SeesQueue(q2, seen2));
+                release_after_settle(probe);
                 std::future::pending::<()>().await;
                 Ok(Outcome::Undefined)
             },
@@ -411,8 +417,8 @@ mod tests {
     #[test]
     fn outside_an_op_a_kept_guard_is_dropped_at_once() {
         let q = Arc::new(EnvQueue::new());
-        let seen = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        release_after_settle(SeesQueue(q.clone(), seen.clone()));
+        let (probe, seen) = SeesQueue::on(&q, true);
+        release_after_settle(probe);
         assert!(
             !seen.load(Ordering::SeqCst),
             "dropped at once (nothing queued)"

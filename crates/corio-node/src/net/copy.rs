@@ -68,7 +68,7 @@ pub fn copy<'e>(
                 // first polled it, possibly after later reads). The copying itself runs on the
                 // runtime: it could go on for as long as the peer keeps sending.
                 leave_js_thread().await;
-                if a.is_closed() || b.is_closed() {
+                if a.closed.is_set() || b.closed.is_set() {
                     return Err(OpError::Closed);
                 }
                 // A 64 KiB buffer (the core's `copy` uses 8 KiB): bulk transfers move a socket
@@ -124,7 +124,7 @@ pub fn copy_bidirectional<'e>(
                 );
                 // Started lazily and off the JS thread once locked, as in `copy`.
                 leave_js_thread().await;
-                if x.is_closed() || y.is_closed() {
+                if x.closed.is_set() || y.closed.is_set() {
                     return Err(OpError::Closed);
                 }
                 let (ab, ba) = corio::io::copy_bidirectional(&mut Shared(&x), &mut Shared(&y))

@@ -11,13 +11,34 @@
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use napi::{sys, Env};
 
 use super::stream::NativeAddr;
 use crate::bridge::{BridgeEnv, HandleCore};
 use crate::errors::{self, OpError};
+
+/// Set by a socket handle's `close()` (JS thread) before its pending ops are stopped. Stopping
+/// the op that holds a direction lock (a stream's read/write lock, a UDP socket's send/receive
+/// turn) releases it, and the next op in line would otherwise be woken, run on the runtime and
+/// complete — a `shutdown` queued behind a waiting `writeAll` resolved after `close()` — before
+/// `close()` got to stop it; so every op checks the mark once it holds its lock and has left
+/// the JS thread, and fails with `ERR_SOCKET_CLOSED` if it is set.
+#[derive(Default)]
+pub(crate) struct ClosedMark(AtomicBool);
+
+impl ClosedMark {
+    /// Marks the handle closed (its `close()`, before the ops are stopped).
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether the handle's `close()` was called.
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
 
 /// Native socket handle objects (listeners, TCP streams, UDP sockets) alive in the process.
 static LIVE: AtomicUsize = AtomicUsize::new(0);

@@ -41,10 +41,9 @@ struct JsRead {
     null_at_eof: bool,
 }
 
-/// The socket, and its `read_lock` while reads are pending. Field order matters: the guard
-/// (which borrows from `io`'s allocation) is dropped before `io`.
+/// The socket, and its `read_lock` while reads are pending.
 struct Held {
-    guard: Option<corio::sync::MutexGuard<'static, ()>>,
+    guard: Option<corio::sync::OwnedMutexGuard<()>>,
     io: Arc<StreamIo>,
 }
 
@@ -222,13 +221,7 @@ impl ReadWatcher {
         if h.guard.is_some() {
             return true;
         }
-        // SAFETY: `read_lock` (an `Arc<Mutex>`, whose mutex never moves) is a field of the
-        // `Arc<StreamIo>` allocation that `h.io` keeps alive and that never moves, and it keeps
-        // its mutex alive as long as that field lives; the guard made from this reference is
-        // stored next to that `Arc` in `Held`, which drops the guard first, so it never
-        // outlives the lock.
-        let lock: &'static corio::sync::Mutex<()> = unsafe { &*ptr::addr_of!(h.io.read_lock) };
-        match lock.try_lock() {
+        match h.io.read_lock.clone().try_lock_owned() {
             Ok(g) => {
                 h.guard = Some(g);
                 true

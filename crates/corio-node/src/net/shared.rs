@@ -43,6 +43,7 @@ use corio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use corio::sync::{Mutex, Notify};
 
 use super::conn::NetStream;
+use super::handle::ClosedMark;
 use crate::bridge::OpResult;
 use crate::errors::OpError;
 
@@ -71,10 +72,8 @@ pub(crate) struct StreamIo {
     idle_changed: Notify,
     /// Set once the idle timeout fired: every later I/O fails with `ETIMEDOUT`.
     timed_out: AtomicBool,
-    /// Set by the handle's `close()` (JS thread), before its pending ops are stopped: an op
-    /// queued on a direction lock behind one that `close()` drops must not go on to run its
-    /// syscall on the socket the user closed (see [`StreamIo::is_closed`]).
-    closed: AtomicBool,
+    /// Set by the handle's `close()`; checked by every op once it holds its direction lock.
+    pub(crate) closed: ClosedMark,
     /// Whether the runtime's I/O driver watches the socket for readability (JS thread only:
     /// turned off while reads are served by the JS loop's poll watcher, `jspoll.rs`, so
     /// incoming data does not wake a runtime thread for nothing; back on before any native
@@ -142,7 +141,7 @@ impl StreamIo {
             idle_gen: AtomicU64::new(0),
             idle_changed: Notify::new(),
             timed_out: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            closed: ClosedMark::default(),
             driver_reads: AtomicBool::new(true),
         }
     }
@@ -195,20 +194,6 @@ impl StreamIo {
         }
     }
 
-    /// Marks the stream closed by its handle (`close()`, JS thread), before its pending ops are
-    /// stopped.
-    pub(crate) fn mark_closed(&self) {
-        self.closed.store(true, Ordering::Release);
-    }
-
-    /// Whether the handle's `close()` was called. Checked by every op once it holds its
-    /// direction lock: stopping the op that held the lock releases it, and the next op in line
-    /// would otherwise be woken, run on the runtime and complete (a `shutdown` queued behind a
-    /// waiting `writeAll` resolved after `close()`) before `close()` got to stop it.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
     /// Runs `body` as the stream's next op in direction `dir`: waits for that direction's lock
     /// (queued at call time, so ops run in call order), moves to the runtime if the op's first
     /// poll is on the JS thread, and refuses to run once the handle was closed
@@ -222,7 +207,7 @@ impl StreamIo {
         };
         crate::bridge::release_after_settle(lock.clone().lock_owned().await);
         crate::bridge::leave_js_thread_without_fast_path().await;
-        if self.is_closed() {
+        if self.closed.is_set() {
             return Err(OpError::Closed);
         }
         body.await

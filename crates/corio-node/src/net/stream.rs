@@ -543,7 +543,7 @@ impl NativeTcpStream {
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
         if let Some(io) = self.io() {
-            io.mark_closed();
+            io.closed.set();
             io.stop_idle_timer();
         }
         // Stops and closes the poll while the socket is still open; the pending JS-loop reads

@@ -66,7 +66,7 @@ use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use corio::net::RecvMeta;
@@ -75,7 +75,7 @@ use napi::{sys, Env, Unknown};
 use napi_derive::napi;
 
 use super::addr::{self, ip_literal};
-use super::handle::{self, closed_error, sync_err, throw_op};
+use super::handle::{self, closed_error, sync_err, throw_op, ClosedMark};
 use super::stream::NativeAddr;
 use crate::args;
 use crate::bridge::{fast_path_enabled, leave_js_thread, BridgeEnv, HandleCore, OpSpec, Outcome};
@@ -181,10 +181,8 @@ pub(crate) struct UdpIo {
     /// for readiness and takes its datagrams, queued for at call time, so waiting receives are
     /// served in call order.
     recv_lock: Arc<corio::sync::Mutex<()>>,
-    /// Set by the handle's `close()` (JS thread) before its pending ops are stopped: an op
-    /// queued on a turn lock behind one that `close()` drops must not go on to send, receive
-    /// or connect on the socket the user closed (checked once the op holds its turn).
-    closed: AtomicBool,
+    /// Set by the handle's `close()`; checked by every op once it holds its turn.
+    closed: ClosedMark,
 }
 
 /// Which of a socket's two FIFO locks a waiting send or receive queues on ([`UdpIo`]'s
@@ -279,7 +277,7 @@ impl UdpIo {
             rest: Mutex::new(VecDeque::new()),
             send_lock: Arc::new(corio::sync::Mutex::new(())),
             recv_lock: Arc::new(corio::sync::Mutex::new(())),
-            closed: AtomicBool::new(false),
+            closed: ClosedMark::default(),
         }
     }
 
@@ -982,7 +980,7 @@ impl NativeUdpSocket {
                         io.turn_lock(turn).clone().lock_owned().await,
                     );
                     leave_js_thread().await;
-                    if io.closed.load(Ordering::Acquire) {
+                    if io.closed.is_set() {
                         return Err(OpError::Closed);
                     }
                     work.await
@@ -1708,7 +1706,7 @@ impl NativeUdpSocket {
     #[napi]
     pub fn close(&self, env: &Env) -> napi::Result<()> {
         if let Some(io) = self.io() {
-            io.closed.store(true, Ordering::Release);
+            io.closed.set();
         }
         handle::close(env, &self.core, &self.io)
     }
